@@ -1,0 +1,245 @@
+/**
+ * The event contract (DESIGN §4): one request, already anonymized.
+ *
+ * Everything downstream of capture — the pipeline, every aggregator, the spool,
+ * the stats engine — sees only this shape. Nothing in it identifies a person:
+ * no full IP, no raw User-Agent, no cookie, no query value outside the allow-list.
+ */
+
+export const EVENT_KINDS = ['pageview', 'download', 'asset', 'api', 'error', 'other'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export const DEVICE_CLASSES = ['desktop', 'mobile', 'tablet', 'bot', 'other'] as const;
+export type DeviceClass = (typeof DEVICE_CLASSES)[number];
+
+export const REFERRER_TYPES = ['internal', 'external', 'search', 'social'] as const;
+export type ReferrerType = (typeof REFERRER_TYPES)[number];
+
+export const CONSENT_VALUES = ['granted', 'denied', 'unset'] as const;
+export type ConsentValue = (typeof CONSENT_VALUES)[number];
+
+export const CONSENT_SOURCES = ['choice', 'gpc', 'dnt', 'default'] as const;
+export type ConsentSource = (typeof CONSENT_SOURCES)[number];
+
+/** One request, already anonymized. Nothing in it identifies a person. */
+export interface PrivacyEvent {
+  /** UUIDv7: time-ordered; aggregators de-duplicate on it. */
+  id: string;
+  /** ISO 8601 UTC with millisecond precision: the request's start. */
+  time: string;
+  /** The configured site label, else the Host header's hostname. */
+  site: string;
+  kind: EventKind;
+  request: { method: string; path: string; query?: string; route?: string };
+  response: { status: number; bytes?: number; durationMs: number };
+  client: {
+    /** Truncated address: '203.0.113.0', '2001:db8:abcd::', or 'unknown'. */
+    address: string;
+    prefixLength: number;
+    isp?: string;
+    asn?: number;
+    /** Registrable domain of the PTR name, e.g. 'rostelecom.ru'. */
+    domain?: string;
+  };
+  agent: {
+    browser?: string;
+    /** Major version only. */
+    browserVersion?: string;
+    os?: string;
+    osVersion?: string;
+    device: DeviceClass;
+    bot: boolean;
+  };
+  referrer?: { host: string; path?: string; type: ReferrerType };
+  download?: { file: string; contentType?: string; complete: boolean };
+  consent: { analytics: ConsentValue; source: ConsentSource; policyVersion?: string };
+  /** Present only when analytics consent is granted. */
+  session?: { id: string };
+}
+
+/** Upper bounds on string fields: a validated event can never carry a large blob. */
+export const EVENT_LIMITS = {
+  site: 253,
+  method: 32,
+  path: 2048,
+  query: 1024,
+  route: 512,
+  address: 64,
+  isp: 256,
+  domain: 253,
+  agentField: 64,
+  referrerHost: 253,
+  referrerPath: 2048,
+  file: 512,
+  contentType: 128,
+  policyVersion: 64,
+  sessionId: 64,
+} as const;
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+// C0 controls, DEL, C1 controls (incl. U+0085), U+2028/U+2029: never inside a stored string.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point of this pattern is to find them
+const UNSAFE_CHARS_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+const kindSet: ReadonlySet<string> = new Set(EVENT_KINDS);
+const deviceSet: ReadonlySet<string> = new Set(DEVICE_CLASSES);
+const referrerSet: ReadonlySet<string> = new Set(REFERRER_TYPES);
+const consentSet: ReadonlySet<string> = new Set(CONSENT_VALUES);
+const sourceSet: ReadonlySet<string> = new Set(CONSENT_SOURCES);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown, max: number, required: boolean): boolean {
+  if (v === undefined) return !required;
+  return typeof v === 'string' && v.length <= max && (!required || v.length > 0) && !UNSAFE_CHARS_RE.test(v);
+}
+
+function num(v: unknown, min: number, max: number, required: boolean, integer = true): boolean {
+  if (v === undefined) return !required;
+  return typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v));
+}
+
+/**
+ * Checks an event against the contract. Returns `undefined` when it is valid,
+ * otherwise a short reason naming the first offending field. It never throws,
+ * whatever it is given, and is cheap enough for the pipeline's door.
+ *
+ * @example
+ * const reason = validateEvent(JSON.parse(body));
+ * if (reason) throw new Error(`invalid event: ${reason}`);
+ */
+export function validateEvent(e: unknown): string | undefined {
+  if (!isObject(e)) return 'event: not an object';
+  if (typeof e.id !== 'string' || !UUID_RE.test(e.id)) return 'id: not a UUID';
+  if (typeof e.time !== 'string' || !TIME_RE.test(e.time) || Number.isNaN(Date.parse(e.time)))
+    return 'time: not an ISO 8601 UTC timestamp with milliseconds';
+  if (!str(e.site, EVENT_LIMITS.site, true)) return 'site: missing, too long or unsafe';
+  if (typeof e.kind !== 'string' || !kindSet.has(e.kind)) return `kind: not one of ${EVENT_KINDS.join(', ')}`;
+
+  const rq = e.request;
+  if (!isObject(rq)) return 'request: not an object';
+  if (!str(rq.method, EVENT_LIMITS.method, true)) return 'request.method: missing, too long or unsafe';
+  if (!str(rq.path, EVENT_LIMITS.path, true)) return 'request.path: missing, too long or unsafe';
+  if (!str(rq.query, EVENT_LIMITS.query, false)) return 'request.query: too long or unsafe';
+  if (!str(rq.route, EVENT_LIMITS.route, false)) return 'request.route: too long or unsafe';
+
+  const rs = e.response;
+  if (!isObject(rs)) return 'response: not an object';
+  if (!num(rs.status, 0, 999, true)) return 'response.status: not an integer 0-999';
+  if (!num(rs.bytes, 0, Number.MAX_SAFE_INTEGER, false)) return 'response.bytes: not a non-negative integer';
+  if (!num(rs.durationMs, 0, 86_400_000, true, false)) return 'response.durationMs: not a duration';
+
+  const c = e.client;
+  if (!isObject(c)) return 'client: not an object';
+  if (!str(c.address, EVENT_LIMITS.address, true)) return 'client.address: missing or too long';
+  if (!num(c.prefixLength, 0, 128, true)) return 'client.prefixLength: not an integer 0-128';
+  if (c.address !== 'unknown' && (c.prefixLength as number) > 64)
+    return 'client.prefixLength: longer than any truncation keeps';
+  if (!str(c.isp, EVENT_LIMITS.isp, false)) return 'client.isp: too long or unsafe';
+  if (!num(c.asn, 0, 4_294_967_295, false)) return 'client.asn: not an AS number';
+  if (!str(c.domain, EVENT_LIMITS.domain, false)) return 'client.domain: too long or unsafe';
+
+  const a = e.agent;
+  if (!isObject(a)) return 'agent: not an object';
+  for (const f of ['browser', 'browserVersion', 'os', 'osVersion'] as const) {
+    if (!str(a[f], EVENT_LIMITS.agentField, false)) return `agent.${f}: too long or unsafe`;
+  }
+  if (typeof a.device !== 'string' || !deviceSet.has(a.device))
+    return `agent.device: not one of ${DEVICE_CLASSES.join(', ')}`;
+  if (typeof a.bot !== 'boolean') return 'agent.bot: not a boolean';
+
+  if (e.referrer !== undefined) {
+    const r = e.referrer;
+    if (!isObject(r)) return 'referrer: not an object';
+    if (!str(r.host, EVENT_LIMITS.referrerHost, true)) return 'referrer.host: missing, too long or unsafe';
+    if (!str(r.path, EVENT_LIMITS.referrerPath, false)) return 'referrer.path: too long or unsafe';
+    if (typeof r.type !== 'string' || !referrerSet.has(r.type))
+      return `referrer.type: not one of ${REFERRER_TYPES.join(', ')}`;
+  }
+  if (e.download !== undefined) {
+    const d = e.download;
+    if (!isObject(d)) return 'download: not an object';
+    if (!str(d.file, EVENT_LIMITS.file, true)) return 'download.file: missing, too long or unsafe';
+    if (!str(d.contentType, EVENT_LIMITS.contentType, false)) return 'download.contentType: too long or unsafe';
+    if (typeof d.complete !== 'boolean') return 'download.complete: not a boolean';
+  }
+
+  const k = e.consent;
+  if (!isObject(k)) return 'consent: not an object';
+  if (typeof k.analytics !== 'string' || !consentSet.has(k.analytics))
+    return `consent.analytics: not one of ${CONSENT_VALUES.join(', ')}`;
+  if (typeof k.source !== 'string' || !sourceSet.has(k.source))
+    return `consent.source: not one of ${CONSENT_SOURCES.join(', ')}`;
+  if (!str(k.policyVersion, EVENT_LIMITS.policyVersion, false)) return 'consent.policyVersion: too long or unsafe';
+
+  if (e.session !== undefined) {
+    const s = e.session;
+    if (!isObject(s) || !str(s.id, EVENT_LIMITS.sessionId, true)) return 'session.id: missing or too long';
+    if (k.analytics !== 'granted') return 'session: present without granted analytics consent';
+  }
+  return undefined;
+}
+
+/** Type guard over {@link validateEvent}. */
+export function isPrivacyEvent(e: unknown): e is PrivacyEvent {
+  return validateEvent(e) === undefined;
+}
+
+/** A flat attribute map: OpenTelemetry semantic-convention names where one exists. */
+export type OtelAttributes = Record<string, string | number | boolean>;
+
+/**
+ * Flattens an event to OpenTelemetry semantic-convention attribute names
+ * (`http.request.method`, `url.path`, `client.address`, `user_agent.name`, …).
+ * Fields without a convention use the `privacy_log.` namespace. The mapping is
+ * documented in docs/privacy-model.md.
+ *
+ * @example
+ * logger.emit({ body: 'request', attributes: toOtelAttributes(event) });
+ */
+export function toOtelAttributes(e: PrivacyEvent): OtelAttributes {
+  const out: OtelAttributes = {
+    'event.id': e.id,
+    'event.name': `privacy_log.${e.kind}`,
+    'privacy_log.site': e.site,
+    'privacy_log.kind': e.kind,
+    'http.request.method': e.request.method,
+    'url.path': e.request.path,
+    'http.response.status_code': e.response.status,
+    'http.server.request.duration': e.response.durationMs / 1000,
+    'client.address': e.client.address,
+    'privacy_log.client.prefix_length': e.client.prefixLength,
+    'user_agent.device.class': e.agent.device,
+    'user_agent.synthetic': e.agent.bot,
+    'privacy_log.consent.analytics': e.consent.analytics,
+    'privacy_log.consent.source': e.consent.source,
+  };
+  const set = (key: string, v: string | number | boolean | undefined) => {
+    if (v !== undefined) out[key] = v;
+  };
+  set('url.query', e.request.query);
+  set('http.route', e.request.route);
+  set('http.response.body.size', e.response.bytes);
+  set('network.peer.isp', e.client.isp);
+  set('client.as.number', e.client.asn);
+  set('client.domain', e.client.domain);
+  set('user_agent.name', e.agent.browser);
+  set('user_agent.version', e.agent.browserVersion);
+  set('user_agent.os.name', e.agent.os);
+  set('user_agent.os.version', e.agent.osVersion);
+  if (e.referrer) {
+    set('http.request.header.referer', e.referrer.path ? `${e.referrer.host}${e.referrer.path}` : e.referrer.host);
+    set('privacy_log.referrer.type', e.referrer.type);
+  }
+  if (e.download) {
+    set('privacy_log.download.file', e.download.file);
+    set('privacy_log.download.content_type', e.download.contentType);
+    set('privacy_log.download.complete', e.download.complete);
+  }
+  set('privacy_log.consent.policy_version', e.consent.policyVersion);
+  set('session.id', e.session?.id);
+  return out;
+}
