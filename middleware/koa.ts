@@ -1,0 +1,140 @@
+/**
+ * privacy-log for Koa. A thin adapter: everything it does is in the
+ * framework-free core (src/privacy-log.ts); this file only maps Koa's context.
+ *
+ * Koa is not imported: the context is typed structurally, so this module loads
+ * without Koa's type packages and works with Koa 2 and 3.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PrivacyLogOptions } from '../src/options.js';
+import { notCalled } from '../src/options.js';
+import {
+  type CaptureMetrics,
+  createPrivacyLog,
+  type PrivacyLogDescription,
+  type PrivacyRequestState,
+} from '../src/privacy-log.js';
+import type { Pipeline } from '../src/pipeline/types.js';
+import type { StatsSource } from '../src/stats/query.js';
+import { bodyConsumed, BodyTooLargeError, readBody } from '../src/http/read-body.js';
+
+export type { PrivacyLogOptions, PrivacyRequestState, PrivacyLogDescription, CaptureMetrics };
+
+/** The parts of Koa's context this adapter uses. */
+export interface KoaContextLike {
+  req: IncomingMessage;
+  res: ServerResponse;
+  state: Record<string, unknown>;
+  path: string;
+  method: string;
+  secure: boolean;
+  status: number;
+  body: unknown;
+  request: { body?: unknown };
+  set(field: string, value: string | string[]): void;
+  append(field: string, value: string | string[]): void;
+}
+export type KoaNext = () => Promise<unknown>;
+export type KoaMiddleware = (ctx: KoaContextLike, next: KoaNext) => Promise<unknown>;
+
+export interface PrivacyLogMiddleware extends KoaMiddleware {
+  /** The consent routes: POST/GET {prefix}/consent and GET /.well-known/gpc.json. */
+  routes(): KoaMiddleware;
+  readonly pipeline: Pipeline;
+  /** The stats source of the first aggregator that answers queries, for statsRoutes(). */
+  readonly stats: StatsSource | undefined;
+  /** The live configuration, as JSON-friendly data. */
+  describe(): PrivacyLogDescription;
+  /** The capture step's counters; the pipeline's are at `pipeline.metrics()`. */
+  captureMetrics(): CaptureMetrics;
+  /** Flush everything accepted, then close the pipeline. Idempotent. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** Largest consent form or JSON body accepted. */
+export const CONSENT_BODY_LIMIT = 8 * 1024;
+
+function koaRoute(ctx: unknown): string | undefined {
+  const c = ctx as { _matchedRoute?: unknown; routerPath?: unknown };
+  const r = c._matchedRoute ?? c.routerPath;
+  return typeof r === 'string' ? r : undefined;
+}
+
+/** A body a parser mounted earlier already consumed, turned back into text for the consent handler. */
+function reencode(ctx: KoaContextLike): { body: string; contentType: string } | undefined {
+  const parsed = ctx.request.body;
+  if (typeof parsed === 'string') return { body: parsed, contentType: String(ctx.req.headers['content-type'] ?? '') };
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const type = String(ctx.req.headers['content-type'] ?? '');
+  if (type.includes('application/x-www-form-urlencoded')) {
+    const form = new URLSearchParams();
+    for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') form.append(k, v);
+    return { body: form.toString(), contentType: type };
+  }
+  return { body: JSON.stringify(parsed), contentType: 'application/json' };
+}
+
+/**
+ * Capture every request: anonymized at capture, tagged with consent, pushed to
+ * a non-blocking pipeline. With no options it stores into SQLite at
+ * ./data/privacy-log.db.
+ *
+ * @example
+ * import Koa from 'koa';
+ * import { privacyLog, statsRoutes } from 'privacy-log/koa';
+ *
+ * const app = new Koa();
+ * const privacy = privacyLog({ site: 'oblachko', trustProxy: 'loopback' });
+ * app.use(privacy);            // capture every request
+ * app.use(privacy.routes());   // /privacy/consent, /.well-known/gpc.json
+ * app.use(statsRoutes({ source: privacy.stats, prefix: '/admin/stats', auth: { token: process.env.STATS_TOKEN } }));
+ */
+export function privacyLog(options?: PrivacyLogOptions): PrivacyLogMiddleware {
+  // app.use(privacyLog) makes Koa call privacyLog(ctx, next) on each request.
+  if (arguments.length >= 2 && typeof arguments[1] === 'function') throw notCalled();
+  const core = createPrivacyLog(options);
+
+  const middleware = async function privacyLogMiddleware(ctx: KoaContextLike, next: KoaNext) {
+    ctx.state.privacy = core.begin(ctx.req, ctx.res, ctx.secure, koaRoute, ctx);
+    return next();
+  } as PrivacyLogMiddleware;
+
+  const routes: KoaMiddleware = async function privacyLogRoutes(ctx, next) {
+    if (!core.ownsRoute(ctx.path)) return next();
+    let body: string | undefined;
+    const headers = { ...ctx.req.headers };
+    if (ctx.method === 'POST') {
+      if (bodyConsumed(ctx.req)) {
+        const again = reencode(ctx);
+        body = again?.body;
+        if (again) headers['content-type'] = again.contentType;
+      } else {
+        try {
+          body = (await readBody(ctx.req, CONSENT_BODY_LIMIT)).toString('utf8');
+        } catch (err) {
+          ctx.status = err instanceof BodyTooLargeError ? 413 : 400;
+          ctx.body = { error: err instanceof BodyTooLargeError ? 'body too large' : 'unreadable body' };
+          return;
+        }
+      }
+    }
+    const answer = await core.handleRoute({ method: ctx.method, path: ctx.path, headers, body, secure: ctx.secure });
+    if (!answer) return next();
+    ctx.status = answer.status;
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (name.toLowerCase() === 'set-cookie') ctx.append('Set-Cookie', value);
+      else ctx.set(name, value);
+    }
+    ctx.body = answer.body;
+  };
+
+  Object.defineProperties(middleware, {
+    routes: { value: () => routes },
+    pipeline: { get: () => core.pipeline },
+    stats: { get: () => core.stats },
+    describe: { value: () => core.describe() },
+    captureMetrics: { value: () => core.captureMetrics() },
+    close: { value: (opts?: { timeoutMs?: number }) => core.close(opts) },
+  });
+  return middleware;
+}

@@ -1,0 +1,205 @@
+/**
+ * The capture step (DESIGN §2): request facts in, an anonymized PrivacyEvent out.
+ *
+ * This is the only place where the full client address and the raw User-Agent
+ * exist. They are reduced here — truncated address, parsed agent, keyed-hash
+ * visitor mark, ISP by routable prefix, reverse DNS started under a keyed-hash
+ * cache — and go out of scope when `record()` returns.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { EventKind, PrivacyEvent } from '../event.js';
+import type { ConsentState } from '../consent/consent.js';
+import type { Enricher } from '../enrich/enricher.js';
+import type { ClientEnrichment } from '../pipeline/types.js';
+import { createIpAnonymizer, normalizeAddress, type IpOptions } from './anonymize-ip.js';
+import { type CompiledTrust, resolveClientAddress } from './client-ip.js';
+import { createDownloadDetector } from './download.js';
+import { createKindClassifier } from './kind.js';
+import { createReferrerReducer } from './referrer.js';
+import { createUrlReducer } from './url.js';
+import { createUserAgentParser } from './user-agent.js';
+import { uuidv7 } from './uuid7.js';
+import type { VisitorHasher } from './visitor-hash.js';
+
+/** What an adapter knows about a request. Framework-free. */
+export interface RequestFacts {
+  method: string;
+  /** The raw request-target: path and query. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  socketAddress: string | undefined;
+  /** Wall-clock start, ms since the epoch. */
+  startMs: number;
+}
+
+/** What an adapter knows about the response once it has ended or been aborted. */
+export interface ResponseFacts {
+  status: number;
+  contentLength?: number;
+  contentType?: string;
+  contentDisposition?: string;
+  /** True when every byte was handed to the OS; false when the client went away first. */
+  finished: boolean;
+  durationMs: number;
+  /** The matched route pattern ('/news/:id'), never the concrete path. */
+  route?: string;
+}
+
+/** The precomputed parts of the capture step. */
+export interface CaptureParts {
+  site: string | undefined;
+  trust: CompiledTrust;
+  ip: IpOptions;
+  queryAllowList: readonly string[] | undefined;
+  downloadExtensions: readonly string[] | undefined;
+  kinds: ReadonlySet<EventKind>;
+  ignore: ((path: string) => boolean) | undefined;
+  hasher: VisitorHasher;
+  enricher: Enricher | undefined;
+}
+
+/** One captured request: the event, and what travels beside it (never on it). */
+export interface Captured {
+  event: PrivacyEvent;
+  /** Packed HyperLogLog mark for unique-visitor sketches. */
+  visitor: number | undefined;
+  /** Pending reverse-DNS result, completed by the pipeline before delivery. */
+  enrichment: Promise<ClientEnrichment> | undefined;
+}
+
+export interface Capture {
+  /**
+   * Reduce one request. Returns undefined when the request is ignored or its
+   * kind is not forwarded. Never throws.
+   */
+  record(req: RequestFacts, res: ResponseFacts, consent: ConsentState): Captured | undefined;
+}
+
+const HOST_RE = /^[a-z0-9.-]{1,253}$/;
+const MAX_UA = 512;
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
+}
+
+/** The Host header's hostname, lowercased, without port; 'unknown' when it is not a hostname. */
+export function siteFromHost(host: string | undefined): string {
+  if (!host) return 'unknown';
+  let h = host.length > 300 ? host.slice(0, 300) : host;
+  if (h.startsWith('[')) return 'unknown'; // an IPv6 literal is an address, not a site name
+  const colon = h.indexOf(':');
+  if (colon !== -1) h = h.slice(0, colon);
+  h = h.toLowerCase();
+  return HOST_RE.test(h) ? h : 'unknown';
+}
+
+/** Kinds that count a visitor (the unique-visitor sketches). */
+const VISITOR_KINDS: ReadonlySet<EventKind> = new Set(['pageview', 'download']);
+
+/**
+ * Build the capture step from precomputed parts (see `resolvePrivacyLogOptions`).
+ *
+ * @example
+ * const capture = createCapture(parts);
+ * const captured = capture.record(requestFacts, responseFacts, consentState);
+ * if (captured) pipeline.push(captured.event, captured.visitor, captured.enrichment);
+ */
+export function createCapture(parts: CaptureParts): Capture {
+  const anonymize = createIpAnonymizer(parts.ip);
+  const parseAgent = createUserAgentParser();
+  const reduceUrl = createUrlReducer(parts.queryAllowList ? { queryAllowList: parts.queryAllowList } : {});
+  const reduceReferrer = createReferrerReducer();
+  const detectDownload = createDownloadDetector(
+    parts.downloadExtensions ? { downloadExtensions: parts.downloadExtensions } : {},
+  );
+  const classify = createKindClassifier();
+  const { trust, kinds, ignore, hasher, enricher } = parts;
+  const fixedSite = parts.site;
+
+  return {
+    record(req, res, consent) {
+      const { path, query } = reduceUrl(req.url);
+      if (ignore?.(path)) return undefined;
+
+      const download = detectDownload({
+        path,
+        status: res.status,
+        contentDisposition: res.contentDisposition,
+        contentType: res.contentType,
+        contentLength: res.contentLength,
+        bytesSent: res.finished ? res.contentLength : undefined,
+        finished: res.finished,
+      });
+      const kind = classify({
+        method: req.method,
+        path,
+        status: res.status,
+        contentType: res.contentType,
+        isDownload: download !== undefined,
+      });
+      if (!kinds.has(kind)) return undefined;
+
+      const headers = req.headers;
+      const hostName = siteFromHost(header(headers, 'host'));
+      const site = fixedSite ?? hostName;
+      const rawAgent = header(headers, 'user-agent');
+      const ua = rawAgent && rawAgent.length > MAX_UA ? rawAgent.slice(0, MAX_UA) : rawAgent;
+      const agent = parseAgent(ua, {
+        secChUa: header(headers, 'sec-ch-ua'),
+        secChUaPlatform: header(headers, 'sec-ch-ua-platform'),
+        secChUaMobile: header(headers, 'sec-ch-ua-mobile'),
+        secChUaPlatformVersion: header(headers, 'sec-ch-ua-platform-version'),
+      });
+
+      // The full address lives only in this block.
+      const full = normalizeAddress(resolveClientAddress(req.socketAddress, headers['x-forwarded-for'], trust));
+      const truncated = anonymize(full?.address);
+      const client: PrivacyEvent['client'] = { address: truncated.address, prefixLength: truncated.prefixLength };
+      let visitor: number | undefined;
+      let enrichment: Promise<ClientEnrichment> | undefined;
+      if (full) {
+        if (VISITOR_KINDS.has(kind) && !agent.bot) {
+          visitor = hasher.mark(full.address, ua ?? '', site, req.startMs);
+        }
+        const found = enricher?.lookup(full.address, full.family);
+        if (found) {
+          if (found.isp !== undefined) client.isp = found.isp;
+          if (found.asn !== undefined) client.asn = found.asn;
+          if (found.domain !== undefined) client.domain = found.domain;
+          enrichment = found.pending;
+        }
+      }
+
+      const event: PrivacyEvent = {
+        id: uuidv7(req.startMs),
+        time: new Date(req.startMs).toISOString(),
+        site,
+        kind,
+        request: { method: safeMethod(req.method), path },
+        response: { status: res.status, durationMs: Math.max(0, Math.round(res.durationMs * 1000) / 1000) },
+        client,
+        agent,
+        consent: {
+          analytics: consent.analytics,
+          source: consent.source,
+          policyVersion: consent.policyVersion,
+        },
+      };
+      if (query !== undefined) event.request.query = query;
+      if (res.route !== undefined) event.request.route = res.route;
+      if (res.finished && res.contentLength !== undefined) event.response.bytes = res.contentLength;
+      const referrer = reduceReferrer(header(headers, 'referer'), hostName);
+      if (referrer) event.referrer = referrer;
+      if (download) event.download = download;
+      if (consent.analytics === 'granted' && consent.sessionId) event.session = { id: consent.sessionId };
+      return { event, visitor, enrichment };
+    },
+  };
+}
+
+const METHOD_RE = /^[A-Z]{1,16}$/;
+/** Standard-looking methods pass; anything else is reported as 'OTHER' (the value is client-controlled). */
+function safeMethod(m: string): string {
+  return METHOD_RE.test(m) ? m : 'OTHER';
+}

@@ -1,0 +1,338 @@
+/**
+ * The framework-free core behind both adapters: options → capture → pipeline,
+ * the per-request lifecycle on Node's own request/response objects, the consent
+ * routes, and a description of the live configuration.
+ *
+ * Koa and Express both hand us Node's IncomingMessage and ServerResponse, so the
+ * adapters only read their framework's route and secure flag and call `begin()`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Aggregator } from './aggregators/aggregator.js';
+import { isStatsSource } from './aggregators/aggregator.js';
+import { resolveIpPrefixes } from './capture/anonymize-ip.js';
+import { type Captured, createCapture, type RequestFacts } from './capture/capture.js';
+import { compileTrustProxy, resolveClientAddress } from './capture/client-ip.js';
+import { normalizeAddress } from './capture/anonymize-ip.js';
+import { RecentEvents } from './capture/recent-events.js';
+import { createVisitorHasher } from './capture/visitor-hash.js';
+import { type Consent, type ConsentState, createConsent } from './consent/consent.js';
+import { type ConsentRequest, type ConsentResponse, createConsentRoutes } from './consent/routes.js';
+import { createEnricher, type Enricher } from './enrich/enricher.js';
+import { ERROR_CODES, PrivacyLogError } from './errors.js';
+import type { PrivacyEvent } from './event.js';
+import { resolvePrivacyLogOptions } from './options.js';
+import { createPipeline } from './pipeline/create-pipeline.js';
+import type { Pipeline } from './pipeline/types.js';
+import { sqliteAggregator } from './aggregators/sqlite/sqlite-aggregator.js';
+import type { StatsSource } from './stats/query.js';
+
+/** What the adapters expose per request: `ctx.state.privacy` (Koa), `res.locals.privacy` (Express). */
+export interface PrivacyRequestState {
+  /** The visitor's consent, known before the handler runs. */
+  consent: ConsentState;
+  /** The event recorded for this request, set once the response has ended. */
+  event?: PrivacyEvent;
+  /** With `capture.rememberPrevious`: the event recorded for this visitor's previous request. */
+  previous?: PrivacyEvent;
+}
+
+/** Counters of the capture step, beside the pipeline's own metrics. */
+export interface CaptureMetrics {
+  /** Requests seen by the middleware. */
+  requests: number;
+  /** Requests that became an event pushed to the pipeline. */
+  captured: number;
+  /** Requests not recorded: ignored paths, or kinds not forwarded (assets by default). */
+  skipped: number;
+  /** Requests whose capture failed; each one is reported through onError. */
+  failed: number;
+}
+
+/** The live configuration, for a policy's technical appendix or an operator's check. */
+export interface PrivacyLogDescription {
+  site: string;
+  fields: string[];
+  neverCaptured: string[];
+  ip: { ipv4Prefix: number; ipv6Prefix: number };
+  trustProxy: string;
+  consent: {
+    policyVersion: string;
+    honorGpc: boolean;
+    honorDnt: boolean;
+    default: string;
+    cookieMaxAgeDays: number;
+    sessionIdleMinutes: number;
+  };
+  queryAllowList: string[];
+  downloadExtensions: string[];
+  kinds: string[];
+  enrichment: { isp: boolean; domain: boolean };
+  aggregators: Array<{ name: string } & Record<string, unknown>>;
+}
+
+export interface PrivacyLogCore {
+  readonly pipeline: Pipeline;
+  readonly stats: StatsSource | undefined;
+  readonly consent: Consent;
+  /** Start tracking one request. `secure` is the framework's view of HTTPS. */
+  begin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    secure: boolean,
+    route?: RouteReader,
+    routeContext?: unknown,
+  ): PrivacyRequestState;
+  /** True when `path` is one of the consent routes (so adapters read a body only then). */
+  ownsRoute(path: string): boolean;
+  handleRoute(req: ConsentRequest): Promise<ConsentResponse | undefined>;
+  describe(): PrivacyLogDescription;
+  captureMetrics(): CaptureMetrics;
+  /** Flush and close the pipeline, then stop enrichment. Idempotent. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * Reads the matched route pattern once the response has ended, from the
+ * framework's own context object (Koa's ctx, Express's req). A shared function,
+ * so no closure is made per request.
+ */
+export type RouteReader = (routeContext: unknown) => string | undefined;
+
+const FIELDS = [
+  'time (request start, UTC, ms)',
+  'site',
+  'kind (pageview, download, asset, api, error, other)',
+  'request method, path (secret-looking segments redacted), allow-listed query parameters, route pattern',
+  'response status, bytes, duration',
+  'client address, truncated',
+  'internet provider (ISP name and AS number, looked up on the truncated network)',
+  'domain name (registrable domain of the reverse-DNS name)',
+  'browser and major version, OS and version, device class, bot flag',
+  'referrer (host only for other sites; path without query for this site)',
+  'downloaded file name and whether it was fully sent',
+  'consent state and its source',
+  'session id (only with analytics consent)',
+];
+const NEVER = [
+  'full IP address',
+  'raw User-Agent',
+  'cookies, Authorization and other headers',
+  'request and response bodies, form fields',
+  'query values outside the allow-list',
+  'any identifier that links visits across days',
+];
+
+function readRoute(flight: InFlight): string | undefined {
+  if (!flight.route) return undefined;
+  const r = flight.route(flight.routeContext);
+  return typeof r === 'string' && r.length > 0 && r.length <= 512 ? r : undefined;
+}
+
+interface InFlight {
+  facts: RequestFacts;
+  state: PrivacyRequestState;
+  t0: number;
+  route: RouteReader | undefined;
+  routeContext: unknown;
+  recentKey: string | undefined;
+}
+
+const IN_FLIGHT = Symbol('privacy-log.in-flight');
+type TrackedResponse = ServerResponse & { [IN_FLIGHT]?: InFlight };
+
+function headerString(v: number | string | string[] | undefined): string | undefined {
+  return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : typeof v === 'number' ? String(v) : undefined;
+}
+
+function describeTrust(t: unknown): string {
+  if (t === undefined || t === false) return 'none (the socket address is the client)';
+  if (typeof t === 'number') return `${t} hop(s)`;
+  if (typeof t === 'function') return 'custom function';
+  return Array.isArray(t) ? t.join(', ') : String(t);
+}
+
+/**
+ * Build the core from `privacyLog()` options. Adapters wrap it; use it directly
+ * only to write an adapter for another framework on Node's http objects.
+ *
+ * @example
+ * const core = createPrivacyLog({ site: 'oblachko' });
+ * server.on('request', (req, res) => { core.begin(req, res, false); handler(req, res); });
+ */
+export function createPrivacyLog(options?: unknown): PrivacyLogCore {
+  const o = resolvePrivacyLogOptions(options);
+  const report = (err: PrivacyLogError) => {
+    try {
+      o.onError?.(err);
+    } catch {
+      // A throwing error handler must not break the request path.
+    }
+  };
+  const trust = compileTrustProxy(o.trustProxy);
+  const consent = createConsent(o.consent);
+  let aggregators: Aggregator[] | undefined = o.aggregators;
+  const pipeline: Pipeline =
+    o.pipeline ??
+    createPipeline({
+      aggregators: (aggregators ??= [sqliteAggregator()]),
+      onError: report,
+    });
+  const hasher = createVisitorHasher({ saltSource: (day, candidate) => pipeline.salt(day, candidate) });
+  const enricher: Enricher = createEnricher(o.enrich);
+  const capture = createCapture({
+    site: o.site,
+    trust,
+    ip: o.ip,
+    queryAllowList: o.queryAllowList,
+    downloadExtensions: o.downloadExtensions,
+    kinds: o.kinds,
+    ignore: o.ignore,
+    hasher,
+    enricher,
+  });
+  const recent = o.rememberPrevious ? new RecentEvents(o.rememberPrevious) : undefined;
+  const routes = createConsentRoutes(
+    consent,
+    { forget: (sessionId) => pipeline.forget(sessionId) },
+    { prefix: o.routesPrefix },
+  );
+  const consentPath = `${o.routesPrefix}/consent`;
+  const metrics: CaptureMetrics = { requests: 0, captured: 0, skipped: 0, failed: 0 };
+  let closing: Promise<void> | undefined;
+
+  function finish(this: TrackedResponse): void {
+    const flight = this[IN_FLIGHT];
+    if (!flight) return;
+    this[IN_FLIGHT] = undefined;
+    let captured: Captured | undefined;
+    try {
+      const length = headerString(this.getHeader('content-length'));
+      const parsedLength = length === undefined ? undefined : Number.parseInt(length, 10);
+      captured = capture.record(
+        flight.facts,
+        {
+          status: this.statusCode,
+          contentLength: Number.isSafeInteger(parsedLength) && (parsedLength as number) >= 0 ? parsedLength : undefined,
+          contentType: headerString(this.getHeader('content-type')),
+          contentDisposition: headerString(this.getHeader('content-disposition')),
+          finished: this.writableFinished,
+          durationMs: performance.now() - flight.t0,
+          route: readRoute(flight),
+        },
+        flight.state.consent,
+      );
+    } catch (cause) {
+      metrics.failed++;
+      report(
+        new PrivacyLogError(ERROR_CODES.INVALID_EVENT, 'privacy-log: capture failed for one request; it was served.', {
+          cause,
+          retryable: false,
+        }),
+      );
+      return;
+    }
+    if (!captured) {
+      metrics.skipped++;
+      return;
+    }
+    metrics.captured++;
+    flight.state.event = captured.event;
+    pipeline.push(captured.event, captured.visitor, captured.enrichment);
+    if (recent && flight.recentKey) recent.set(flight.recentKey, captured.event);
+  }
+
+  return {
+    pipeline,
+    get stats() {
+      return pipeline.stats ?? (aggregators ?? []).find(isStatsSource);
+    },
+    consent,
+
+    begin(req, res, secure, route, routeContext) {
+      metrics.requests++;
+      const headers = req.headers;
+      let state: ConsentState = consent.resolve(headerString(headers.cookie), headerString(headers['sec-gpc']), headerString(headers.dnt));
+      if (state.analytics === 'granted') {
+        const sessionId = state.sessionId ?? consent.newSessionId();
+        if (!state.sessionId) state = { ...state, sessionId };
+        // Sliding idle expiry: refreshed on every request of a consenting visitor.
+        res.appendHeader('Set-Cookie', consent.sessionCookie(sessionId, secure));
+      }
+      const requestState: PrivacyRequestState = { consent: state };
+      const socketAddress = req.socket?.remoteAddress;
+      let recentKey: string | undefined;
+      if (recent) {
+        const full = normalizeAddress(resolveClientAddress(socketAddress, headers['x-forwarded-for'], trust));
+        if (full) {
+          recentKey = recent.key(full.address, headerString(headers['user-agent']) ?? '');
+          const previous = recent.get(recentKey);
+          if (previous) requestState.previous = previous;
+        }
+      }
+      const tracked = res as TrackedResponse;
+      tracked[IN_FLIGHT] = {
+        facts: { method: req.method ?? 'GET', url: req.url ?? '/', headers, socketAddress, startMs: Date.now() },
+        state: requestState,
+        t0: performance.now(),
+        route,
+        routeContext,
+        recentKey,
+      };
+      res.once('close', finish);
+      return requestState;
+    },
+
+    ownsRoute(path) {
+      return path === consentPath || path === '/.well-known/gpc.json';
+    },
+
+    handleRoute(req) {
+      return routes.handle(req);
+    },
+
+    describe() {
+      const c = consent.options;
+      const prefixes = resolveIpPrefixes(o.ip);
+      return {
+        site: o.site ?? '(the Host header of each request)',
+        fields: [...FIELDS],
+        neverCaptured: [...NEVER],
+        ip: prefixes,
+        trustProxy: describeTrust(o.trustProxy),
+        consent: {
+          policyVersion: c.policyVersion,
+          honorGpc: c.honorGpc,
+          honorDnt: c.honorDnt,
+          default: c.default,
+          cookieMaxAgeDays: c.maxAgeDays,
+          sessionIdleMinutes: c.sessionIdleMinutes,
+        },
+        queryAllowList: [...(o.queryAllowList ?? ['utm_*', 'ref', 'source'])],
+        downloadExtensions: [...(o.downloadExtensions ?? [])],
+        kinds: [...o.kinds],
+        enrichment: enricher.describe(),
+        aggregators: pipeline.aggregators.map((a) => {
+          const d = (a as { describe?: () => Record<string, unknown> }).describe?.();
+          return { ...(d ?? {}), name: a.name };
+        }),
+      };
+    },
+
+    captureMetrics() {
+      return { ...metrics };
+    },
+
+    close(opts) {
+      closing ??= (async () => {
+        try {
+          await pipeline.close(opts);
+        } finally {
+          hasher.close();
+          await enricher.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
