@@ -56,6 +56,8 @@ export interface StatsQuery {
   k?: number;
   /** Max breakdown rows before '(other)'. Default 100. */
   limit?: number;
+  /** Count bot traffic too. Default false: bots are excluded from every metric. */
+  includeBots?: boolean;
 }
 
 /** One row: metric values, plus `date` (timeseries) or `value` (breakdown). */

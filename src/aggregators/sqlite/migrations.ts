@@ -1,0 +1,80 @@
+/**
+ * The SQLite schema, as versioned migrations applied in order inside one
+ * transaction each; `PRAGMA user_version` records the version reached.
+ */
+import type Database from 'better-sqlite3';
+
+/** Migration n (1-based) brings the schema from version n-1 to n. Append only; never edit a shipped one. */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    ts INTEGER NOT NULL,
+    site TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    page TEXT,
+    referrer TEXT,
+    browser TEXT,
+    os TEXT,
+    device TEXT NOT NULL,
+    isp TEXT,
+    domain TEXT,
+    download TEXT,
+    bot INTEGER NOT NULL,
+    session_id TEXT,
+    doc TEXT NOT NULL
+  );
+  CREATE INDEX events_ts ON events (ts);
+  CREATE INDEX events_session ON events (session_id, ts) WHERE session_id IS NOT NULL;
+  CREATE TABLE rollup_day (
+    dimension TEXT NOT NULL,
+    day TEXT NOT NULL,
+    site TEXT NOT NULL,
+    value TEXT NOT NULL,
+    bot INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    pageviews INTEGER NOT NULL,
+    downloads INTEGER NOT NULL,
+    PRIMARY KEY (dimension, day, site, value, bot)
+  ) WITHOUT ROWID;
+  CREATE TABLE rollup_slot (
+    slot INTEGER NOT NULL,
+    site TEXT NOT NULL,
+    bot INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    pageviews INTEGER NOT NULL,
+    downloads INTEGER NOT NULL,
+    PRIMARY KEY (slot, site, bot)
+  ) WITHOUT ROWID;
+  CREATE TABLE sketches (
+    dimension TEXT NOT NULL,
+    day TEXT NOT NULL,
+    site TEXT NOT NULL,
+    value TEXT NOT NULL,
+    registers BLOB NOT NULL,
+    PRIMARY KEY (dimension, day, site, value)
+  ) WITHOUT ROWID;
+  CREATE TABLE salts (
+    day TEXT PRIMARY KEY,
+    salt TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];
+
+/** Apply the migrations the database has not seen yet. Returns the version reached. */
+export function migrate(db: Database.Database): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SQLITE_MIGRATIONS.length) {
+    throw new Error(
+      `the database is at schema version ${current}, newer than this privacy-log knows (${SQLITE_MIGRATIONS.length}); upgrade privacy-log`,
+    );
+  }
+  for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(SQLITE_MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+  return SQLITE_MIGRATIONS.length;
+}

@@ -1,0 +1,326 @@
+/**
+ * sqliteAggregator: the embedded default store (better-sqlite3, WAL).
+ *
+ * - Raw events: one row each, with the columns queries group and filter by
+ *   plus the event's JSON; `INSERT OR IGNORE` by id, one transaction a batch.
+ * - Rollups (daily per property, 15-minute totals) are updated in the same
+ *   transaction for the events that were new, so they are exact and outlive
+ *   the raw events (retentionDays) for rollupRetentionMonths.
+ * - Sketches are merged per (day, site, dimension, value), max per register.
+ * - Retention runs on a timer, off the write path, in small chunks.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { assertKnownKeys, ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '../../errors.js';
+import { createStatsEngine } from '../../stats/engine.js';
+import { type EventRow, eventRow } from '../../stats/event-columns.js';
+import { mergePairsIntoBlob } from '../../stats/hll.js';
+import type { StatsQuery, StatsResult } from '../../stats/query.js';
+import { rollupIncrements } from '../../stats/rollup.js';
+import {
+  checkBatch,
+  checkRetention,
+  RETENTION_CHUNK,
+  type RetentionOptions,
+  retentionCutoffs,
+  saltKeepFrom,
+} from '../../stats/store-support.js';
+import { isDay } from '../../stats/time-range.js';
+import type { Batch, StatsAggregator } from '../aggregator.js';
+import { migrate } from './migrations.js';
+import { sqliteBackend } from './sqlite-backend.js';
+
+export interface SqliteAggregatorOptions extends RetentionOptions {
+  /** Database file. Default './data/privacy-log.db' (the directory is created). ':memory:' for a private in-memory database. */
+  file?: string;
+  /** Name in pipeline metrics. Default 'sqlite'. */
+  name?: string;
+  /** How long to wait for a lock held by another connection. Default 5000 ms. */
+  busyTimeoutMs?: number;
+  /** 'normal' (default; WAL survives a process crash) or 'full' (also survives power loss, slower). */
+  synchronous?: 'normal' | 'full';
+}
+
+export const DEFAULT_SQLITE_FILE = './data/privacy-log.db';
+export const DEFAULT_SQLITE_NAME = 'sqlite';
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+const OPTION_KEYS = [
+  'file',
+  'name',
+  'busyTimeoutMs',
+  'synchronous',
+  'retentionDays',
+  'rollupRetentionMonths',
+  'retentionIntervalMs',
+] as const;
+
+export interface SqliteAggregator extends StatsAggregator {
+  /** The resolved database file. */
+  readonly file: string;
+  forget(sessionId: string): Promise<number>;
+  salt(day: string, candidate: string): Promise<string>;
+  query(q: StatsQuery): Promise<StatsResult>;
+  /** Delete what retention says has expired, as of `now`. Runs by itself every retentionIntervalMs. */
+  runRetention(now?: number): Promise<{ events: number; rollups: number; sketches: number; salts: number }>;
+  close(): Promise<void>;
+}
+
+const WHERE = 'sqliteAggregator()';
+
+function unavailable(file: string, cause: unknown): PrivacyLogError {
+  const code = (cause as { code?: string })?.code ?? '';
+  const msg = cause instanceof Error ? cause.message : String(cause);
+  let todo = 'check the path, its permissions and free disk space';
+  if (/NOTADB|CORRUPT/.test(code) || /not a database|malformed/i.test(msg))
+    todo =
+      'the file is not a valid SQLite database: move it aside (keep it for inspection) and restart to create a new one';
+  else if (/BUSY|LOCKED/.test(code)) todo = 'another process holds a lock on it: stop that process or use another file';
+  else if (/READONLY|CANTOPEN|EACCES|EROFS|EPERM/.test(code) || /read-?only|permission/i.test(msg))
+    todo = 'the file or its directory is not writable: fix the permissions or choose a writable "file" option';
+  return new PrivacyLogError(ERROR_CODES.STORE_UNAVAILABLE, `${WHERE}: cannot open "${file}": ${msg} — ${todo}.`, {
+    cause,
+    retryable: false,
+    details: { file, sqliteCode: code },
+  });
+}
+
+/**
+ * @example
+ * const store = sqliteAggregator({ file: './data/privacy-log.db', retentionDays: 30 });
+ * const pipeline = createPipeline({ aggregators: [store] });
+ * const top = await store.query({ type: 'breakdown', period: '30d', metrics: ['visitors'], property: 'page' });
+ */
+export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteAggregator {
+  if (typeof options !== 'object' || options === null) throw invalidOption(WHERE, 'options', 'an object');
+  assertKnownKeys(options, OPTION_KEYS, WHERE);
+  const fileOpt = options.file ?? DEFAULT_SQLITE_FILE;
+  if (typeof fileOpt !== 'string' || fileOpt.length === 0) throw invalidOption(WHERE, 'file', 'a non-empty path');
+  const name = options.name ?? DEFAULT_SQLITE_NAME;
+  if (typeof name !== 'string' || name.length === 0) throw invalidOption(WHERE, 'name', 'a non-empty string');
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 600_000)
+    throw invalidOption(WHERE, 'busyTimeoutMs', 'an integer from 0 to 600000');
+  const synchronous = options.synchronous ?? 'normal';
+  if (synchronous !== 'normal' && synchronous !== 'full')
+    throw invalidOption(WHERE, 'synchronous', '"normal" or "full"');
+  const retention = checkRetention(WHERE, options);
+  const inMemory = fileOpt === ':memory:';
+  const file = inMemory ? fileOpt : resolve(fileOpt);
+
+  let db: Database.Database;
+  try {
+    if (!inMemory) mkdirSync(dirname(file), { recursive: true });
+    db = new Database(file, { timeout: busyTimeoutMs });
+  } catch (err) {
+    throw unavailable(file, err);
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('foreign_keys = OFF');
+    migrate(db);
+    // Prove we can write now rather than at the first batch (locked or read-only files fail here).
+    db.prepare('BEGIN IMMEDIATE').run();
+    db.prepare('COMMIT').run();
+  } catch (err) {
+    db.close();
+    throw unavailable(file, err);
+  }
+
+  const insertEvent = db.prepare(
+    `INSERT OR IGNORE INTO events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, doc)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const upsertDay = db.prepare(
+    `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET
+       events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`,
+  );
+  const upsertSlot = db.prepare(
+    `INSERT INTO rollup_slot (slot, site, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (slot, site, bot) DO UPDATE SET
+       events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`,
+  );
+  const getSketch = db
+    .prepare('SELECT registers FROM sketches WHERE dimension = ? AND day = ? AND site = ? AND value = ?')
+    .pluck();
+  const putSketch = db.prepare(
+    'INSERT OR REPLACE INTO sketches (dimension, day, site, value, registers) VALUES (?, ?, ?, ?, ?)',
+  );
+  const sessionEvents = db.prepare('SELECT doc FROM events WHERE session_id = ?').pluck();
+  const deleteSession = db.prepare('DELETE FROM events WHERE session_id = ?');
+  const insertSalt = db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)');
+  const getSalt = db.prepare('SELECT salt FROM salts WHERE day = ?').pluck();
+  const deleteSalts = db.prepare('DELETE FROM salts WHERE day < ?');
+  const expireEvents = db.prepare(
+    `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? LIMIT ${RETENTION_CHUNK})`,
+  );
+  const expireDays = db.prepare('DELETE FROM rollup_day WHERE day < ?');
+  const expireSlots = db.prepare('DELETE FROM rollup_slot WHERE slot < ?');
+  const expireSketches = db.prepare('DELETE FROM sketches WHERE day < ?');
+  const deleteZeroDays = db.prepare('DELETE FROM rollup_day WHERE events <= 0');
+  const deleteZeroSlots = db.prepare('DELETE FROM rollup_slot WHERE events <= 0');
+
+  const applyRollups = (rows: Iterable<EventRow>, sign: number) => {
+    const inc = rollupIncrements(rows, sign);
+    for (const d of inc.days) {
+      upsertDay.run(d.dimension, d.day, d.site, d.value, d.bot ? 1 : 0, d.events, d.pageviews, d.downloads);
+    }
+    for (const s of inc.slots) upsertSlot.run(s.slot, s.site, s.bot ? 1 : 0, s.events, s.pageviews, s.downloads);
+  };
+
+  const writeTx = db.transaction((b: ReturnType<typeof checkBatch>) => {
+    const inserted: EventRow[] = [];
+    for (const e of b.events) {
+      const r = eventRow(e);
+      const info = insertEvent.run(
+        r.id,
+        r.ts,
+        r.site,
+        r.kind,
+        r.page,
+        r.referrer,
+        r.browser,
+        r.os,
+        r.device,
+        r.isp,
+        r.domain,
+        r.download,
+        r.bot ? 1 : 0,
+        r.sessionId,
+        JSON.stringify(e),
+      );
+      if (info.changes === 1) inserted.push(r);
+    }
+    applyRollups(inserted, 1);
+    for (const u of b.sketches) {
+      const cur = getSketch.get(u.dimension, u.day, u.site, u.value) as Uint8Array | undefined;
+      putSketch.run(u.dimension, u.day, u.site, u.value, mergePairsIntoBlob(cur, u.registers));
+    }
+  });
+
+  const forgetTx = db.transaction((sessionId: string) => {
+    const docs = sessionEvents.all(sessionId) as string[];
+    if (docs.length === 0) return 0;
+    applyRollups(
+      docs.map((d) => eventRow(JSON.parse(d))),
+      -1,
+    );
+    deleteZeroDays.run();
+    deleteZeroSlots.run();
+    return deleteSession.run(sessionId).changes;
+  });
+
+  const saltTx = db.transaction((day: string, candidate: string) => {
+    deleteSalts.run(saltKeepFrom(day));
+    insertSalt.run(day, candidate);
+    return getSalt.get(day) as string;
+  });
+
+  const engine = createStatsEngine(sqliteBackend(db));
+  let closed = false;
+  let retentionRunning: Promise<unknown> | undefined;
+
+  const assertOpen = (op: string) => {
+    if (closed) {
+      throw new PrivacyLogError(ERROR_CODES.CLOSED, `${name}: ${op}() after close(); create a new aggregator.`, {
+        retryable: false,
+      });
+    }
+  };
+
+  const failed = (op: string, err: unknown) =>
+    isPrivacyLogError(err)
+      ? err
+      : new PrivacyLogError(
+          ERROR_CODES.AGGREGATOR_FAILED,
+          `${name}: ${op} failed: ${err instanceof Error ? err.message : String(err)} — it will be retried; check disk space and permissions of ${file}.`,
+          { cause: err, retryable: true },
+        );
+
+  const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
+
+  async function runRetention(now = Date.now()) {
+    assertOpen('runRetention');
+    const c = retentionCutoffs(now, retention);
+    const out = { events: 0, rollups: 0, sketches: 0, salts: 0 };
+    for (let i = 0; i < 100_000 && !closed; i++) {
+      const n = expireEvents.run(c.eventsBefore).changes;
+      out.events += n;
+      if (n < RETENTION_CHUNK) break;
+      await yieldTurn();
+    }
+    if (closed) return out;
+    // Rollups expire a day at a time in steady state: one statement each is short.
+    out.rollups += expireDays.run(c.rollupDayBefore).changes;
+    out.rollups += expireSlots.run(c.slotBefore).changes;
+    out.sketches += expireSketches.run(c.rollupDayBefore).changes;
+    out.salts += deleteSalts.run(c.saltDayBefore).changes;
+    return out;
+  }
+
+  const tick = () => {
+    if (closed || retentionRunning) return;
+    retentionRunning = runRetention()
+      .catch(() => {
+        // Retention is retried at the next tick; a failure here never affects writes.
+      })
+      .finally(() => {
+        retentionRunning = undefined;
+      });
+  };
+  const timer = setInterval(tick, retention.retentionIntervalMs);
+  timer.unref();
+  const first = setTimeout(tick, 1000);
+  first.unref();
+
+  return {
+    name,
+    file,
+    async write(batch: Batch): Promise<void> {
+      assertOpen('write');
+      const b = checkBatch(name, batch);
+      try {
+        writeTx(b);
+      } catch (err) {
+        throw failed('write', err);
+      }
+    },
+    async forget(sessionId: string): Promise<number> {
+      assertOpen('forget');
+      if (typeof sessionId !== 'string' || sessionId.length === 0)
+        throw invalidOption(`${name}.forget()`, 'sessionId', 'a non-empty string');
+      try {
+        return forgetTx(sessionId);
+      } catch (err) {
+        throw failed('forget', err);
+      }
+    },
+    async salt(day: string, candidate: string): Promise<string> {
+      assertOpen('salt');
+      if (!isDay(day)) throw invalidOption(`${name}.salt()`, 'day', 'a day YYYY-MM-DD');
+      if (typeof candidate !== 'string' || candidate.length === 0)
+        throw invalidOption(`${name}.salt()`, 'candidate', 'a non-empty string');
+      try {
+        return saltTx(day, candidate);
+      } catch (err) {
+        throw failed('salt', err);
+      }
+    },
+    async query(q: StatsQuery): Promise<StatsResult> {
+      assertOpen('query');
+      return engine.query(q);
+    },
+    runRetention,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      clearTimeout(first);
+      await retentionRunning;
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * What the SQL stores (SQLite, PostgreSQL) share besides the query SQL:
+ * batch checking, retention cut-offs and the retention timer.
+ */
+import { type Batch, SKETCH_DIMENSIONS, type SketchUpdate } from '../aggregators/aggregator.js';
+import { ERROR_CODES, invalidOption, PrivacyLogError } from '../errors.js';
+import { type PrivacyEvent, validateEvent } from '../event.js';
+import { SLOT_MS } from './event-columns.js';
+import { addDays, addMonths, isDay } from './time-range.js';
+
+export const DEFAULT_RETENTION_DAYS = 30;
+export const DEFAULT_ROLLUP_RETENTION_MONTHS = 25;
+export const DEFAULT_RETENTION_INTERVAL_MS = 3_600_000;
+/** Rows deleted per retention statement, so a large purge never holds the write lock for long. */
+export const RETENTION_CHUNK = 10_000;
+
+const DIMENSIONS: ReadonlySet<string> = new Set(SKETCH_DIMENSIONS);
+
+/**
+ * Checks a batch before any of it is stored: every event must pass
+ * validateEvent (the pipeline only sends valid ones), else the write rejects,
+ * not retryable, and nothing is stored. Malformed sketch updates (bad day,
+ * unknown dimension) are dropped; out-of-range register pairs are ignored by
+ * the merge.
+ */
+export function checkBatch(where: string, batch: Batch): { events: readonly PrivacyEvent[]; sketches: SketchUpdate[] } {
+  if (typeof batch !== 'object' || batch === null || !Array.isArray(batch.events)) {
+    throw new PrivacyLogError(ERROR_CODES.INVALID_EVENT, `${where}: write() needs a batch { events, sketches }.`, {
+      retryable: false,
+    });
+  }
+  for (const e of batch.events) {
+    const reason = validateEvent(e);
+    if (reason !== undefined) {
+      throw new PrivacyLogError(
+        ERROR_CODES.INVALID_EVENT,
+        `${where}: the batch holds an invalid event (${reason}); nothing was stored. Send events through the pipeline, which validates them.`,
+        { retryable: false },
+      );
+    }
+  }
+  const sketches = (Array.isArray(batch.sketches) ? batch.sketches : []).filter(
+    (u) =>
+      typeof u === 'object' &&
+      u !== null &&
+      isDay(u.day) &&
+      typeof u.site === 'string' &&
+      DIMENSIONS.has(u.dimension) &&
+      typeof u.value === 'string' &&
+      Array.isArray(u.registers),
+  );
+  // A fixed order, so concurrent writers lock sketch rows alike.
+  sketches.sort((a, b) => {
+    const ka = `${a.dimension}\u0000${a.day}\u0000${a.site}\u0000${a.value}`;
+    const kb = `${b.dimension}\u0000${b.day}\u0000${b.site}\u0000${b.value}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+  return { events: batch.events, sketches };
+}
+
+export interface RetentionOptions {
+  retentionDays?: number;
+  rollupRetentionMonths?: number;
+  retentionIntervalMs?: number;
+}
+
+export interface Retention {
+  retentionDays: number;
+  rollupRetentionMonths: number;
+  retentionIntervalMs: number;
+}
+
+export function checkRetention(where: string, o: RetentionOptions): Retention {
+  const int = (field: keyof RetentionOptions, v: number | undefined, dflt: number, min: number, max: number) => {
+    if (v === undefined) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw invalidOption(where, field, `an integer from ${min} to ${max}`);
+    return v;
+  };
+  return {
+    retentionDays: int('retentionDays', o.retentionDays, DEFAULT_RETENTION_DAYS, 1, 36_500),
+    rollupRetentionMonths: int(
+      'rollupRetentionMonths',
+      o.rollupRetentionMonths,
+      DEFAULT_ROLLUP_RETENTION_MONTHS,
+      1,
+      1200,
+    ),
+    retentionIntervalMs: int(
+      'retentionIntervalMs',
+      o.retentionIntervalMs,
+      DEFAULT_RETENTION_INTERVAL_MS,
+      1000,
+      2 ** 31 - 1,
+    ),
+  };
+}
+
+export interface Cutoffs {
+  /** Raw events with ts below this (epoch ms) expire. */
+  eventsBefore: number;
+  /** Rollups and sketches of days before this expire. */
+  rollupDayBefore: string;
+  /** Slot rollups below this slot expire. */
+  slotBefore: number;
+  /** Salts of days before this are deleted (a salt lives for its day plus one). */
+  saltDayBefore: string;
+}
+
+export function retentionCutoffs(now: number, r: Retention): Cutoffs {
+  const today = new Date(now).toISOString().slice(0, 10);
+  const rollupDayBefore = addMonths(today, -r.rollupRetentionMonths);
+  return {
+    eventsBefore: now - r.retentionDays * 86_400_000,
+    rollupDayBefore,
+    slotBefore: Date.parse(`${rollupDayBefore}T00:00:00.000Z`) / SLOT_MS,
+    saltDayBefore: addDays(today, -1),
+  };
+}
+
+/** The oldest salt day to keep when `day`'s salt is asked for. */
+export function saltKeepFrom(day: string): string {
+  return addDays(day, -1);
+}

@@ -1,0 +1,116 @@
+/**
+ * Unique visitors from the stored HyperLogLog sketches.
+ *
+ * - The sketches are per UTC day: a range's visitors merge the sketches of the
+ *   UTC days it overlaps. A daily salt makes the same person a different item
+ *   each day, so over several days the figure is visitor-days.
+ * - Filters narrow visitors by set algebra on sketches: `==` intersects with
+ *   the filter value's sketch, `!=` subtracts it, computed by
+ *   inclusion–exclusion over sketch unions. That is an estimate whose absolute
+ *   error grows with the larger set; filters on `kind` do not narrow visitors.
+ */
+import type { SketchDimension } from '../aggregators/aggregator.js';
+import type { StatsBackend } from './backend.js';
+import { HyperLogLog, unionOf } from './hll.js';
+import type { Filter, Property } from './query.js';
+
+/** A set of visitors named by its sketch key. */
+export interface SketchKey {
+  dimension: SketchDimension;
+  value: string;
+}
+
+/** Sketches of one dimension, per value, per UTC day. */
+type DayBlobs = Map<string, Array<{ day: string; registers: Uint8Array }>>;
+
+/**
+ * Loads sketches once per (dimension) and merges them per (value, day range),
+ * memoized for the duration of one query.
+ */
+export class VisitorCounter {
+  private readonly loaded = new Map<string, DayBlobs>();
+  private readonly merged = new Map<string, HyperLogLog>();
+
+  constructor(
+    private readonly backend: StatsBackend,
+    private readonly fromDay: string,
+    private readonly toDay: string,
+    private readonly site: string | undefined,
+  ) {}
+
+  /** Fetch the sketches of a dimension (only `values` when given). */
+  async load(dimension: SketchDimension, values?: readonly string[]): Promise<void> {
+    if (this.loaded.has(dimension)) return;
+    const rows = await this.backend.sketches({
+      fromDay: this.fromDay,
+      toDay: this.toDay,
+      site: this.site,
+      dimension,
+      values,
+    });
+    const byValue: DayBlobs = new Map();
+    for (const r of rows) {
+      let list = byValue.get(r.value);
+      if (list === undefined) {
+        list = [];
+        byValue.set(r.value, list);
+      }
+      list.push({ day: r.day, registers: r.registers });
+    }
+    this.loaded.set(dimension, byValue);
+  }
+
+  /** Merged sketch of a key over UTC days [fromDay, toDay]. Load its dimension first. */
+  sketch(key: SketchKey, fromDay = this.fromDay, toDay = this.toDay): HyperLogLog {
+    const id = `${key.dimension}\u0000${key.value}\u0000${fromDay}\u0000${toDay}`;
+    let h = this.merged.get(id);
+    if (h !== undefined) return h;
+    h = new HyperLogLog();
+    for (const b of this.loaded.get(key.dimension)?.get(key.value) ?? []) {
+      if (b.day >= fromDay && b.day <= toDay) h.mergeEncoded(b.registers);
+    }
+    this.merged.set(id, h);
+    return h;
+  }
+
+  /** Values of a loaded dimension that have any sketch. */
+  values(dimension: SketchDimension): string[] {
+    return [...(this.loaded.get(dimension)?.keys() ?? [])];
+  }
+}
+
+/** The sketch keys filters narrow visitors by (filters on `kind`, or on `skip`, do not). */
+export function filterSets(filters: readonly Filter[], skip?: Property): { pos: SketchKey[]; neg: SketchKey[] } {
+  const pos: SketchKey[] = [];
+  const neg: SketchKey[] = [];
+  for (const f of filters) {
+    if (f.property === 'kind' || f.property === skip) continue;
+    const key: SketchKey = { dimension: f.property, value: f.value };
+    (f.op === '==' ? pos : neg).push(key);
+  }
+  return { pos, neg };
+}
+
+/** |S1 ∩ … ∩ Sn| by inclusion–exclusion over unions. */
+function intersection(sets: readonly HyperLogLog[]): number {
+  if (sets.length === 1) return sets[0]!.estimate();
+  let total = 0;
+  const n = sets.length;
+  for (let mask = 1; mask < 1 << n; mask++) {
+    const members: HyperLogLog[] = [];
+    for (let i = 0; i < n; i++) if (mask & (1 << i)) members.push(sets[i]!);
+    const sign = members.length % 2 === 1 ? 1 : -1;
+    total += sign * (members.length === 1 ? members[0]!.estimate() : unionOf(members).estimate());
+  }
+  return total;
+}
+
+/**
+ * Estimated visitors in ∩pos minus ∪neg, rounded, never below 0 nor above
+ * `cap` (the group's event count: every visitor made at least one event).
+ */
+export function estimateVisitors(pos: readonly HyperLogLog[], neg: readonly HyperLogLog[], cap: number): number {
+  let v = intersection(pos);
+  if (neg.length > 0) v -= intersection([...pos, unionOf(neg)]);
+  return Math.max(0, Math.min(cap, Math.round(v)));
+}
