@@ -1,0 +1,105 @@
+/**
+ * `npm start` as a real process: it prints its URL, the dashboard URL and
+ * where the token is; SIGTERM and SIGINT close it gracefully, and every
+ * request it answered is in the SQLite file afterwards — nothing accepted is lost.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStoredEvents } from './support/site-harness.js';
+
+const SERVER = 'examples/kindergarten-site/server.ts';
+const START_TIMEOUT_MS = 20_000;
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exit: Promise<number | null>;
+}
+
+async function start(dataDir: string): Promise<Running> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', PRIVACY_LOG_DATA_DIR: dataDir };
+  delete env.STATS_TOKEN;
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString('utf8');
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString('utf8');
+  });
+  const exit = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!/running at (http:\/\/\S+?)\/\s/.test(out)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the site did not start:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const url = (/running at (http:\/\/\S+?)\/\s/.exec(out) as RegExpExecArray)[1] as string;
+  return { child, url, output: () => out, exit };
+}
+
+describe('npm start (examples/kindergarten-site/server.ts)', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'oblachko-server-'));
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('prints where it runs and where the token is; SIGTERM flushes every event', async () => {
+    const site = await start(dataDir);
+    try {
+      expect(site.output()).toContain(`Stats dashboard:  ${site.url}/admin/stats`);
+      const tokenFile = join(dataDir, 'stats-token');
+      expect(site.output()).toContain(tokenFile);
+      const token = (await readFile(tokenFile, 'utf8')).trim();
+      expect(token.length).toBeGreaterThanOrEqual(32);
+      expect((await stat(tokenFile)).mode & 0o077).toBe(0);
+      expect(site.output()).not.toContain(token);
+
+      const paths = ['/', '/news', '/documents', '/contact', '/privacy'];
+      const sent = 40;
+      for (let i = 0; i < sent; i++) {
+        const res = await fetch(`${site.url}${paths[i % paths.length]}`);
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+      }
+      const withToken = await fetch(`${site.url}/admin/stats`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(withToken.status).toBe(200);
+      await withToken.arrayBuffer();
+
+      site.child.kill('SIGTERM');
+      expect(await site.exit).toBe(0);
+      expect(site.output()).toMatch(/SIGTERM: closing/);
+      const events = readStoredEvents(join(dataDir, 'privacy-log.db'));
+      const pageviews = events.filter((e) => e.kind === 'pageview' && paths.includes(e.request.path));
+      expect(pageviews).toHaveLength(sent);
+    } finally {
+      site.child.kill('SIGKILL');
+    }
+  });
+
+  it('reuses the token file on the next start, and stops on SIGINT', async () => {
+    const site = await start(dataDir);
+    try {
+      expect(site.output()).toContain(join(dataDir, 'stats-token'));
+      expect(site.output()).not.toContain('generated now');
+      const res = await fetch(`${site.url}/news`);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      site.child.kill('SIGINT');
+      expect(await site.exit).toBe(0);
+      const events = readStoredEvents(join(dataDir, 'privacy-log.db'));
+      expect(events.filter((e) => e.request.path === '/news').length).toBeGreaterThanOrEqual(1 + 8);
+    } finally {
+      site.child.kill('SIGKILL');
+    }
+  });
+});
