@@ -35,6 +35,11 @@ export interface PipelineMetrics {
   queued: number;
   /** Events in the spool not yet replayed. */
   spoolPending: number;
+  /**
+   * Events found in the spool at startup, accepted by a previous process; included in
+   * `accepted`. Always set by createPipeline (optional only for compatibility).
+   */
+  recovered?: number;
   /** Per-aggregator counters; each one keeps the same invariant. */
   aggregators: Record<string, AggregatorMetrics>;
 }
@@ -48,6 +53,22 @@ export interface AggregatorMetrics {
   queued: number;
   spoolPending: number;
   failures: number;
+  /*
+   * The fields below are always set by createPipeline; optional only so that
+   * other Pipeline implementations stay compatible.
+   */
+  /** Events this aggregator is accountable for: accepted = delivered + dropped + queued + spoolPending. */
+  accepted?: number;
+  /** Events found in this aggregator's spool at startup. */
+  recovered?: number;
+  /** Spool records skipped because they failed their checksum (cumulative). */
+  corrupt?: number;
+  /** Spool records evicted by the size cap (cumulative; their events are in `dropped`). */
+  evicted?: number;
+  /** Batches refused for good and kept in the dead-letter file (cumulative; their events are in `dropped`). */
+  deadLettered?: number;
+  /** Bytes of spool segment files on disk. */
+  spoolBytes?: number;
 }
 
 export interface AggregatorHealth {

@@ -1,0 +1,101 @@
+/**
+ * The spool's record format. One record per batch:
+ *
+ * ```
+ * offset size
+ *  0      4   magic 0xFF 'P' 'L' '1'   (0xFF never occurs in UTF-8, so a resync scan cannot
+ *                                       mistake JSON payload bytes for a record start)
+ *  4      4   payload length, uint32 LE
+ *  8      4   event count, uint32 LE
+ * 12     16   batch id (random; the same batch has the same id in every aggregator's spool)
+ * 28      4   CRC-32 of the payload
+ * 32      4   CRC-32 of bytes 0..31 (so lengths and counts can be trusted for framing)
+ * 36      1   state: 0 pending, 1 done (acknowledged in place after replay), 2 skipped (corrupt)
+ * 37      3   zero
+ * 40      n   payload: UTF-8 JSON {"e": PrivacyEvent[], "s": SketchUpdate[]}
+ * ```
+ */
+import { crc32 } from 'node:zlib';
+import type { Batch } from '../aggregators/aggregator.js';
+import { validateEvent } from '../event.js';
+
+export const RECORD_MAGIC = Buffer.from([0xff, 0x50, 0x4c, 0x31]);
+export const HEADER_BYTES = 40;
+export const STATE_OFFSET = 36;
+export const STATE_PENDING = 0;
+export const STATE_ACKED = 1;
+export const STATE_SKIPPED = 2;
+/** No single record may exceed this (a batch is far smaller). */
+export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
+
+export interface RecordHeader {
+  payloadLength: number;
+  count: number;
+  batchId: Buffer;
+  payloadCrc: number;
+  state: number;
+}
+
+/** The encoded record for a batch. */
+export function encodeRecord(batchId: Buffer, batch: Batch): Buffer {
+  const payload = Buffer.from(JSON.stringify({ e: batch.events, s: batch.sketches }), 'utf8');
+  const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+  RECORD_MAGIC.copy(out, 0);
+  out.writeUInt32LE(payload.length, 4);
+  out.writeUInt32LE(batch.events.length, 8);
+  batchId.copy(out, 12, 0, 16);
+  out.writeUInt32LE(crc32(payload), 28);
+  out.writeUInt32LE(crc32(out.subarray(0, 32)), 32);
+  out.fill(0, 36, 40);
+  payload.copy(out, HEADER_BYTES);
+  return out;
+}
+
+/** True when the record magic starts at `pos`. */
+export function isMagicAt(buf: Buffer, pos: number): boolean {
+  return (
+    buf[pos] === RECORD_MAGIC[0] &&
+    buf[pos + 1] === RECORD_MAGIC[1] &&
+    buf[pos + 2] === RECORD_MAGIC[2] &&
+    buf[pos + 3] === RECORD_MAGIC[3]
+  );
+}
+
+/** Parses and checks a header at `pos`; undefined when it is not a valid header. */
+export function decodeHeader(buf: Buffer, pos: number): RecordHeader | undefined {
+  if (pos + HEADER_BYTES > buf.length || !isMagicAt(buf, pos)) return undefined;
+  if (crc32(buf.subarray(pos, pos + 32)) !== buf.readUInt32LE(pos + 32)) return undefined;
+  const payloadLength = buf.readUInt32LE(pos + 4);
+  if (payloadLength > MAX_PAYLOAD_BYTES) return undefined;
+  return {
+    payloadLength,
+    count: buf.readUInt32LE(pos + 8),
+    batchId: Buffer.from(buf.subarray(pos + 12, pos + 28)),
+    payloadCrc: buf.readUInt32LE(pos + 28),
+    state: buf[pos + STATE_OFFSET] as number,
+  };
+}
+
+/** True when the payload matches the header's checksum. */
+export function payloadIntact(header: RecordHeader, payload: Buffer): boolean {
+  return payload.length === header.payloadLength && crc32(payload) === header.payloadCrc;
+}
+
+/**
+ * Decodes a payload back into a batch, or undefined when it is not a
+ * well-formed batch of `count` valid events (a spool file is outside data:
+ * nothing half-formed is ever delivered from it).
+ */
+export function decodePayload(payload: Buffer, count: number): Batch | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { e, s } = parsed as { e?: unknown; s?: unknown };
+  if (!Array.isArray(e) || !Array.isArray(s) || e.length !== count) return undefined;
+  for (const ev of e) if (validateEvent(ev) !== undefined) return undefined;
+  return { events: e, sketches: s };
+}
