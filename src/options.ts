@@ -5,8 +5,8 @@
 import type { Aggregator } from './aggregators/aggregator.js';
 import type { IpOptions } from './capture/anonymize-ip.js';
 import type { TrustProxy } from './capture/client-ip.js';
-import type { ConsentOptions } from './consent/consent.js';
-import type { EnrichOptions } from './enrich/enricher.js';
+import type { ConsentOptions } from './consent/options.js';
+import type { EnrichOptions } from './enrich/enrich-options.js';
 import { ERROR_CODES, PrivacyLogError, assertKnownKeys, invalidOption } from './errors.js';
 import { EVENT_KINDS, type EventKind } from './event.js';
 import type { Pipeline } from './pipeline/types.js';

@@ -244,8 +244,10 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
 
   return {
     pipeline,
-    get stats() {
-      return pipeline.stats ?? (aggregators ?? []).find(isStatsSource);
+    get stats(): StatsSource | undefined {
+      if (pipeline.stats) return pipeline.stats;
+      const found = (aggregators ?? []).find(isStatsSource);
+      return found as StatsSource | undefined;
     },
     consent,
 
@@ -311,7 +313,7 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
         queryAllowList: [...(o.queryAllowList ?? ['utm_*', 'ref', 'source'])],
         downloadExtensions: [...(o.downloadExtensions ?? [])],
         kinds: [...o.kinds],
-        enrichment: enricher.describe(),
+        enrichment: { isp: o.enrich?.isp !== false, domain: Boolean(o.enrich?.domain) },
         aggregators: pipeline.aggregators.map((a) => {
           const d = (a as { describe?: () => Record<string, unknown> }).describe?.();
           return { ...(d ?? {}), name: a.name };

@@ -25,7 +25,7 @@ export const koaHarness: HarnessFactory = async ({ withRoutes = true, ...options
   });
   router.get('/news/:id', (ctx) => {
     ctx.type = 'html';
-    ctx.body = `<h1>news ${ctx.params.id.length}</h1>`;
+    ctx.body = `<h1>news ${String(ctx.params.id).length}</h1>`;
   });
   router.get('/docs/:file', (ctx) => {
     ctx.type = 'application/pdf';

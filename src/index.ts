@@ -1,0 +1,102 @@
+/**
+ * privacy-log — the framework-free public API. Adapters live at
+ * `privacy-log/koa` and `privacy-log/express`.
+ */
+
+// The event contract
+export {
+  CONSENT_SOURCES,
+  CONSENT_VALUES,
+  DEVICE_CLASSES,
+  EVENT_KINDS,
+  EVENT_LIMITS,
+  type EventKind,
+  isPrivacyEvent,
+  type OtelAttributes,
+  type PrivacyEvent,
+  REFERRER_TYPES,
+  toOtelAttributes,
+  validateEvent,
+} from './event.js';
+export { ERROR_CODES, type ErrorCode, isPrivacyLogError, PrivacyLogError } from './errors.js';
+
+// Options and the framework-free core (for adapters to other frameworks)
+export type { CaptureOptions, PrivacyLogOptions, RoutesOptions } from './options.js';
+export {
+  type CaptureMetrics,
+  createPrivacyLog,
+  type PrivacyLogCore,
+  type PrivacyLogDescription,
+  type PrivacyRequestState,
+} from './privacy-log.js';
+
+// Consent
+export {
+  type Consent,
+  type ConsentOptions,
+  type ConsentState,
+  createConsent,
+  decodeConsentCookie,
+  encodeConsentCookie,
+} from './consent/index.js';
+
+// Pipeline
+export * from './pipeline/index.js';
+
+// Aggregators
+export type { Aggregator, Batch, SketchDimension, SketchUpdate, StatsAggregator } from './aggregators/aggregator.js';
+export { SKETCH_DIMENSIONS, SKETCH_PRECISION } from './aggregators/aggregator.js';
+export {
+  type MemoryAggregator,
+  type MemoryAggregatorOptions,
+  memoryAggregator,
+} from './aggregators/memory-aggregator.js';
+export {
+  type SqliteAggregator,
+  type SqliteAggregatorOptions,
+  sqliteAggregator,
+} from './aggregators/sqlite/sqlite-aggregator.js';
+export {
+  type PostgresAggregator,
+  type PostgresAggregatorOptions,
+  postgresAggregator,
+} from './aggregators/postgres/postgres-aggregator.js';
+export { type WinstonAggregatorOptions, winstonAggregator } from './aggregators/winston-aggregator.js';
+export { type HttpAggregatorOptions, httpAggregator } from './aggregators/http-aggregator.js';
+
+// Stats
+export {
+  DEFAULT_K,
+  type Filter,
+  type Interval,
+  INTERVALS,
+  type Metric,
+  METRICS,
+  OTHER,
+  type Period,
+  PERIODS,
+  PROPERTIES,
+  type Property,
+  QUERY_TYPES,
+  type QueryType,
+  type StatsQuery,
+  type StatsResult,
+  type StatsRow,
+  type StatsSource,
+} from './stats/query.js';
+
+// Access logs, operator configuration, the collector
+export { type AccessLogger, type AccessLoggerOptions, createAccessLogger } from './access-log/access-logger.js';
+export { ACCESS_LOG_FORMATS, type AccessLogFormat } from './access-log/formats.js';
+export { loadOperatorConfig, type OperatorConfig } from './config/load-operator-config.js';
+export { type Collector, type CollectorOptions, createCollector } from './collector/collector.js';
+
+// Enrichment
+export {
+  asnTableIspResolver,
+  createEnricher,
+  type EnrichOptions,
+  type Enricher,
+  type IspResolver,
+  mmdbIspResolver,
+} from './enrich/index.js';
