@@ -8,14 +8,15 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ACCESS_LOG_FORMATS } from '../access-log/formats.js';
 import { LOG_LEVELS } from '../access-log/transports.js';
+import { DEFAULT_COLLECTOR_PATH, DEFAULT_MAX_BODY_BYTES, MIN_COLLECTOR_TOKEN_LENGTH } from '../collector/collector.js';
 
 export const DEFAULT_COLLECTOR_HOST = '127.0.0.1';
 export const DEFAULT_COLLECTOR_PORT = 8787;
-export const DEFAULT_COLLECTOR_PATH = '/privacy-log/collect';
-/** 1 MiB: about 2,000 events a batch. */
-export const DEFAULT_COLLECTOR_MAX_BODY_BYTES = 1_048_576;
-/** Bearer tokens shorter than this are refused: they could be guessed. */
-export const MIN_TOKEN_LENGTH = 16;
+export {
+  DEFAULT_COLLECTOR_PATH,
+  DEFAULT_MAX_BODY_BYTES as DEFAULT_COLLECTOR_MAX_BODY_BYTES,
+  MIN_COLLECTOR_TOKEN_LENGTH as MIN_TOKEN_LENGTH,
+};
 
 export const COLLECTOR_AGGREGATOR_TYPES = ['postgres', 'sqlite', 'access-log', 'http', 'otlp'] as const;
 export type CollectorAggregatorType = (typeof COLLECTOR_AGGREGATOR_TYPES)[number];
@@ -76,7 +77,7 @@ const httpUrl = z
   .string()
   .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an http:// or https:// URL');
 
-const token = z.string().min(MIN_TOKEN_LENGTH, `must be at least ${MIN_TOKEN_LENGTH} characters`);
+const token = z.string().min(MIN_COLLECTOR_TOKEN_LENGTH, `must be at least ${MIN_COLLECTOR_TOKEN_LENGTH} characters`);
 const level = z.enum(LOG_LEVELS);
 const headers = z.record(z.string(), z.string());
 
@@ -160,7 +161,7 @@ export const collectorSchema = z.strictObject({
     .regex(/^\/[^\s?#]*$/, "must start with '/' and hold no spaces, '?' or '#'")
     .default(DEFAULT_COLLECTOR_PATH),
   token: token.optional(),
-  maxBodyBytes: z.number().int().min(1024).max(1_073_741_824).default(DEFAULT_COLLECTOR_MAX_BODY_BYTES),
+  maxBodyBytes: z.number().int().min(1024).max(1_073_741_824).default(DEFAULT_MAX_BODY_BYTES),
   aggregators: z.array(collectorAggregatorSchema).default([]),
 });
 

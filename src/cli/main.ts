@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+/**
+ * The `privacy-log` command.
+ *
+ *   privacy-log collect [--config FILE]   run the collector server
+ *   privacy-log help | --help
+ *   privacy-log version | --version
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadOperatorConfig } from '../config/load-operator-config.js';
+import { isPrivacyLogError } from '../errors.js';
+import { startCollectorServer } from './collect.js';
+
+const USAGE = `Usage: privacy-log <command> [options]
+
+Commands:
+  collect [--config FILE]   Run the collector: receive batches from httpAggregator
+                            and store them in the configured aggregators.
+  help                      Show this help.
+  version                   Print the version.
+
+Configuration comes from the JSON file given by --config or PRIVACY_LOG_CONFIG,
+overridden by PRIVACY_LOG_* environment variables (see docs/operators.md).
+`;
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const processIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+};
+
+function version(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const file = path.join(dir, 'package.json');
+    try {
+      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'privacy-log') return pkg.version ?? 'unknown';
+    } catch {
+      // keep climbing
+    }
+    dir = path.dirname(dir);
+  }
+  return 'unknown';
+}
+
+function parseCollectArgs(args: string[]): { config?: string } | string {
+  const out: { config?: string } = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--config' || a === '-c') {
+      const v = args[++i];
+      if (!v) return `${a} needs a file path`;
+      out.config = v;
+    } else if (a.startsWith('--config=')) out.config = a.slice('--config='.length);
+    else return `unknown option ${a} for collect`;
+  }
+  return out;
+}
+
+/**
+ * Runs the collector until SIGTERM or SIGINT, then shuts down gracefully.
+ * Resolves to the exit code.
+ */
+async function collect(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  const parsed = parseCollectArgs(args);
+  if (typeof parsed === 'string') {
+    io.stderr(`privacy-log: ${parsed}\n\n${USAGE}`);
+    return 2;
+  }
+  const config = loadOperatorConfig({ ...(parsed.config ? { file: parsed.config } : {}), env });
+  const server = await startCollectorServer({ config });
+  const names = server.aggregators.map((a) => a.name).join(', ');
+  io.stderr(`privacy-log collector listening on ${server.url} (storing to: ${names})\n`);
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        io.stderr(`privacy-log: second ${signal}, exiting now\n`);
+        process.exit(1);
+      }
+      io.stderr(`privacy-log: ${signal} received, finishing in-flight batches\n`);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await server.close();
+  const m = server.collector.metrics();
+  io.stderr(
+    `privacy-log collector stopped: ${m.batches} batches, ${m.events} events stored, ${m.rejected} rejected, ${m.unauthorized} unauthorized\n`,
+  );
+  return 0;
+}
+
+/** The command's entry point; resolves to the process exit code. */
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: CliIo = processIo,
+): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'collect':
+        return await collect(rest, env, io);
+      case 'version':
+      case '--version':
+      case '-v':
+        io.stdout(`${version()}\n`);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        io.stderr(`privacy-log: unknown command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (e) {
+    io.stderr(`privacy-log: ${e instanceof Error ? e.message : String(e)}\n`);
+    return isPrivacyLogError(e) ? 2 : 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return fs.realpathSync(script) === fs.realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`privacy-log: ${String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

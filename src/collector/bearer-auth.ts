@@ -1,0 +1,23 @@
+/**
+ * Bearer-token check in constant time: both sides are hashed first, so neither
+ * the comparison's duration nor an early length mismatch tells an attacker
+ * how much of a guess was right.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Precomputes the expected token's digest once; the returned check is per request. */
+export function bearerChecker(token: string): (authorization: string | string[] | undefined) => boolean {
+  const expected = digest(token);
+  return (authorization) => {
+    const header = Array.isArray(authorization) ? authorization[0] : authorization;
+    if (typeof header !== 'string' || header.length > 4096) return false;
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+    const given = digest(m?.[1] ?? '');
+    // Always compare, even without a match, so both paths cost the same.
+    return timingSafeEqual(given, expected) && m !== null;
+  };
+}
