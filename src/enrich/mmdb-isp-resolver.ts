@@ -28,6 +28,7 @@ const NOT_ASN = /^(GeoLite2|GeoIP2)-(City|Country|Anonymous-IP|Connection-Type|D
 export interface MmdbIspResolver extends IspResolver {
   /** The database's metadata: type, build time, IP version. */
   readonly database: { type: string; buildEpoch: Date; ipVersion: number };
+  close(): void;
 }
 
 function recordOf(value: unknown): IspRecord | undefined {
