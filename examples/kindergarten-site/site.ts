@@ -14,7 +14,7 @@ import Koa, { type Context } from 'koa';
 import { koaBody } from 'koa-body';
 import { type PrivacyLogMiddleware, privacyLog, statsRoutes } from '../../middleware/koa.js';
 import { assertKnownKeys, type PrivacyLogError } from '../../src/errors.js';
-import { sqliteAggregator } from '../../src/index.js';
+import { createPipeline, sqliteAggregator, winstonAggregator } from '../../src/index.js';
 import { type ContactStore, openContactStore } from './contact/contact-store.js';
 import { validateContact } from './contact/validate-contact.js';
 import { PD_CONSENT_VERSION } from './content/pd-consent.js';
@@ -40,6 +40,9 @@ export const SITE_LABEL = 'oblachko';
 export const STATS_PREFIX = '/admin/stats';
 export const PRIVACY_DB_FILE = 'privacy-log.db';
 export const CONTACTS_DB_FILE = 'contacts.db';
+/** The operator's access log (Apache combined format, anonymized), one file a day. */
+export const LOGS_DIR = 'logs';
+export const SPOOL_DIR = 'spool';
 /** How long in-flight requests may take to finish on close before their connections are cut. */
 export const SHUTDOWN_GRACE_MS = 5000;
 /** Largest contact form accepted. */
@@ -115,16 +118,31 @@ export async function createSite(options: SiteOptions = {}): Promise<Site> {
   const css = readStatic('site.css');
   const favicon = readStatic('favicon.svg');
 
+  const reportError = (err: PrivacyLogError) => log(`privacy-log: ${err.code}: ${err.message}`);
+  // Events go to SQLite (stats, the dashboard) and, as Apache "combined" lines, to a daily access log
+  // for the operator; both only ever see the anonymized event. The spool lives in the data directory too.
+  const pipeline = createPipeline({
+    aggregators: [
+      sqliteAggregator({ file: join(dataDir, PRIVACY_DB_FILE) }),
+      winstonAggregator({
+        name: 'access-log',
+        format: 'combined',
+        transports: [{ type: 'file', dir: join(dataDir, LOGS_DIR) }],
+      }),
+    ],
+    spool: { dir: join(dataDir, SPOOL_DIR) },
+    onError: reportError,
+  });
   const privacy = privacyLog({
     site: SITE_LABEL,
     trustProxy: 'loopback',
-    aggregators: [sqliteAggregator({ file: join(dataDir, PRIVACY_DB_FILE) })],
+    pipeline,
     consent: { policyVersion: options.policyVersion ?? DEFAULT_POLICY_VERSION },
     capture: {
       downloadExtensions: documents.map((d) => d.file.slice(d.file.lastIndexOf('.') + 1)),
       rememberPrevious: true,
     },
-    onError: (err: PrivacyLogError) => log(`privacy-log: ${err.code}: ${err.message}`),
+    onError: reportError,
   });
   const contacts = openContactStore(join(dataDir, CONTACTS_DB_FILE));
 

@@ -54,13 +54,33 @@ describe.skipIf(!browserProbe.available)(`kindergarten site in Chromium (${brows
     const buttons = page.locator('#consent-banner button');
     expect(await buttons.allTextContents()).toEqual(['Принять', 'Отказаться']);
     // Equal weight: the same element, the same class, the same rendered size and colours.
-    const styles = await buttons.evaluateAll((els) =>
-      els.map((el) => {
-        const s = getComputedStyle(el);
+    const styles = await buttons.evaluateAll((els) => {
+      // Runs inside the page, where getComputedStyle is a global.
+      type Styled = { className: string; getBoundingClientRect(): { height: number; width: number } };
+      const computed = (
+        globalThis as unknown as {
+          getComputedStyle(el: unknown): {
+            backgroundColor: string;
+            color: string;
+            fontWeight: string;
+            fontSize: string;
+          };
+        }
+      ).getComputedStyle;
+      return (els as unknown as Styled[]).map((el) => {
+        const s = computed(el);
         const r = el.getBoundingClientRect();
-        return { cls: el.className, bg: s.backgroundColor, color: s.color, weight: s.fontWeight, h: r.height };
-      }),
-    );
+        return {
+          cls: el.className,
+          bg: s.backgroundColor,
+          color: s.color,
+          weight: s.fontWeight,
+          size: s.fontSize,
+          h: r.height,
+          w: r.width,
+        };
+      });
+    });
     expect(styles[0]).toEqual(styles[1]);
     const cookies = await page.context().cookies();
     expect(cookies.map((c) => c.name)).not.toContain(SESSION_COOKIE);

@@ -58,10 +58,12 @@ export interface AxeViolation {
 export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]> {
   await page.addScriptTag({ path: AXE_PATH });
   const violations = (await page.evaluate(async () => {
-    const axe = (
-      globalThis as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: unknown[] }> } }
-    ).axe;
-    const result = await axe.run(document, { resultTypes: ['violations'] });
+    // Runs inside the page: `axe` and `document` are the page's globals.
+    const g = globalThis as unknown as {
+      axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: unknown[] }> };
+      document: unknown;
+    };
+    const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
     return result.violations;
   })) as AxeViolation[];
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
