@@ -82,6 +82,21 @@ function putField(s: string, cap: number, n: number): number {
   return n;
 }
 
+/**
+ * Zero the first `n` bytes of the scratch buffer (and its padding block), so no
+ * address or User-Agent bytes outlive the call that hashed them.
+ */
+function wipeScratch(n: number): void {
+  for (let w = 0, end = (n + 11) >>> 2; w < end; w++) WORDS[w] = 0;
+}
+
+/** Non-zero bytes left in the scratch buffer: 0 after every public call (for tests). */
+export function scratchResidue(): number {
+  let count = 0;
+  for (let i = 0; i < BYTES.length; i++) if (BYTES[i] !== 0) count++;
+  return count;
+}
+
 /** Little-endian 32-bit word `w` of BYTES. */
 function word(w: number): number {
   if (LITTLE_ENDIAN) return WORDS[w] as number;
@@ -221,6 +236,7 @@ export function sipHash24(key: Uint8Array, message: Uint8Array): bigint {
   }
   BYTES.set(message, 0);
   sipHash24Scratch(k, message.length);
+  wipeScratch(message.length);
   return (BigInt(OUT[0]! >>> 0) << 32n) | BigInt(OUT[1]! >>> 0);
 }
 
@@ -231,7 +247,9 @@ export function sipHash24(key: Uint8Array, message: Uint8Array): bigint {
  */
 export function visitorInputBytes(address: string, userAgent: string, site: string): Uint8Array {
   const n = encodeVisitor(address, userAgent, site);
-  return BYTES.slice(0, n);
+  const bytes = BYTES.slice(0, n);
+  wipeScratch(n);
+  return bytes;
 }
 
 function encodeVisitor(address: string, userAgent: string, site: string): number {
@@ -256,6 +274,7 @@ export function markOfHash(high: number, low: number): number {
 export function markWithKey(key: Int32Array, address: string, userAgent: string, site: string): number {
   const n = encodeVisitor(address, userAgent, site);
   sipHash24Scratch(key, n);
+  wipeScratch(n);
   return markOfHash(OUT[0] as number, OUT[1] as number);
 }
 
