@@ -6,10 +6,11 @@
 import { assertKnownKeys, ERROR_CODES, invalidOption, PrivacyLogError } from '../errors.js';
 import type { PrivacyEvent } from '../event.js';
 import { createStatsEngine } from '../stats/engine.js';
-import { type EventRow, eventRow } from '../stats/event-columns.js';
+import type { EventRow } from '../stats/event-columns.js';
 import { mergePairsIntoBlob } from '../stats/hll.js';
 import { memoryBackend, type SketchStore, sketchStoreKey } from '../stats/memory-backend.js';
 import type { StatsQuery, StatsResult } from '../stats/query.js';
+import { checkBatch } from '../stats/store-support.js';
 import { addDays, isDay } from '../stats/time-range.js';
 import type { Batch, StatsAggregator } from './aggregator.js';
 
@@ -61,12 +62,13 @@ export function memoryAggregator(options: MemoryAggregatorOptions = {}): MemoryA
     events,
     async write(batch: Batch): Promise<void> {
       assertOpen();
-      for (const e of batch.events) {
-        if (rows.has(e.id)) continue;
-        rows.set(e.id, eventRow(e));
-        events.push(e);
-      }
-      for (const u of batch.sketches) {
+      const b = checkBatch(name, batch);
+      b.rows.forEach((row, i) => {
+        if (rows.has(row.id)) return;
+        rows.set(row.id, row);
+        events.push(b.events[i]!);
+      });
+      for (const u of b.sketches) {
         const key = sketchStoreKey(u.dimension, u.day, u.site, u.value);
         sketches.set(key, mergePairsIntoBlob(sketches.get(key), u.registers));
       }

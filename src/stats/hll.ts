@@ -181,8 +181,18 @@ function tau(x: number): number {
   return z / 3;
 }
 
-/** Sorted, de-duplicated (max rank) pairs, invalid ones dropped. */
-function normalizePairs(pairs: ReadonlyArray<RegisterPair>): Array<[number, number]> {
+/** Sorted, de-duplicated (max rank) pairs, invalid ones dropped. Sorted valid input (the pipeline's) is used as is. */
+function normalizePairs(pairs: ReadonlyArray<RegisterPair>): ReadonlyArray<RegisterPair> {
+  let ok = true;
+  let prev = -1;
+  for (const [i, r] of pairs) {
+    if (i <= prev || !validPair(i, r)) {
+      ok = false;
+      break;
+    }
+    prev = i;
+  }
+  if (ok) return pairs;
   const byIndex = new Map<number, number>();
   for (const [i, r] of pairs) {
     if (!validPair(i, r)) continue;
@@ -193,21 +203,29 @@ function normalizePairs(pairs: ReadonlyArray<RegisterPair>): Array<[number, numb
 }
 
 /**
- * Merge register pairs into a stored blob (or none) and return the new blob.
- * Stays sparse while small; cheap for the write path: a sparse blob is merged
- * as two sorted lists, a dense one is copied and patched.
+ * Merge register pairs into a stored blob (or none) and return the new blob —
+ * the very same object when no register rose, so a store can skip the write.
+ * Cheap for the write path: a sparse blob is merged as two sorted lists, a
+ * dense one is patched in a copy only when something changes.
  *
  * @example
  * const next = mergePairsIntoBlob(row?.registers, update.registers);
+ * if (next !== row?.registers) save(next);
  */
 export function mergePairsIntoBlob(blob: Uint8Array | undefined, pairs: ReadonlyArray<RegisterPair>): Uint8Array {
   const add = normalizePairs(pairs);
   if (blob !== undefined && blob[0] === FORMAT_DENSE) {
-    const out = blob.slice();
-    for (const [i, r] of add) if (r > out[i + 1]!) out[i + 1] = r;
-    return out;
+    let out: Uint8Array | undefined;
+    for (const [i, r] of add) {
+      if (r > (out ?? blob)[i + 1]!) {
+        out ??= blob.slice();
+        out[i + 1] = r;
+      }
+    }
+    return out ?? blob;
   }
   const merged: number[] = [];
+  let changed = blob === undefined;
   let o = 1;
   let j = 0;
   const len = blob === undefined ? 0 : blob.length;
@@ -219,13 +237,18 @@ export function mergePairsIntoBlob(blob: Uint8Array | undefined, pairs: Readonly
       o += PAIR_BYTES;
     } else if (ai < bi) {
       merged.push(ai, add[j]![1]);
+      changed = true;
       j++;
     } else {
-      merged.push(ai, Math.max(add[j]![1], blob![o + 2]!));
+      const br = blob![o + 2]!;
+      const ar = add[j]![1];
+      if (ar > br) changed = true;
+      merged.push(ai, Math.max(ar, br));
       o += PAIR_BYTES;
       j++;
     }
   }
+  if (!changed && blob !== undefined) return blob;
   const n = merged.length / 2;
   if (n > SPARSE_MAX_PAIRS) {
     const out = new Uint8Array(HLL_REGISTERS + 1);
@@ -241,6 +264,24 @@ export function mergePairsIntoBlob(blob: Uint8Array | undefined, pairs: Readonly
     out[p + 2] = merged[k + 1]!;
   }
   return out;
+}
+
+/** The register pairs of a stored blob. */
+export function pairsOfBlob(blob: Uint8Array): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  if (blob[0] === FORMAT_DENSE) {
+    for (let i = 0; i < HLL_REGISTERS; i++) if (blob[i + 1]! > 0) out.push([i, blob[i + 1]!]);
+    return out;
+  }
+  for (let o = 1; o + 2 < blob.length; o += PAIR_BYTES) out.push([(blob[o]! << 8) | blob[o + 1]!, blob[o + 2]!]);
+  return out;
+}
+
+/** Merge two stored blobs (max per register) into a new blob. */
+export function mergeBlobs(a: Uint8Array | undefined, b: Uint8Array): Uint8Array {
+  if (a === undefined) return mergePairsIntoBlob(undefined, pairsOfBlob(b));
+  if (a[0] === FORMAT_DENSE || b[0] !== FORMAT_DENSE) return mergePairsIntoBlob(a, pairsOfBlob(b));
+  return mergePairsIntoBlob(b, pairsOfBlob(a));
 }
 
 /** Merge several sketches into a new one (inputs untouched). */

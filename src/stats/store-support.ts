@@ -5,7 +5,7 @@
 import { type Batch, SKETCH_DIMENSIONS, type SketchUpdate } from '../aggregators/aggregator.js';
 import { ERROR_CODES, invalidOption, PrivacyLogError } from '../errors.js';
 import { type PrivacyEvent, validateEvent } from '../event.js';
-import { SLOT_MS } from './event-columns.js';
+import { type EventRow, eventRow, SLOT_MS } from './event-columns.js';
 import { addDays, addMonths, isDay } from './time-range.js';
 
 export const DEFAULT_RETENTION_DAYS = 30;
@@ -17,27 +17,47 @@ export const RETENTION_CHUNK = 10_000;
 const DIMENSIONS: ReadonlySet<string> = new Set(SKETCH_DIMENSIONS);
 
 /**
- * Checks a batch before any of it is stored: every event must pass
- * validateEvent (the pipeline only sends valid ones), else the write rejects,
- * not retryable, and nothing is stored. Malformed sketch updates (bad day,
- * unknown dimension) are dropped; out-of-range register pairs are ignored by
- * the merge.
+ * Checks a batch before any of it is stored and flattens its events to rows.
+ * Events are validated at the pipeline's door (DESIGN §4), so a store does
+ * not re-validate every field; an event without the shape rows need (id,
+ * time, site, kind, agent, client) rejects the write, not retryable, with
+ * nothing stored. Malformed sketch updates (bad day, unknown dimension) are
+ * dropped; out-of-range register pairs are ignored by the merge.
  */
-export function checkBatch(where: string, batch: Batch): { events: readonly PrivacyEvent[]; sketches: SketchUpdate[] } {
+export function checkBatch(
+  where: string,
+  batch: Batch,
+): { events: readonly PrivacyEvent[]; rows: EventRow[]; sketches: SketchUpdate[] } {
   if (typeof batch !== 'object' || batch === null || !Array.isArray(batch.events)) {
     throw new PrivacyLogError(ERROR_CODES.INVALID_EVENT, `${where}: write() needs a batch { events, sketches }.`, {
       retryable: false,
     });
   }
-  for (const e of batch.events) {
-    const reason = validateEvent(e);
-    if (reason !== undefined) {
+  const rows: EventRow[] = new Array(batch.events.length);
+  for (let i = 0; i < batch.events.length; i++) {
+    const e = batch.events[i]!;
+    let row: EventRow | undefined;
+    try {
+      row = eventRow(e);
+    } catch {
+      row = undefined;
+    }
+    if (
+      row === undefined ||
+      typeof row.id !== 'string' ||
+      !Number.isFinite(row.ts) ||
+      typeof row.site !== 'string' ||
+      typeof row.kind !== 'string' ||
+      typeof row.device !== 'string'
+    ) {
+      const reason = validateEvent(e) ?? 'not an event';
       throw new PrivacyLogError(
         ERROR_CODES.INVALID_EVENT,
         `${where}: the batch holds an invalid event (${reason}); nothing was stored. Send events through the pipeline, which validates them.`,
         { retryable: false },
       );
     }
+    rows[i] = row;
   }
   const sketches = (Array.isArray(batch.sketches) ? batch.sketches : []).filter(
     (u) =>
@@ -55,7 +75,7 @@ export function checkBatch(where: string, batch: Batch): { events: readonly Priv
     const kb = `${b.dimension}\u0000${b.day}\u0000${b.site}\u0000${b.value}`;
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   });
-  return { events: batch.events, sketches };
+  return { events: batch.events, rows, sketches };
 }
 
 export interface RetentionOptions {

@@ -2,7 +2,7 @@
  * Generated datasets for the conformance suite: valid events plus the sketch
  * updates a pipeline would build for them from visitor marks.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import type { Batch, SketchUpdate } from '../../src/aggregators/aggregator.js';
 import type { PrivacyEvent } from '../../src/event.js';
@@ -42,6 +42,14 @@ export function sketchUpdatesFor(events: readonly PrivacyEvent[], visitors: read
   return [...maps.values()].map(({ u, regs }) => ({ ...u, registers: [...regs.entries()] }));
 }
 
+/** A UUIDv7 for an instant (time-ordered, as capture makes them). */
+export function uuidv7(ts: number): string {
+  const r = randomBytes(10).toString('hex');
+  const t = ts.toString(16).padStart(12, '0');
+  const variant = ((Number.parseInt(r[3]!, 16) & 0x3) | 0x8).toString(16);
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${r.slice(0, 3)}-${variant}${r.slice(4, 7)}-${r.slice(8, 20)}`;
+}
+
 export interface EventSpec {
   time: string;
   site?: string;
@@ -61,7 +69,7 @@ export interface EventSpec {
 export function makeEvent(s: EventSpec): PrivacyEvent {
   const kind = s.kind ?? (s.file ? 'download' : 'pageview');
   const e: PrivacyEvent = {
-    id: randomUUID(),
+    id: uuidv7(Date.parse(s.time)),
     time: s.time,
     site: s.site ?? 'oblachko',
     kind,
@@ -118,7 +126,7 @@ export function datasetArbitrary(max = 300): fc.Arbitrary<Dataset> {
     session: fc.option(fc.integer({ min: 0, max: 15 }), { freq: 2 }),
     site: fc.constantFrom('oblachko', 'oblachko', 'other.example'),
   });
-  return fc.array(rec, { minLength: 1, maxLength: max }).map((recs) => {
+  return fc.array(rec, { minLength: 1, maxLength: max, size: 'large' }).map((recs) => {
     const base = Date.parse(`${BASE_DAY}T00:00:00.000Z`);
     const events: PrivacyEvent[] = [];
     const visitors: string[] = [];
@@ -143,4 +151,56 @@ export function datasetArbitrary(max = 300): fc.Arbitrary<Dataset> {
     }
     return { events, visitors };
   });
+}
+
+/** A small deterministic PRNG (mulberry32), so synthetic data is reproducible. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Synthetic traffic for benchmarks: `n` events spread evenly over `days` days
+ * ending at `end`, with a skewed page popularity, a few browsers, referrers,
+ * ISPs, 5 % downloads, 2 % bots and a fifth of visitors consenting.
+ */
+export function syntheticDataset(n: number, days: number, end: number, seed = 1): Dataset {
+  const rnd = prng(seed);
+  const pick = <T>(list: readonly T[]) => list[Math.floor(rnd() * list.length)]!;
+  const skew = (max: number) => Math.floor(max * rnd() ** 3);
+  const browsers = ['Chrome', 'Chrome', 'Chrome', 'Firefox', 'Safari', 'Safari', 'Yandex', 'Edge', 'Samsung Internet'];
+  const oses = ['Windows', 'Android', 'Android', 'iOS', 'macOS', 'Linux'];
+  const refs = ['yandex.ru', 'google.com', 'vk.com', 'mail.ru', 'ok.ru', 't.me', 'dzen.ru'];
+  const isps = ['Rostelecom', 'MTS', 'Beeline', 'MegaFon', 'Tele2', 'ER-Telecom', 'Dom.ru'];
+  const start = end - days * 86_400_000;
+  const events: PrivacyEvent[] = new Array(n);
+  const visitors: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const ts = start + Math.floor((i / n) * days * 86_400_000);
+    const visitor = Math.floor(rnd() * 20_000);
+    const bot = rnd() < 0.02;
+    const download = !bot && rnd() < 0.05;
+    events[i] = makeEvent({
+      time: new Date(ts).toISOString(),
+      kind: download ? 'download' : 'pageview',
+      path: download ? '/files/menu.pdf' : `/page/${skew(300)}`,
+      file: download ? `doc-${skew(40)}.pdf` : undefined,
+      browser: bot ? 'Googlebot' : pick(browsers),
+      os: pick(oses),
+      device: bot ? 'bot' : rnd() < 0.55 ? 'mobile' : 'desktop',
+      bot,
+      referrer: rnd() < 0.3 ? pick(refs) : undefined,
+      isp: pick(isps),
+      domain: rnd() < 0.5 ? `${pick(['rt', 'mts', 'beeline', 'megafon'])}.ru` : undefined,
+      session: !bot && visitor % 5 === 0 ? `s${visitor}-${Math.floor(ts / 86_400_000)}` : undefined,
+    });
+    visitors[i] = `v${visitor}`;
+  }
+  return { events, visitors };
 }

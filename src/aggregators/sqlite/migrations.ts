@@ -47,14 +47,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     downloads INTEGER NOT NULL,
     PRIMARY KEY (slot, site, bot)
   ) WITHOUT ROWID;
+  -- Sketches are appended as small deltas (the registers a batch brought) and
+  -- compacted to one row per key off the write path; readers merge all rows.
   CREATE TABLE sketches (
     dimension TEXT NOT NULL,
     day TEXT NOT NULL,
     site TEXT NOT NULL,
     value TEXT NOT NULL,
-    registers BLOB NOT NULL,
-    PRIMARY KEY (dimension, day, site, value)
-  ) WITHOUT ROWID;
+    registers BLOB NOT NULL
+  );
+  CREATE INDEX sketches_key ON sketches (dimension, day, site, value);
   CREATE TABLE salts (
     day TEXT PRIMARY KEY,
     salt TEXT NOT NULL

@@ -14,10 +14,9 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { assertKnownKeys, ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '../../errors.js';
 import { createStatsEngine } from '../../stats/engine.js';
-import { type EventRow, eventRow } from '../../stats/event-columns.js';
-import { mergePairsIntoBlob } from '../../stats/hll.js';
+import { COLUMN_PROPERTIES, SLOT_MS } from '../../stats/event-columns.js';
+import { mergeBlobs, mergePairsIntoBlob } from '../../stats/hll.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
-import { rollupIncrements } from '../../stats/rollup.js';
 import {
   checkBatch,
   checkRetention,
@@ -68,6 +67,36 @@ export interface SqliteAggregator extends StatsAggregator {
 }
 
 const WHERE = 'sqliteAggregator()';
+
+/** Compact sketch deltas after this many batches (or dirty keys), off the write path. */
+const COMPACT_EVERY_BATCHES = 20;
+const COMPACT_DIRTY_KEYS = 5000;
+/** Keys compacted per transaction, so compaction never holds the write lock for long. */
+const COMPACT_SLICE = 256;
+
+/**
+ * Rollup increments computed by SQLite itself from event rows (`where` picks
+ * them: the rows a batch just inserted, or a session's rows times -1), so the
+ * write path does no per-event work in JavaScript for rollups.
+ */
+function rollupFromEventsSql(where: string, sign: 1 | -1): { days: string; slots: string } {
+  const counts = `${sign} * COUNT(*), ${sign} * COUNT(CASE WHEN kind = 'pageview' THEN 1 END), ${sign} * COUNT(CASE WHEN kind = 'download' THEN 1 END)`;
+  const dims = COLUMN_PROPERTIES.map(
+    (d) =>
+      `SELECT '${d}' AS dimension, ${d} AS value, ts, site, bot, kind FROM events WHERE ${where} AND ${d} IS NOT NULL`,
+  ).join(' UNION ALL ');
+  const update = `events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`;
+  return {
+    days: `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads)
+      SELECT dimension, date(ts / 1000, 'unixepoch') AS day, site, value, bot, ${counts} FROM (${dims}) WHERE true
+      GROUP BY 1, 2, 3, 4, 5
+      ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET ${update}`,
+    slots: `INSERT INTO rollup_slot (slot, site, bot, events, pageviews, downloads)
+      SELECT ts / ${SLOT_MS} AS slot, site, bot, ${counts} FROM events WHERE ${where}
+      GROUP BY 1, 2, 3
+      ON CONFLICT (slot, site, bot) DO UPDATE SET ${update}`,
+  };
+}
 
 function unavailable(file: string, cause: unknown): PrivacyLogError {
   const code = (cause as { code?: string })?.code ?? '';
@@ -133,23 +162,20 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     `INSERT OR IGNORE INTO events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, doc)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const upsertDay = db.prepare(
-    `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET
-       events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`,
+  const newRollups = rollupFromEventsSql('seq > @v', 1);
+  const rollNewDays = db.prepare(newRollups.days);
+  const rollNewSlots = db.prepare(newRollups.slots);
+  const goneRollups = rollupFromEventsSql('session_id = @v', -1);
+  const rollGoneDays = db.prepare(goneRollups.days);
+  const rollGoneSlots = db.prepare(goneRollups.slots);
+  const maxSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck();
+  const appendSketch = db.prepare(
+    'INSERT INTO sketches (dimension, day, site, value, registers) VALUES (?, ?, ?, ?, ?)',
   );
-  const upsertSlot = db.prepare(
-    `INSERT INTO rollup_slot (slot, site, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (slot, site, bot) DO UPDATE SET
-       events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`,
+  const keySketches = db.prepare(
+    'SELECT rowid AS id, registers FROM sketches WHERE dimension = ? AND day = ? AND site = ? AND value = ?',
   );
-  const getSketch = db
-    .prepare('SELECT registers FROM sketches WHERE dimension = ? AND day = ? AND site = ? AND value = ?')
-    .pluck();
-  const putSketch = db.prepare(
-    'INSERT OR REPLACE INTO sketches (dimension, day, site, value, registers) VALUES (?, ?, ?, ?, ?)',
-  );
-  const sessionEvents = db.prepare('SELECT doc FROM events WHERE session_id = ?').pluck();
+  const deleteSketch = db.prepare('DELETE FROM sketches WHERE rowid = ?');
   const deleteSession = db.prepare('DELETE FROM events WHERE session_id = ?');
   const insertSalt = db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)');
   const getSalt = db.prepare('SELECT salt FROM salts WHERE day = ?').pluck();
@@ -163,19 +189,16 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const deleteZeroDays = db.prepare('DELETE FROM rollup_day WHERE events <= 0');
   const deleteZeroSlots = db.prepare('DELETE FROM rollup_slot WHERE events <= 0');
 
-  const applyRollups = (rows: Iterable<EventRow>, sign: number) => {
-    const inc = rollupIncrements(rows, sign);
-    for (const d of inc.days) {
-      upsertDay.run(d.dimension, d.day, d.site, d.value, d.bot ? 1 : 0, d.events, d.pageviews, d.downloads);
-    }
-    for (const s of inc.slots) upsertSlot.run(s.slot, s.site, s.bot ? 1 : 0, s.events, s.pageviews, s.downloads);
-  };
+  // Sketch keys this process appended deltas to since the last compaction.
+  const dirty = new Map<string, readonly [string, string, string, string]>();
+  let batchesSinceCompaction = 0;
 
   const writeTx = db.transaction((b: ReturnType<typeof checkBatch>) => {
-    const inserted: EventRow[] = [];
-    for (const e of b.events) {
-      const r = eventRow(e);
-      const info = insertEvent.run(
+    const before = maxSeq.get() as number;
+    let inserted = 0;
+    for (let i = 0; i < b.rows.length; i++) {
+      const r = b.rows[i]!;
+      inserted += insertEvent.run(
         r.id,
         r.ts,
         r.site,
@@ -190,24 +213,37 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         r.download,
         r.bot ? 1 : 0,
         r.sessionId,
-        JSON.stringify(e),
-      );
-      if (info.changes === 1) inserted.push(r);
+        JSON.stringify(b.events[i]),
+      ).changes;
     }
-    applyRollups(inserted, 1);
+    if (inserted > 0) {
+      rollNewDays.run({ v: before });
+      rollNewSlots.run({ v: before });
+    }
     for (const u of b.sketches) {
-      const cur = getSketch.get(u.dimension, u.day, u.site, u.value) as Uint8Array | undefined;
-      putSketch.run(u.dimension, u.day, u.site, u.value, mergePairsIntoBlob(cur, u.registers));
+      const delta = mergePairsIntoBlob(undefined, u.registers);
+      if (delta.length <= 1) continue;
+      appendSketch.run(u.dimension, u.day, u.site, u.value, delta);
+      const key = `${u.dimension}\u0000${u.day}\u0000${u.site}\u0000${u.value}`;
+      if (!dirty.has(key)) dirty.set(key, [u.dimension, u.day, u.site, u.value]);
+    }
+  });
+
+  /** Merge each dirty key's rows into one, a slice of keys per transaction. */
+  const compactTx = db.transaction((keys: ReadonlyArray<readonly [string, string, string, string]>) => {
+    for (const k of keys) {
+      const parts = keySketches.all(...k) as Array<{ id: number; registers: Uint8Array }>;
+      if (parts.length < 2) continue;
+      let merged: Uint8Array | undefined;
+      for (const p of parts) merged = mergeBlobs(merged, p.registers);
+      for (const p of parts) deleteSketch.run(p.id);
+      appendSketch.run(...k, merged!);
     }
   });
 
   const forgetTx = db.transaction((sessionId: string) => {
-    const docs = sessionEvents.all(sessionId) as string[];
-    if (docs.length === 0) return 0;
-    applyRollups(
-      docs.map((d) => eventRow(JSON.parse(d))),
-      -1,
-    );
+    rollGoneDays.run({ v: sessionId });
+    rollGoneSlots.run({ v: sessionId });
     deleteZeroDays.run();
     deleteZeroSlots.run();
     return deleteSession.run(sessionId).changes;
@@ -241,6 +277,31 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         );
 
   const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
+
+  let compacting: Promise<void> | undefined;
+  /** Compact the dirty sketch keys in slices, yielding between them; failures leave deltas for next time (readers merge them anyway). */
+  async function compact(): Promise<void> {
+    batchesSinceCompaction = 0;
+    const keys = [...dirty.values()];
+    dirty.clear();
+    for (let i = 0; i < keys.length && !closed; i += COMPACT_SLICE) {
+      const slice = keys.slice(i, i + COMPACT_SLICE);
+      try {
+        compactTx.immediate(slice);
+      } catch {
+        for (const k of slice) dirty.set(k.join('\u0000'), k);
+      }
+      await yieldTurn();
+    }
+  }
+  const scheduleCompaction = () => {
+    if (compacting || closed) return;
+    compacting = yieldTurn()
+      .then(compact)
+      .finally(() => {
+        compacting = undefined;
+      });
+  };
 
   async function runRetention(now = Date.now()) {
     assertOpen('runRetention');
@@ -283,17 +344,19 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       assertOpen('write');
       const b = checkBatch(name, batch);
       try {
-        writeTx(b);
+        writeTx.immediate(b);
       } catch (err) {
         throw failed('write', err);
       }
+      batchesSinceCompaction++;
+      if (batchesSinceCompaction >= COMPACT_EVERY_BATCHES || dirty.size >= COMPACT_DIRTY_KEYS) scheduleCompaction();
     },
     async forget(sessionId: string): Promise<number> {
       assertOpen('forget');
       if (typeof sessionId !== 'string' || sessionId.length === 0)
         throw invalidOption(`${name}.forget()`, 'sessionId', 'a non-empty string');
       try {
-        return forgetTx(sessionId);
+        return forgetTx.immediate(sessionId);
       } catch (err) {
         throw failed('forget', err);
       }
@@ -320,6 +383,12 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       clearInterval(timer);
       clearTimeout(first);
       await retentionRunning;
+      await compacting;
+      try {
+        compactTx.immediate([...dirty.values()]);
+      } catch {
+        // Uncompacted deltas stay valid: readers merge every row of a key.
+      }
       db.close();
     },
   };

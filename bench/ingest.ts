@@ -1,0 +1,103 @@
+/**
+ * Ingest benchmark: events/s written straight into sqliteAggregator in
+ * 500-event batches (events + the sketch updates a pipeline would send), beside
+ * raw better-sqlite3 inserts of the same rows into a bare table in the same
+ * run; PostgreSQL too when a server answers (DATABASE_URL or the local default).
+ *
+ *   npx tsx bench/ingest.ts [events=200000]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Aggregator, Batch } from '../src/aggregators/aggregator.js';
+import { postgresAggregator } from '../src/aggregators/postgres/postgres-aggregator.js';
+import { sqliteAggregator } from '../src/aggregators/sqlite/sqlite-aggregator.js';
+import { eventRow } from '../src/stats/event-columns.js';
+import { batchOf, syntheticDataset } from '../test/conformance/dataset.js';
+
+const N = Number(process.argv[2] ?? 200_000);
+const BATCH = 500;
+const dir = mkdtempSync(join(tmpdir(), 'privacy-log-ingest-'));
+
+function batches(): Batch[] {
+  const d = syntheticDataset(N, 2, Date.now(), 7);
+  const out: Batch[] = [];
+  for (let i = 0; i < N; i += BATCH) out.push(batchOf(d, i, Math.min(N, i + BATCH)));
+  return out;
+}
+
+async function timeAggregator(a: Aggregator, list: readonly Batch[]): Promise<number> {
+  const t0 = performance.now();
+  for (const b of list) await a.write(b);
+  return (N / (performance.now() - t0)) * 1000;
+}
+
+function timeRawSqlite(list: readonly Batch[]): number {
+  const db = new Database(join(dir, 'raw.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, ts INTEGER NOT NULL, site TEXT, kind TEXT,
+    page TEXT, referrer TEXT, browser TEXT, os TEXT, device TEXT, isp TEXT, domain TEXT, download TEXT, bot INTEGER,
+    session_id TEXT, doc TEXT)`);
+  const ins = db.prepare('INSERT OR IGNORE INTO events VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const tx = db.transaction((b: Batch) => {
+    for (const e of b.events) {
+      const r = eventRow(e);
+      ins.run(
+        r.id,
+        r.ts,
+        r.site,
+        r.kind,
+        r.page,
+        r.referrer,
+        r.browser,
+        r.os,
+        r.device,
+        r.isp,
+        r.domain,
+        r.download,
+        r.bot ? 1 : 0,
+        r.sessionId,
+        JSON.stringify(e),
+      );
+    }
+  });
+  const t0 = performance.now();
+  for (const b of list) tx(b);
+  const rate = (N / (performance.now() - t0)) * 1000;
+  db.close();
+  return rate;
+}
+
+const fmt = (r: number) => `${Math.round(r).toLocaleString('en-US')} events/s`;
+
+const list = batches();
+console.log(`ingest: ${N} events in ${list.length} batches of ${BATCH}`);
+// Alternate to spread any warm-up or disk-cache effect evenly.
+const raw1 = timeRawSqlite(list);
+const sqlite = sqliteAggregator({ file: join(dir, 'agg.db') });
+const agg = await timeAggregator(sqlite, list);
+await sqlite.close();
+rmSync(join(dir, 'raw.db'));
+const raw2 = timeRawSqlite(list);
+console.log(`raw better-sqlite3 insert (same rows, no rollups/sketches): ${fmt(Math.max(raw1, raw2))}`);
+console.log(
+  `sqliteAggregator.write (events + rollups + sketches):       ${fmt(agg)}  (${((agg / Math.max(raw1, raw2)) * 100).toFixed(0)} % of raw)`,
+);
+
+try {
+  const schema = `bench_ingest_${process.pid}`;
+  const pg = postgresAggregator({
+    connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    schema,
+  });
+  await pg.ready;
+  const rate = await timeAggregator(pg, list);
+  await pg.dropSchema();
+  await pg.close();
+  console.log(`postgresAggregator.write:                                   ${fmt(rate)}`);
+} catch (err) {
+  console.log(`postgresAggregator: skipped (${err instanceof Error ? err.message : String(err)})`);
+}
+rmSync(dir, { recursive: true, force: true });
