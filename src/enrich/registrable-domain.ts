@@ -94,5 +94,15 @@ export function registrableDomain(ptr: unknown, family: 4 | 6, words: ArrayLike<
   let domain = getDomain(host, WITH_PRIVATE);
   if (domain === null || embedsAddress(domain, family, words)) domain = getDomain(host, ICANN_ONLY);
   if (domain === null || domain === '' || embedsAddress(domain, family, words)) return undefined;
-  return domain;
+  return detached(domain);
+}
+
+/**
+ * A fresh copy of a string. tldts returns a slice of the PTR name, and V8 keeps
+ * a slice's parent alive: a cached `rostelecom.ru` would hold on to
+ * `95-31-1-2.dynamic.rostelecom.ru`, address and all (the heap canary test
+ * catches exactly this). Names are ASCII here, so latin1 round-trips exactly.
+ */
+function detached(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
 }
