@@ -99,7 +99,21 @@ describe('parseIPv6', () => {
     fc.assert(
       fc.property(fc.ipV6(), (ip) => {
         expect(parseIPv6(ip, w)).toBe(true);
-        expect([...w]).toEqual(wordsOf(ipaddr.IPv6.parse(ip).toByteArray()));
+        // ipaddr.js reads any dotted tail as IPv4-mapped (::0.0.0.0 → ::ffff:0.0.0.0); RFC 4291 does not
+        const cut = ip.lastIndexOf(':');
+        const tail = ip.slice(cut + 1);
+        const hex = tail.includes('.')
+          ? `${ip.slice(0, cut + 1)}${tail
+              .split('.')
+              .map(Number)
+              .reduce<number[]>(
+                (acc, n, i) => (i % 2 ? [...acc.slice(0, -1), ((acc.at(-1) as number) << 8) | n] : [...acc, n]),
+                [],
+              )
+              .map((n) => n.toString(16))
+              .join(':')}`
+          : ip;
+        expect([...w]).toEqual(wordsOf(ipaddr.IPv6.parse(hex).toByteArray()));
       }),
     );
   });
