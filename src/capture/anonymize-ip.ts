@@ -1,0 +1,334 @@
+/**
+ * IP truncation at capture (DESIGN §5).
+ *
+ * Only strictly valid addresses are addresses here: a dotted quad of four decimal
+ * octets without leading zeros, or an IPv6 address in RFC 4291 text form (an
+ * embedded dotted quad allowed at the end). The inet_aton forms that many parsers
+ * accept — `127.1`, `0177.0.0.1`, `0x7f.1`, `2130706433` — are not addresses: they
+ * become `'unknown'`, because a trusted-proxy check and a truncation that read them
+ * differently would disagree about who the client is.
+ *
+ * The parser is hand-written (no regex, no library call, no cache): addresses are
+ * never used as cache keys, and the scratch buffer is zeroed after every call so
+ * no full address outlives it.
+ */
+
+import { assertKnownKeys, invalidOption } from '../errors.js';
+
+export interface IpOptions {
+  /** Bits of an IPv4 address kept, 0–24. Default 24 (16 with `preset: 'strict'`). */
+  ipv4Prefix?: number;
+  /** Bits of an IPv6 address kept, 0–64. Default 48 (32 with `preset: 'strict'`). */
+  ipv6Prefix?: number;
+  /** `'default'` keeps /24 and /48; `'strict'` keeps /16 and /32. Explicit prefixes win over the preset. */
+  preset?: 'default' | 'strict';
+}
+
+export interface AnonymizedAddress {
+  /** The truncated address in canonical form, or `'unknown'`. */
+  address: string;
+  /** The bits kept; 0 for `'unknown'`. */
+  prefixLength: number;
+  /** 4 or 6; 0 for `'unknown'`. */
+  family: 4 | 6 | 0;
+}
+
+export const DEFAULT_IPV4_PREFIX = 24;
+export const DEFAULT_IPV6_PREFIX = 48;
+export const STRICT_IPV4_PREFIX = 16;
+export const STRICT_IPV6_PREFIX = 32;
+/** The longest prefixes truncation may keep: beyond them an address starts to point at a household. */
+export const MAX_IPV4_PREFIX = 24;
+export const MAX_IPV6_PREFIX = 64;
+
+const IP_OPTION_KEYS = ['ipv4Prefix', 'ipv6Prefix', 'preset'] as const;
+const WHERE = 'privacyLog({ ip })';
+/** Longest text form worth parsing: a full IPv6 with an embedded IPv4 and a zone id. */
+const MAX_INPUT_LENGTH = 100;
+
+/** The one value every unparsable address becomes. Shared and frozen. */
+export const UNKNOWN_ADDRESS: AnonymizedAddress = Object.freeze({ address: 'unknown', prefixLength: 0, family: 0 });
+
+// Scratch for one IPv6 parse; zeroed after each use.
+const groups = new Uint16Array(8);
+
+const CH_0 = 48;
+const CH_9 = 57;
+const CH_DOT = 46;
+const CH_COLON = 58;
+
+/** Parses a strict dotted quad in s[start, end) to an unsigned 32-bit number, or -1. */
+function parseIpv4(s: string, start: number, end: number): number {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  let first = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= CH_0 && c <= CH_9) {
+      if (digits === 0) first = c;
+      else if (first === CH_0) return -1; // leading zero: an octal form to inet_aton
+      if (++digits > 3) return -1;
+      octet = octet * 10 + (c - CH_0);
+    } else if (c === CH_DOT) {
+      if (digits === 0 || octet > 255 || ++dots > 3) return -1;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0 || octet > 255) return -1;
+  return value * 256 + octet;
+}
+
+function hexValue(c: number): number {
+  if (c >= CH_0 && c <= CH_9) return c - CH_0;
+  const l = c | 0x20;
+  if (l >= 97 && l <= 102) return l - 87;
+  return -1;
+}
+
+/**
+ * Parses a strict IPv6 text form in s[0, end) into `groups`. Returns false when it
+ * is not one. Accepts `::` once, 1–4 hex digits a group, and a trailing dotted quad.
+ */
+function parseIpv6(s: string, end: number, groups: Uint16Array): boolean {
+  let n = 0; // groups written
+  let gap = -1; // index in groups where '::' stands
+  let i = 0;
+  if (end < 2) return false;
+  if (s.charCodeAt(0) === CH_COLON) {
+    if (s.charCodeAt(1) !== CH_COLON) return false;
+    gap = 0;
+    i = 2;
+    if (i === end) {
+      groups.fill(0);
+      return true;
+    }
+  }
+  while (i < end) {
+    if (n === 8) return false;
+    const start = i;
+    let v = 0;
+    while (i < end) {
+      const h = hexValue(s.charCodeAt(i));
+      if (h < 0) break;
+      v = v * 16 + h;
+      i++;
+    }
+    const len = i - start;
+    if (i < end && s.charCodeAt(i) === CH_DOT) {
+      // A trailing dotted quad takes the last two groups.
+      if (n > 6) return false;
+      const v4 = parseIpv4(s, start, end);
+      if (v4 < 0) return false;
+      groups[n++] = v4 >>> 16;
+      groups[n++] = v4 & 0xffff;
+      i = end;
+      break;
+    }
+    if (len === 0 || len > 4) return false;
+    groups[n++] = v;
+    if (i === end) break;
+    if (s.charCodeAt(i) !== CH_COLON) return false;
+    i++;
+    if (i < end && s.charCodeAt(i) === CH_COLON) {
+      if (gap >= 0) return false; // '::' twice
+      gap = n;
+      i++;
+      if (i === end) break;
+    } else if (i === end) {
+      return false; // trailing single ':'
+    }
+  }
+  if (gap < 0) return n === 8;
+  if (n > 7) return false; // '::' must stand for at least one group
+  const tail = n - gap;
+  for (let k = 0; k < tail; k++) groups[7 - k] = groups[n - 1 - k] as number;
+  for (let k = gap; k < 8 - tail; k++) groups[k] = 0;
+  return true;
+}
+
+function formatIpv4(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+/** RFC 5952 text of `groups`: lowercase, no leading zeros, the longest zero run (≥ 2) as '::'. */
+function formatIpv6(groups: Uint16Array): string {
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let k = 0; k < 8; ) {
+    if (groups[k] !== 0) {
+      k++;
+      continue;
+    }
+    let e = k;
+    while (e < 8 && groups[e] === 0) e++;
+    if (e - k > bestLen) {
+      bestStart = k;
+      bestLen = e - k;
+    }
+    k = e;
+  }
+  let out = '';
+  for (let k = 0; k < 8; k++) {
+    if (k === bestStart) {
+      out += k === 0 ? '::' : ':';
+      k += bestLen - 1;
+      continue;
+    }
+    out += (groups[k] as number).toString(16);
+    if (k < 7) out += ':';
+  }
+  return out;
+}
+
+function isIpv4Mapped(groups: Uint16Array): boolean {
+  return (
+    groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff
+  );
+}
+
+/** Where a text address ends once a zone id is cut off, or -1 when it is too long or the zone is empty. */
+function addressEnd(s: string): number {
+  if (s.length === 0 || s.length > MAX_INPUT_LENGTH) return -1;
+  const pct = s.indexOf('%');
+  if (pct < 0) return s.length;
+  return pct === s.length - 1 ? -1 : pct;
+}
+
+/**
+ * Parses a strictly valid address into `out` (8 groups of 16 bits) without
+ * allocating: returns 4 with the IPv4 value in `out[6..7]` (the rest zero) —
+ * IPv4-mapped IPv6 included — or 6 for IPv6, or 0 when `s` is not an address.
+ * A zone id is ignored. The caller owns `out` and should zero it after use.
+ * @internal shared with client-ip.ts for trusted-proxy matching.
+ */
+export function parseAddressInto(s: string, out: Uint16Array): 0 | 4 | 6 {
+  const end = addressEnd(s);
+  if (end < 0) return 0;
+  if (s.indexOf(':') < 0) {
+    if (end !== s.length) return 0;
+    const v4 = parseIpv4(s, 0, end);
+    if (v4 < 0) return 0;
+    out.fill(0);
+    out[6] = v4 >>> 16;
+    out[7] = v4 & 0xffff;
+    return 4;
+  }
+  if (!parseIpv6(s, end, out)) return 0;
+  if (isIpv4Mapped(out)) {
+    out[5] = 0;
+    return 4;
+  }
+  return 6;
+}
+
+/**
+ * Parses `s` as a strictly valid address and returns its canonical text: a dotted
+ * quad, or RFC 5952 IPv6. IPv4-mapped IPv6 becomes IPv4; a zone id is dropped.
+ * Returns `undefined` for anything else. For enrichment lookups and keyed hashing
+ * inside capture only — the result is a full address.
+ *
+ * @example
+ * normalizeAddress('::FFFF:203.0.113.9'); // { address: '203.0.113.9', family: 4 }
+ * normalizeAddress('0x7f.1');             // undefined
+ */
+export function normalizeAddress(s: string | undefined): { address: string; family: 4 | 6 } | undefined {
+  if (typeof s !== 'string') return undefined;
+  const end = addressEnd(s);
+  if (end < 0) return undefined;
+  if (s.indexOf(':') < 0) {
+    if (end !== s.length) return undefined; // IPv4 has no zone
+    const v4 = parseIpv4(s, 0, end);
+    return v4 < 0 ? undefined : { address: formatIpv4(v4), family: 4 };
+  }
+  if (!parseIpv6(s, end, groups)) {
+    groups.fill(0);
+    return undefined;
+  }
+  let out: { address: string; family: 4 | 6 };
+  if (isIpv4Mapped(groups))
+    out = { address: formatIpv4((groups[6] as number) * 65536 + (groups[7] as number)), family: 4 };
+  else out = { address: formatIpv6(groups), family: 6 };
+  groups.fill(0);
+  return out;
+}
+
+function checkPrefix(value: unknown, field: string, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw invalidOption(WHERE, field, `an integer from 0 to ${max} (got ${String(value)})`);
+  }
+  return value;
+}
+
+/**
+ * Creates the truncating anonymizer. Options are validated once; the returned
+ * function never throws and allocates only its result.
+ *
+ * @example
+ * const anonymize = createIpAnonymizer();            // /24 and /48
+ * anonymize('203.0.113.77');                         // { address: '203.0.113.0', prefixLength: 24, family: 4 }
+ * anonymize('2001:db8:abcd:12::1');                  // { address: '2001:db8:abcd::', prefixLength: 48, family: 6 }
+ * createIpAnonymizer({ preset: 'strict' })('::ffff:203.0.113.77'); // '203.0.0.0', /16
+ * anonymize('127.1');                                // { address: 'unknown', prefixLength: 0, family: 0 }
+ */
+export function createIpAnonymizer(options: IpOptions = {}): (address: string | undefined) => AnonymizedAddress {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidOption(WHERE, 'ip', 'an object such as { preset: "strict" }');
+  }
+  assertKnownKeys(options, IP_OPTION_KEYS, WHERE);
+  const preset = options.preset ?? 'default';
+  if (preset !== 'default' && preset !== 'strict') {
+    throw invalidOption(WHERE, 'preset', `'default' or 'strict' (got ${JSON.stringify(preset)})`);
+  }
+  const v4Prefix =
+    options.ipv4Prefix === undefined
+      ? preset === 'strict'
+        ? STRICT_IPV4_PREFIX
+        : DEFAULT_IPV4_PREFIX
+      : checkPrefix(options.ipv4Prefix, 'ipv4Prefix', MAX_IPV4_PREFIX);
+  const v6Prefix =
+    options.ipv6Prefix === undefined
+      ? preset === 'strict'
+        ? STRICT_IPV6_PREFIX
+        : DEFAULT_IPV6_PREFIX
+      : checkPrefix(options.ipv6Prefix, 'ipv6Prefix', MAX_IPV6_PREFIX);
+
+  // Precomputed masks: one 32-bit mask for IPv4, one 16-bit mask per IPv6 group.
+  const v4Mask = v4Prefix === 0 ? 0 : (0xffffffff << (32 - v4Prefix)) >>> 0;
+  const v6Masks = new Uint16Array(8);
+  for (let k = 0; k < 8; k++) {
+    const bits = Math.max(0, Math.min(16, v6Prefix - k * 16));
+    v6Masks[k] = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
+  }
+
+  return function anonymizeIp(address: string | undefined): AnonymizedAddress {
+    if (typeof address !== 'string') return UNKNOWN_ADDRESS;
+    const end = addressEnd(address);
+    if (end < 0) return UNKNOWN_ADDRESS;
+    if (address.indexOf(':') < 0) {
+      if (end !== address.length) return UNKNOWN_ADDRESS;
+      const v4 = parseIpv4(address, 0, end);
+      if (v4 < 0) return UNKNOWN_ADDRESS;
+      return { address: formatIpv4((v4 & v4Mask) >>> 0), prefixLength: v4Prefix, family: 4 };
+    }
+    if (!parseIpv6(address, end, groups)) {
+      groups.fill(0);
+      return UNKNOWN_ADDRESS;
+    }
+    let out: AnonymizedAddress;
+    if (isIpv4Mapped(groups)) {
+      const v4 = ((groups[6] as number) << 16) | (groups[7] as number);
+      out = { address: formatIpv4((v4 & v4Mask) >>> 0), prefixLength: v4Prefix, family: 4 };
+    } else {
+      for (let k = 0; k < 8; k++) groups[k] = (groups[k] as number) & (v6Masks[k] as number);
+      out = { address: formatIpv6(groups), prefixLength: v6Prefix, family: 6 };
+    }
+    groups.fill(0);
+    return out;
+  };
+}
