@@ -26,7 +26,7 @@ import {
 } from '../../stats/store-support.js';
 import { isDay } from '../../stats/time-range.js';
 import type { Batch, StatsAggregator } from '../aggregator.js';
-import { loadPg, type PgClientLike, type PgPoolLike, type PgQueryable } from './driver.js';
+import { loadPg, type PgClientLike, type PgPoolLike } from './driver.js';
 import { migrate } from './migrations.js';
 import { postgresBackend } from './postgres-backend.js';
 
