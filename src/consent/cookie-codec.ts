@@ -54,15 +54,12 @@ function hex8(n: number): string {
   return n.toString(16).padStart(CHECK_LENGTH, '0');
 }
 
+/** 1 for the characters a policy version may use: A-Z a-z 0-9 . _ - */
+const VERSION_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-') VERSION_CHAR[c.charCodeAt(0)] = 1;
+
 function isVersionChar(c: number): boolean {
-  return (
-    (c >= 0x61 && c <= 0x7a) || // a-z
-    (c >= 0x41 && c <= 0x5a) || // A-Z
-    (c >= CHAR_0 && c <= CHAR_9) ||
-    c === CHAR_DOT ||
-    c === 0x5f || // _
-    c === 0x2d // -
-  );
+  return c < 128 && VERSION_CHAR[c] === 1;
 }
 
 /** The value of the hex digit `c` (lowercase only), or -1. */
