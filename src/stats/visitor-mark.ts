@@ -3,6 +3,11 @@
  * visitor's daily-salted keyed hash, packed in one small integer so the request
  * path allocates nothing for it. Marks travel beside events inside the pipeline
  * and become sketch updates at batch time; they are never stored on an event.
+ *
+ * Derivation (src/capture/visitor-hash.ts): h = SipHash-2-4 of
+ * `UA 0xFF address 0xFF site` keyed by the UTC day's random salt; index = the top
+ * 14 bits of h (MARK_INDEX_BITS), rank = leading zeros of the remaining 50 bits
+ * plus one (1..MARK_MAX_RANK = 51). A packed mark is therefore always >= 1.
  */
 import type { SketchDimension } from '../aggregators/aggregator.js';
 import type { PrivacyEvent } from '../event.js';
