@@ -46,6 +46,8 @@ class PairTable {
     let n = this.nameIndex.get(name);
     if (n === undefined) {
       n = this.names.length;
+      // a copy: a slice would keep the whole CSV text alive (V8 sliced strings)
+      name = Buffer.from(name, 'utf8').toString('utf8');
       this.names.push(name);
       this.nameIndex.set(name, n);
     }
@@ -114,6 +116,9 @@ async function parseRows(text: string, family: 4 | 6, pairs: PairTable, stats: A
   let count = 0;
   let pos = 0;
   let rows = 0;
+  let prevAsn = -1;
+  let prevRaw = '';
+  let prevPair = 0;
   while (pos < text.length) {
     let eol = text.indexOf('\n', pos);
     if (eol < 0) eol = text.length;
@@ -149,7 +154,15 @@ async function parseRows(text: string, family: 4 | 6, pairs: PairTable, stats: A
         } else {
           start[count] = s;
           end[count] = e;
-          pair[count] = pairs.pair(asn, unquote(text, c3 + 1, eol));
+          // consecutive rows mostly repeat the previous operator: skip the name lookup then
+          if (asn === prevAsn && eol - c3 - 1 === prevRaw.length && text.startsWith(prevRaw, c3 + 1)) {
+            pair[count] = prevPair;
+          } else {
+            prevRaw = text.slice(c3 + 1, eol);
+            prevAsn = asn;
+            prevPair = pairs.pair(asn, unquote(prevRaw, 0, prevRaw.length));
+            pair[count] = prevPair;
+          }
           count++;
         }
       }

@@ -1,11 +1,16 @@
 /**
- * A bounded LRU of registrable domains with per-entry expiry, keyed by a
+ * A bounded cache of registrable domains with per-entry expiry, keyed by a
  * number (the keyed hash of an address). `null` is a cached negative result.
+ * Eviction is CLOCK (second chance): a hit only sets a flag, so the request
+ * path never reorders the map; entries used since they were last passed over
+ * survive an eviction round.
  */
 
 interface Entry {
   domain: string | null;
   expires: number;
+  /** Set on a hit; gives the entry a second chance at eviction (CLOCK, an LRU approximation). */
+  used: boolean;
 }
 
 export class DomainCache {
@@ -28,17 +33,28 @@ export class DomainCache {
       this.map.delete(key);
       return undefined;
     }
-    // most recently used goes last
-    this.map.delete(key);
-    this.map.set(key, e);
+    e.used = true;
     return e.domain;
   }
 
   set(key: number, domain: string | null, ttlMs: number, now: number): void {
     if (this.maxSize <= 0 || ttlMs <= 0) return;
-    this.map.delete(key);
-    while (this.map.size >= this.maxSize) this.map.delete(this.map.keys().next().value as number);
-    this.map.set(key, { domain, expires: now + ttlMs });
+    const existing = this.map.get(key);
+    if (existing !== undefined) {
+      existing.domain = domain;
+      existing.expires = now + ttlMs;
+      return;
+    }
+    // evict: the oldest entry not used since it was last passed over
+    for (let budget = this.map.size; this.map.size >= this.maxSize; budget--) {
+      const [oldKey, old] = this.map.entries().next().value as [number, Entry];
+      this.map.delete(oldKey);
+      if (old.used && budget > 0 && old.expires > now) {
+        old.used = false;
+        this.map.set(oldKey, old);
+      }
+    }
+    this.map.set(key, { domain, expires: now + ttlMs, used: false });
   }
 
   /** Keys and values, for inspection in tests: hashes and domains only. */

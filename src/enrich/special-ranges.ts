@@ -21,16 +21,18 @@ const IPV4_SKIPPED: ReadonlyArray<readonly [number, number]> = [
   [0xf0000000, 4], // reserved + broadcast
 ];
 
-const IPV4_MASKS = IPV4_SKIPPED.map(([net, len]) => [net >>> 0, len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0]);
+/** Flat [network, mask, network, mask, …] for a tight loop. */
+const IPV4_MASKS = Uint32Array.from(
+  IPV4_SKIPPED.flatMap(([net, len]) => [net >>> 0, len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0]),
+);
 
 /**
  * True for IPv4 addresses in private, loopback, link-local, CGNAT, multicast,
  * documentation, benchmarking or reserved ranges.
  */
 export function isSkippedIPv4(address: number): boolean {
-  for (let i = 0; i < IPV4_MASKS.length; i++) {
-    const m = IPV4_MASKS[i] as number[];
-    if ((address & (m[1] as number)) >>> 0 === m[0]) return true;
+  for (let i = 0; i < IPV4_MASKS.length; i += 2) {
+    if ((address & (IPV4_MASKS[i + 1] as number)) >>> 0 === IPV4_MASKS[i]) return true;
   }
   return false;
 }

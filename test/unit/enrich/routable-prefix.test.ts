@@ -102,17 +102,11 @@ describe('parseIPv6', () => {
         // ipaddr.js reads any dotted tail as IPv4-mapped (::0.0.0.0 → ::ffff:0.0.0.0); RFC 4291 does not
         const cut = ip.lastIndexOf(':');
         const tail = ip.slice(cut + 1);
-        const hex = tail.includes('.')
-          ? `${ip.slice(0, cut + 1)}${tail
-              .split('.')
-              .map(Number)
-              .reduce<number[]>(
-                (acc, n, i) => (i % 2 ? [...acc.slice(0, -1), ((acc.at(-1) as number) << 8) | n] : [...acc, n]),
-                [],
-              )
-              .map((n) => n.toString(16))
-              .join(':')}`
-          : ip;
+        let hex = ip;
+        if (tail.includes('.')) {
+          const [a, b, c, d] = tail.split('.').map(Number) as [number, number, number, number];
+          hex = `${ip.slice(0, cut + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+        }
         expect([...w]).toEqual(wordsOf(ipaddr.IPv6.parse(hex).toByteArray()));
       }),
     );
