@@ -19,6 +19,7 @@ import {
 import type { StatsSource } from '../src/stats/query.js';
 
 export type { PrivacyLogOptions, PrivacyRequestState, PrivacyLogDescription, CaptureMetrics };
+export { collectorRoutes, type ExpressRouteMiddleware, statsRoutes } from './express-routes.js';
 
 /** The parts of Express's request this adapter uses. */
 export type ExpressRequestLike = IncomingMessage & {

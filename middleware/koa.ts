@@ -19,6 +19,8 @@ import type { StatsSource } from '../src/stats/query.js';
 import { bodyConsumed, BodyTooLargeError, readBody } from '../src/http/read-body.js';
 
 export type { PrivacyLogOptions, PrivacyRequestState, PrivacyLogDescription, CaptureMetrics };
+export { type StatsAuthOptions, type StatsHandlerOptions, statsRoutes } from './koa-stats.js';
+export { collectorRoutes } from './koa-collector.js';
 
 /** The parts of Koa's context this adapter uses. */
 export interface KoaContextLike {

@@ -25,3 +25,34 @@ describe('express: misuse', () => {
     });
   });
 });
+
+describe('express: stats and collector routes', () => {
+  it('serves the stats API behind auth, from the same handler as Koa', async () => {
+    const { memoryAggregator } = await import('../../src/aggregators/memory-aggregator.js');
+    const { statsRoutes } = await import('../../middleware/express.js');
+    const memory = memoryAggregator();
+    const privacy = privacyLog({ site: 'oblachko', aggregators: [memory] });
+    const app = express();
+    app.use(privacy);
+    app.use(statsRoutes({ source: memory, prefix: '/admin/stats', auth: { token: 'a-long-enough-test-token' } }));
+    app.get('/', (_req, res) => res.type('html').send('ok'));
+    const server = createServer(app);
+    try {
+      for (let i = 0; i < 6; i++) await supertest(server).get('/');
+      await privacy.pipeline.flush();
+      const denied = await supertest(server).get('/admin/stats/api/aggregate?period=day&metrics=pageviews');
+      expect(denied.status).toBe(401);
+      const ok = await supertest(server)
+        .get('/admin/stats/api/aggregate?period=day&metrics=pageviews')
+        .set('Authorization', 'Bearer a-long-enough-test-token');
+      expect(ok.status).toBe(200);
+      expect(ok.body.results[0].pageviews).toBe(6);
+      const bad = await supertest(server)
+        .get('/admin/stats/api/aggregate?period=day&metrics=pageveiws')
+        .set('Authorization', 'Bearer a-long-enough-test-token');
+      expect(bad.status).toBe(400);
+    } finally {
+      await privacy.close();
+    }
+  });
+});
