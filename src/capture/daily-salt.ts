@@ -96,7 +96,8 @@ export const SALT_READY_TIMEOUT_MS = 10_000;
 
 export interface DailySaltsOptions {
   saltSource?: ((day: string, candidate: string) => Promise<string>) | undefined;
-  now: () => number;
+  /** The clock, epoch ms. Default `Date.now`. */
+  now?: (() => number) | undefined;
   onError?: ((error: PrivacyLogError) => void) | undefined;
 }
 
@@ -117,7 +118,7 @@ export interface DailySalts {
  * cached [start, end) window of the current day.
  *
  * @example
- * const salts = createDailySalts({ now: Date.now, saltSource: (day, c) => store.salt(day, c) });
+ * const salts = createDailySalts({ saltSource: (day, c) => store.salt(day, c) });
  * const key = salts.keyFor(Date.now());
  */
 export function createDailySalts(options: DailySaltsOptions): DailySalts {
@@ -140,7 +141,7 @@ class SaltBook implements DailySalts {
 
   constructor(options: DailySaltsOptions) {
     this.source = options.saltSource;
-    this.now = options.now;
+    this.now = options.now ?? Date.now;
     this.onError = options.onError;
     this.maintain(this.clock());
   }

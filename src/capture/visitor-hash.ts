@@ -350,7 +350,13 @@ export function createVisitorHasher(options: VisitorHasherOptions = {}): Visitor
   return {
     mark(address: string, userAgent: string, site: string, timeMs: number): number {
       if (closed) throw closedError();
-      return markWithKey(salts.keyFor(timeMs), address, userAgent, site);
+      // Defensive: a missing header must not crash the request path.
+      return markWithKey(
+        salts.keyFor(timeMs),
+        typeof address === 'string' ? address : '',
+        typeof userAgent === 'string' ? userAgent : '',
+        typeof site === 'string' ? site : '',
+      );
     },
     ready: () => salts.ready(),
     close(): void {

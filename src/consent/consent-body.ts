@@ -25,7 +25,7 @@ function mediaType(contentType: string | undefined): string {
 }
 
 export function parseConsentBody(contentType: string | undefined, body: string | undefined): ConsentBody {
-  const text = body ?? '';
+  const text = typeof body === 'string' ? body : '';
   if (Buffer.byteLength(text, 'utf8') > MAX_CONSENT_BODY_BYTES) {
     return { ok: false, status: 413, reason: `body larger than ${MAX_CONSENT_BODY_BYTES} bytes` };
   }

@@ -114,7 +114,7 @@ export function createConsent(options?: ConsentOptions): Consent {
   }
 
   function sessionIdFrom(cookieHeader: string | undefined): string | undefined {
-    if (cookieHeader === undefined || cookieHeader.length === 0) return undefined;
+    if (typeof cookieHeader !== 'string' || cookieHeader.length === 0) return undefined;
     const raw = findCookie(cookieHeader, sessionNeedle);
     return typeof raw === 'string' && isSessionId(raw) ? raw : undefined;
   }
@@ -126,7 +126,7 @@ export function createConsent(options?: ConsentOptions): Consent {
   ): ConsentState {
     const gpc = secGpc === '1';
     const dntOn = dnt === '1';
-    if (cookieHeader !== undefined && cookieHeader.length > 0) {
+    if (typeof cookieHeader === 'string' && cookieHeader.length > 0) {
       const raw = findCookie(cookieHeader, consentNeedle);
       if (typeof raw === 'string') {
         const choice = decodeConsentCookie(raw);

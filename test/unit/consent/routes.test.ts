@@ -204,6 +204,14 @@ describe('consent routes', () => {
     }
   });
 
+  it('survives adapter mistakes: a non-string body or header array', async () => {
+    const res = await routes.handle({ ...form(''), body: 42 as never });
+    expect(res?.status).toBe(400);
+    const arr = await routes.handle(req({ headers: { cookie: ['a=1', 'b=2'], 'sec-gpc': ['1'] } }));
+    expect(body(arr)['source']).toBe('gpc');
+    expect(await routes.handle(null as never)).toBeUndefined();
+  });
+
   it('answers other methods with 405 and Allow', async () => {
     const res = await routes.handle(req({ method: 'DELETE' }));
     expect([res?.status, res?.headers['allow']]).toEqual([405, 'GET, HEAD, POST']);

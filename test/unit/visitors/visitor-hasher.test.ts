@@ -87,6 +87,13 @@ describe('createVisitorHasher', () => {
     );
   });
 
+  it('does not crash on missing fields (a request without User-Agent)', () => {
+    const h = hasher();
+    const m = h.mark(undefined as never, null as never, 42 as never, NOON);
+    expect(m).toBe(h.mark('', '', '', NOON));
+    expect(markRank(m)).toBeGreaterThanOrEqual(1);
+  });
+
   it('keeps no address or User-Agent bytes after a call', () => {
     const h = hasher();
     h.mark('2001:db8::1', UA, 'oblachko', Date.now());
