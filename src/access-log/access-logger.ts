@@ -145,9 +145,10 @@ export async function endLogger(logger: winston.Logger, timeoutMs: number): Prom
  *   format: 'combined',
  *   transports: [{ type: 'file', dir: '/var/log/oblachko' }],
  * });
- * const memory = memoryAggregator();
- * // feed it from the pipeline with winstonAggregator({ logger: access.winston }), or directly:
- * access.log(event); // 203.0.113.0 - - [24/Nov/2026:15:34:44 +0000] "GET /news HTTP/1.1" 200 5120 "-" "Mozilla/5.0 (Windows) Firefox/120"
+ * access.log(event);
+ * // 203.0.113.0 - - [24/Nov/2026:15:34:44 +0000] "GET /news HTTP/1.1" 200 5120 "-" "Mozilla/5.0 (Windows) Firefox/120"
+ * await access.close();
+ * // From the pipeline instead: winstonAggregator({ transports: [...], format: 'combined' }).
  */
 export function createAccessLogger(options: AccessLoggerOptions = {}): AccessLogger {
   if (typeof options !== 'object' || options === null) throw invalidOption(WHERE, 'options', 'an object');

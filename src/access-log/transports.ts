@@ -56,7 +56,12 @@ export interface HttpTransportConfig {
 
 export type TransportConfig = ConsoleTransportConfig | FileTransportConfig | HttpTransportConfig;
 
-/** Builds the winston transport a description stands for. */
+/**
+ * Builds the winston transport a description stands for.
+ *
+ * @example
+ * const file = createTransport({ type: 'file', dir: '/var/log/oblachko', maxFiles: '14d' });
+ */
 export function createTransport(config: TransportConfig): TransportStream {
   switch (config.type) {
     case 'console':

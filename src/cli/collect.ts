@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Aggregator } from '../aggregators/aggregator.js';
 import { type Collector, createCollector } from '../collector/collector.js';
 import { collectorListener } from '../collector/receive.js';
-import type { OperatorConfig } from '../config/load-operator-config.js';
+import { loadOperatorConfig, type OperatorConfig } from '../config/load-operator-config.js';
 import { ERROR_CODES, PrivacyLogError } from '../errors.js';
 import { buildCollectorAggregators } from './build-aggregators.js';
 
@@ -16,7 +16,8 @@ import { buildCollectorAggregators } from './build-aggregators.js';
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
 
 export interface CollectorServerOptions {
-  config: OperatorConfig;
+  /** Default: `loadOperatorConfig()` (PRIVACY_LOG_CONFIG and the PRIVACY_LOG_* variables). */
+  config?: OperatorConfig;
   /** Aggregators to use instead of the configured ones (they are closed on shutdown). */
   aggregators?: Aggregator[];
   shutdownTimeoutMs?: number;
@@ -42,11 +43,11 @@ function configError(field: string, message: string, cause?: unknown): PrivacyLo
 
 /**
  * @example
- * const server = await startCollectorServer({ config: loadOperatorConfig() });
+ * const server = await startCollectorServer(); // configured from PRIVACY_LOG_* variables
  * process.once('SIGTERM', () => server.close());
  */
-export async function startCollectorServer(options: CollectorServerOptions): Promise<CollectorServer> {
-  const { config } = options;
+export async function startCollectorServer(options: CollectorServerOptions = {}): Promise<CollectorServer> {
+  const config = options.config ?? loadOperatorConfig();
   const c = config.collector;
   if (!c.token)
     throw configError('collector.token (PRIVACY_LOG_COLLECTOR_TOKEN)', 'is required: the collector never runs open.');

@@ -74,14 +74,23 @@ export interface Rejection {
 }
 
 export interface CollectorMetrics {
+  /** Requests whose body reached handle(). */
   requests: number;
+  /** Well-formed batches (after auth, size and JSON checks). */
   batches: number;
+  /** Valid events stored. */
   events: number;
+  /** Valid sketch updates stored. */
   sketches: number;
+  /** Invalid events and sketch updates reported back to senders. */
   rejected: number;
+  /** Requests refused with 401. */
   unauthorized: number;
+  /** Requests refused with 413. */
   tooLarge: number;
+  /** Requests refused with 400. */
   malformed: number;
+  /** Batches answered 503 because a store failed. */
   storeFailures: number;
 }
 

@@ -1,11 +1,15 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Aggregator, Batch, SketchUpdate } from '../../src/aggregators/aggregator.js';
 import { memoryAggregator } from '../../src/aggregators/memory-aggregator.js';
 import { type CollectorRequest, createCollector } from '../../src/collector/collector.js';
 import { validateSketch } from '../../src/collector/validate-sketch.js';
 import { ERROR_CODES, PrivacyLogError } from '../../src/errors.js';
+import { createPipeline } from '../../src/pipeline/index.js';
 import { makeEvent } from '../unit/access-log/fixtures.js';
 
 const TOKEN = 'collector-test-token-0123456789';
@@ -227,5 +231,34 @@ describe('validateSketch', () => {
     expect(validateSketch(sketch({ registers: [[1, 0]] }))).toContain('rank');
     expect(validateSketch(sketch({ registers: [[1, 2, 3]] as never }))).toContain('pairs');
     expect(validateSketch(null)).toBe('sketch: not an object');
+  });
+});
+
+describe('createCollector({ pipeline })', () => {
+  it('pushes valid events through the pipeline and answers once they are flushed', async () => {
+    const memory = memoryAggregator();
+    const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'privacy-log-collector-spool-'));
+    onTestFinished(() => fs.rmSync(spool, { recursive: true, force: true }));
+    const pipeline = createPipeline({
+      aggregators: [memory],
+      batch: { maxEvents: 10, maxWaitMs: 20 },
+      spool: { dir: spool },
+    });
+    const collector = createCollector({ pipeline, auth: { token: TOKEN } });
+    const events = Array.from({ length: 25 }, () => makeEvent());
+    const res = await collector.handle(request({ events: [...events, { nope: 1 }], sketches: [sketch()] }));
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ accepted: 25, sketches: 1, rejected: [{ index: 25 }] });
+    expect(memory.events).toHaveLength(25);
+    const stats = await memory.query({
+      type: 'aggregate',
+      period: 'custom',
+      from: '2026-11-24',
+      to: '2026-11-24',
+      metrics: ['pageviews', 'visitors'],
+    });
+    expect(stats.results).toEqual([{ pageviews: 25, visitors: 2 }]);
+    await collector.close();
+    expect(pipeline.metrics().delivered).toBe(25);
   });
 });
