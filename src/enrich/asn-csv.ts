@@ -116,9 +116,7 @@ async function parseRows(text: string, family: 4 | 6, pairs: PairTable, stats: A
   let count = 0;
   let pos = 0;
   let rows = 0;
-  let prevAsn = -1;
-  let prevRaw = '';
-  let prevPair = 0;
+  const byAsn = new Map<number, { raw: string; pair: number }>();
   while (pos < text.length) {
     let eol = text.indexOf('\n', pos);
     if (eol < 0) eol = text.length;
@@ -154,14 +152,16 @@ async function parseRows(text: string, family: 4 | 6, pairs: PairTable, stats: A
         } else {
           start[count] = s;
           end[count] = e;
-          // consecutive rows mostly repeat the previous operator: skip the name lookup then
-          if (asn === prevAsn && eol - c3 - 1 === prevRaw.length && text.startsWith(prevRaw, c3 + 1)) {
-            pair[count] = prevPair;
+          // an AS number nearly always comes with one name: compare the raw text in place
+          // and skip hashing the name string (the slow part of a build)
+          const seen = byAsn.get(asn);
+          if (seen !== undefined && eol - c3 - 1 === seen.raw.length && text.startsWith(seen.raw, c3 + 1)) {
+            pair[count] = seen.pair;
           } else {
-            prevRaw = text.slice(c3 + 1, eol);
-            prevAsn = asn;
-            prevPair = pairs.pair(asn, unquote(prevRaw, 0, prevRaw.length));
-            pair[count] = prevPair;
+            const raw = text.slice(c3 + 1, eol);
+            const p = pairs.pair(asn, unquote(raw, 0, raw.length));
+            byAsn.set(asn, { raw, pair: p });
+            pair[count] = p;
           }
           count++;
         }
