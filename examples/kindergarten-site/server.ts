@@ -3,7 +3,7 @@
  * (or PRIVACY_LOG_DATA_DIR). SIGTERM/SIGINT close it gracefully: requests in
  * flight finish, and every accepted event is flushed before the process exits.
  */
-import { createSite, DEFAULT_DATA_DIR, DEFAULT_PORT, STATS_PREFIX } from './site.js';
+import { createSite, DEFAULT_DATA_DIR, DEFAULT_PORT, STATS_PREFIX, STATS_USER } from './site.js';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
@@ -30,6 +30,9 @@ const tokenHelp =
 console.log(`Детский сад «Облачко» is running at ${site.url}/`);
 console.log(`Stats dashboard:  ${site.url}${STATS_PREFIX}`);
 console.log(`Dashboard token:  ${tokenHelp}`);
+console.log(
+  `                  browser login: user "${STATS_USER}", password: the token; scripts: Authorization: Bearer <token>`,
+);
 console.log(`Data directory:   ${site.dataDir}`);
 
 let stopping = false;

@@ -38,6 +38,10 @@ export const DEFAULT_DATA_DIR = './data';
 export const DEFAULT_POLICY_VERSION = '2026-11';
 export const SITE_LABEL = 'oblachko';
 export const STATS_PREFIX = '/admin/stats';
+/** The browser login of the dashboard: this user name, and the stats token as the password. */
+export const STATS_USER = 'admin';
+/** Day boundaries of the dashboard. */
+export const STATS_TIME_ZONE = 'Europe/Moscow';
 export const PRIVACY_DB_FILE = 'privacy-log.db';
 export const CONTACTS_DB_FILE = 'contacts.db';
 /** The operator's access log (Apache combined format, anonymized), one file a day. */
@@ -234,7 +238,16 @@ export async function createSite(options: SiteOptions = {}): Promise<Site> {
     }
   });
   app.use(privacy.routes());
-  app.use(statsRoutes({ source: privacy.stats, prefix: STATS_PREFIX, auth: { token: stats.token } }));
+  app.use(
+    statsRoutes({
+      source: privacy.stats,
+      prefix: STATS_PREFIX,
+      site: SITE_LABEL,
+      timeZone: STATS_TIME_ZONE,
+      // A bearer token for scripts, and the same token as the password of a browser login.
+      auth: { token: stats.token, basic: { username: STATS_USER, password: stats.token } },
+    }),
+  );
   app.use(router.routes());
   app.use(router.allowedMethods());
 
