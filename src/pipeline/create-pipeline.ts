@@ -241,22 +241,21 @@ class PrivacyPipeline implements Pipeline {
     this.cut(false);
     const target = this.seq - 1;
     if (this.acct.oldestLiveSeq() > target) return Promise.resolve();
-    for (const lane of this.lanes) lane.beginDrain();
     return new Promise<void>((resolve, reject) => {
       let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      let unsubscribe: (() => void) | undefined;
+      const draining: AggregatorLane[] = [];
       const finish = (err?: PrivacyLogError) => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
-        unsubscribe();
-        for (const lane of this.lanes) lane.endDrain();
+        if (timer !== undefined) clearTimeout(timer);
+        unsubscribe?.();
+        for (const lane of draining.splice(0)) lane.endDrain();
         if (err) reject(err);
         else resolve();
       };
-      const unsubscribe = this.acct.onSettled(() => {
-        if (this.acct.oldestLiveSeq() > target) finish();
-      });
-      const timer = setTimeout(() => {
+      timer = setTimeout(() => {
         const slow = this.lanes
           .filter((l) => l.memEvents > 0)
           .map((l) => `"${l.name}"`)
@@ -271,6 +270,16 @@ class PrivacyPipeline implements Pipeline {
           ),
         );
       }, timeoutMs);
+      unsubscribe = this.acct.onSettled(() => {
+        if (this.acct.oldestLiveSeq() > target) finish();
+      });
+      // Draining may settle tickets synchronously: subscribe first, then check again.
+      for (const lane of this.lanes) {
+        if (done) break;
+        draining.push(lane);
+        lane.beginDrain();
+      }
+      if (this.acct.oldestLiveSeq() > target) finish();
     });
   }
 

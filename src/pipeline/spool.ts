@@ -170,6 +170,9 @@ export class Spool {
     const path = join(this.dir, `${String(seq).padStart(12, '0')}.seg`);
     let buf: Buffer;
     try {
+      if (!statSync(path).isFile()) {
+        throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
+      }
       buf = readFileSync(path);
     } catch (err) {
       this.hooks.report(`spool-read:${this.dir}`, this.corruptError(`segment ${path} could not be read`, err));
