@@ -54,7 +54,7 @@ export function collectorRoutes(options: CollectorOptions | Collector): Collecto
     throw invalidOption('collectorRoutes()', 'options', 'collector options or a collector from createCollector()');
   const collector = isCollector(options) ? options : createCollector(options);
   const middleware = async (ctx: CollectorKoaContext, next: () => Promise<unknown>): Promise<unknown> => {
-    if (ctx.path !== collector.path) return next();
+    if (!collector.handles(ctx.path)) return next();
     if (bodyConsumed(ctx.req) && ctx.req.headers['content-length'] !== '0') {
       ctx.status = 500;
       ctx.set('content-type', 'application/json; charset=utf-8');

@@ -10,6 +10,10 @@
  * A 2xx answer means the batch is durable at the destination.
  * Failures: 4xx (but 408 and 429) → REMOTE_REJECTED, not retryable;
  * 408, 429, 5xx, timeouts and network errors → AGGREGATOR_FAILED, retryable.
+ *
+ * `salt(day, candidate)` asks the collector (`POST <url>/salt`) for the day's
+ * shared visitor salt, so that every app server behind one collector hashes a
+ * visitor alike (DESIGN §7).
  */
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
@@ -22,6 +26,7 @@ export const DEFAULT_HTTP_NAME = 'http';
 export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
 /** Characters of a refusal's response body quoted in the error message. */
 export const MAX_QUOTED_RESPONSE = 300;
+const SALT_RE = /^[0-9a-f]{32}$/;
 
 export interface HttpAggregatorOptions {
   /** The collector's endpoint, http:// or https://. Required. */
@@ -53,7 +58,9 @@ function isRetryableStatus(status: number): boolean {
  *   aggregators: [httpAggregator({ url: 'http://10.0.0.5:8787/privacy-log/collect', token: process.env.COLLECTOR_TOKEN })],
  * });
  */
-export function httpAggregator(options: HttpAggregatorOptions = {}): Aggregator & { close(): Promise<void> } {
+export function httpAggregator(
+  options: HttpAggregatorOptions = {},
+): Aggregator & { salt(day: string, candidate: string): Promise<string>; close(): Promise<void> } {
   if (typeof options !== 'object' || options === null) throw invalidOption(WHERE, 'options', 'an object');
   assertKnownKeys(options, KNOWN_KEYS, WHERE);
   const { url, token } = options;
@@ -81,10 +88,48 @@ export function httpAggregator(options: HttpAggregatorOptions = {}): Aggregator 
     const u = new URL(url);
     return `${u.protocol}//${u.host}${u.pathname}`;
   })();
+  const saltUrl = (() => {
+    const u = new URL(url);
+    u.pathname = `${u.pathname.replace(/\/$/, '')}/salt`;
+    return u.toString();
+  })();
   let closed = false;
 
   const failed = (message: string, cause?: unknown) =>
     new PrivacyLogError(ERROR_CODES.AGGREGATOR_FAILED, `${name}: ${message} The batch will be retried.`, { cause });
+
+  /** POSTs a body; resolves to the response text on 2xx, rejects with a classified error otherwise. */
+  async function post(to: string, body: Buffer, signal?: AbortSignal): Promise<string> {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let response: Response;
+    try {
+      response = await fetch(to, { method: 'POST', headers, body, signal: combined });
+    } catch (cause) {
+      if (timeout.aborted) throw failed(`no answer from ${target} within ${timeoutMs} ms.`, cause);
+      if (signal?.aborted) throw failed(`the request to ${target} was aborted.`, signal.reason ?? cause);
+      const code = (cause as { cause?: { code?: string } }).cause?.code;
+      throw failed(`could not reach ${target}${code ? ` (${code})` : ''}.`, cause);
+    }
+    let text = '';
+    try {
+      text = await response.text();
+    } catch {
+      // the status decides; a body cut short changes nothing
+    }
+    if (response.ok) return text;
+    const quoted = text.slice(0, MAX_QUOTED_RESPONSE);
+    if (isRetryableStatus(response.status))
+      throw failed(`${target} answered ${response.status}${quoted ? `: ${quoted}` : ''}.`);
+    throw new PrivacyLogError(
+      ERROR_CODES.REMOTE_REJECTED,
+      `${name}: ${target} refused the batch with ${response.status}${quoted ? `: ${quoted}` : ''}. ` +
+        (response.status === 401 || response.status === 403
+          ? 'Check that the token matches the collector’s.'
+          : 'Retrying cannot help; check the collector’s version and limits.'),
+      { retryable: false, details: { status: response.status } },
+    );
+  }
 
   return {
     name,
@@ -96,35 +141,20 @@ export function httpAggregator(options: HttpAggregatorOptions = {}): Aggregator 
       if (batch.events.length === 0 && batch.sketches.length === 0) return;
       const json = Buffer.from(JSON.stringify({ events: batch.events, sketches: batch.sketches }), 'utf8');
       const body = gzip ? await gzipAsync(json) : json;
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-      let response: Response;
+      await post(url, body, signal);
+    },
+    async salt(day: string, candidate: string): Promise<string> {
+      const body = Buffer.from(JSON.stringify({ day, candidate }), 'utf8');
+      const text = await post(saltUrl, gzip ? await gzipAsync(body) : body);
+      let salt: unknown;
       try {
-        response = await fetch(url, { method: 'POST', headers, body, signal: combined });
-      } catch (cause) {
-        if (timeout.aborted) throw failed(`no answer from ${target} within ${timeoutMs} ms.`, cause);
-        if (signal?.aborted) throw failed(`the request to ${target} was aborted.`, signal.reason ?? cause);
-        const code = (cause as { cause?: { code?: string } }).cause?.code;
-        throw failed(`could not reach ${target}${code ? ` (${code})` : ''}.`, cause);
-      }
-      let text = '';
-      try {
-        text = await response.text();
+        salt = (JSON.parse(text) as { salt?: unknown }).salt;
       } catch {
-        // the status decides; a body cut short changes nothing
+        salt = undefined;
       }
-      if (response.ok) return;
-      const quoted = text.slice(0, MAX_QUOTED_RESPONSE);
-      if (isRetryableStatus(response.status))
-        throw failed(`${target} answered ${response.status}${quoted ? `: ${quoted}` : ''}.`);
-      throw new PrivacyLogError(
-        ERROR_CODES.REMOTE_REJECTED,
-        `${name}: ${target} refused the batch with ${response.status}${quoted ? `: ${quoted}` : ''}. ` +
-          (response.status === 401 || response.status === 403
-            ? 'Check that the token matches the collector’s.'
-            : 'Retrying cannot help; check the collector’s version and limits.'),
-        { retryable: false, details: { status: response.status } },
-      );
+      if (typeof salt !== 'string' || !SALT_RE.test(salt))
+        throw failed(`${target}/salt answered without a valid salt.`);
+      return salt;
     },
     async close(): Promise<void> {
       closed = true;

@@ -6,6 +6,10 @@
  * and Express adapters, and the `privacy-log collect` server, all call
  * `precheck` and `handle`.
  *
+ * `POST <path>/salt` with `{ day, candidate }` answers `{ salt }`: the day's
+ * visitor salt shared through the collector's store (DESIGN §7), so app servers
+ * behind one collector hash a visitor alike and count them once.
+ *
  * Answers: 200 `{ accepted, sketches, rejected: [{ index, id?, reason }] }` once
  * the valid part is durable (invalid events are reported, the rest stored);
  * 422 when every event of a non-empty batch is invalid; 400 malformed JSON or
@@ -96,6 +100,10 @@ export interface CollectorMetrics {
 
 export interface Collector {
   readonly path: string;
+  /** `<path>/salt`: where app servers fetch the day's shared visitor salt. */
+  readonly saltPath: string;
+  /** True for the paths the collector answers (an adapter passes the others on). */
+  handles(path: string): boolean;
   readonly maxBodyBytes: number;
   /**
    * The checks that need no body (path, method, token, announced size, encoding),
@@ -120,6 +128,10 @@ const KNOWN_KEYS = [
 const WHERE = 'createCollector()';
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const SALT_RE = /^[0-9a-f]{32}$/;
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+/** Salts are handed out for days this close to today only (yesterday, today, tomorrow, with clock skew). */
+const SALT_DAY_WINDOW_MS = 2 * 86_400_000;
 
 function reply(status: number, payload: unknown, headers: Record<string, string> = {}): CollectorResponse {
   return { status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(payload) };
@@ -177,6 +189,8 @@ export function createCollector(options: CollectorOptions = {}): Collector {
   const writeTimeoutMs = positiveInt(options.writeTimeoutMs, 'writeTimeoutMs', DEFAULT_WRITE_TIMEOUT_MS);
   const authorized = bearerChecker(token);
   const stores: readonly Aggregator[] = pipeline ? pipeline.aggregators : aggregators;
+  const saltPath = `${path.replace(/\/$/, '')}/salt`;
+  const saltKeeper = stores.find((a) => typeof a.salt === 'function');
 
   const m: CollectorMetrics = {
     requests: 0,
@@ -201,7 +215,7 @@ export function createCollector(options: CollectorOptions = {}): Collector {
   };
 
   function precheck(req: Omit<CollectorRequest, 'body'>): CollectorResponse | undefined {
-    if (req.path !== path) return reply(404, { error: 'not found' });
+    if (req.path !== path && req.path !== saltPath) return reply(404, { error: 'not found' });
     if (req.method !== 'POST') return reply(405, { error: 'use POST' }, { allow: 'POST' });
     if (!authorized(req.headers.authorization)) {
       m.unauthorized++;
@@ -253,6 +267,31 @@ export function createCollector(options: CollectorOptions = {}): Collector {
     return failures.length ? failures.join('; ') : undefined;
   }
 
+  async function shareSalt(body: Record<string, unknown>): Promise<CollectorResponse> {
+    const { day, candidate } = body;
+    if (typeof day !== 'string' || !DAY_RE.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
+      return malformed('"day" must be a YYYY-MM-DD day');
+    if (Math.abs(Date.parse(`${day}T12:00:00Z`) - Date.now()) > SALT_DAY_WINDOW_MS)
+      return malformed('"day" must be yesterday, today or tomorrow (UTC)');
+    if (typeof candidate !== 'string' || !SALT_RE.test(candidate))
+      return malformed('"candidate" must be 32 lowercase hex digits');
+    try {
+      const salt = pipeline
+        ? await pipeline.salt(day, candidate)
+        : saltKeeper?.salt
+          ? await saltKeeper.salt(day, candidate)
+          : candidate;
+      return reply(200, { salt });
+    } catch (e) {
+      m.storeFailures++;
+      return reply(
+        503,
+        { error: `the salt store failed (${(e as { code?: string })?.code ?? 'error'}); retry later`, retryable: true },
+        { 'retry-after': String(RETRY_AFTER_SECONDS) },
+      );
+    }
+  }
+
   async function handle(req: CollectorRequest): Promise<CollectorResponse> {
     m.requests++;
     const early = precheck(req);
@@ -271,6 +310,7 @@ export function createCollector(options: CollectorOptions = {}): Collector {
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
       return malformed('body must be an object { events: [...], sketches: [...] }');
+    if (req.path === saltPath) return shareSalt(parsed as Record<string, unknown>);
     const raw = parsed as { events?: unknown; sketches?: unknown };
     if (!Array.isArray(raw.events)) return malformed('"events" must be an array');
     if (raw.sketches !== undefined && !Array.isArray(raw.sketches)) return malformed('"sketches" must be an array');
@@ -316,6 +356,8 @@ export function createCollector(options: CollectorOptions = {}): Collector {
 
   return {
     path,
+    saltPath,
+    handles: (p: string) => p === path || p === saltPath,
     maxBodyBytes,
     precheck,
     handle,

@@ -151,8 +151,9 @@ describe.skipIf(!postgres.available)(`two app servers → collector → PostgreS
     try {
       const day = new Date().toISOString().slice(0, 10);
       const range = { period: 'custom' as const, from: day, to: day, site: 'oblachko' };
-      const aggregate = await store.query({ type: 'aggregate', ...range, metrics: ['events'] });
-      expect(aggregate.results).toEqual([{ events: total }]);
+      const aggregate = await store.query({ type: 'aggregate', ...range, metrics: ['events', 'visitors'] });
+      // Two visitors (one address, two browsers), seen by both servers: the salt is shared through the collector.
+      expect(aggregate.results).toEqual([{ events: total, visitors: 2 }]);
       const pages = await store.query({ type: 'breakdown', ...range, property: 'page', metrics: ['events'], k: 1 });
       const byPage = Object.fromEntries(pages.results.map((r) => [r.value, r.events]));
       expect(byPage).toEqual(Object.fromEntries(expected));

@@ -222,6 +222,33 @@ describe('httpAggregator → Koa collectorRoutes', () => {
     expect(res.body.error).toContain('mount collectorRoutes before');
   });
 
+  it("shares the day's visitor salt through the collector: first writer wins", async () => {
+    const memory = memoryAggregator();
+    const base = await listen(http.createServer(koaCollector([memory]).callback()));
+    const a = httpAggregator({ url: `${base}/privacy-log/collect`, token: TOKEN });
+    const b = httpAggregator({ url: `${base}/privacy-log/collect`, token: TOKEN, gzip: false });
+    const today = new Date().toISOString().slice(0, 10);
+    const first = 'a'.repeat(32);
+    expect(await a.salt(today, first)).toBe(first);
+    expect(await b.salt(today, 'b'.repeat(32))).toBe(first);
+    expect(await memory.salt(today, 'c'.repeat(32))).toBe(first);
+    await expect(a.salt('2001-01-01', first)).rejects.toMatchObject({
+      code: ERROR_CODES.REMOTE_REJECTED,
+      retryable: false,
+    });
+    await expect(a.salt(today, 'not-hex')).rejects.toMatchObject({ code: ERROR_CODES.REMOTE_REJECTED });
+    const stranger = httpAggregator({ url: `${base}/privacy-log/collect`, token: 'a-wrong-token-of-some-length' });
+    await expect(stranger.salt(today, first)).rejects.toMatchObject({ details: { status: 401 } });
+  });
+
+  it('without a salt-keeping store, the collector hands the candidate back', async () => {
+    const keeperless: Aggregator = { name: 'plain', async write() {} };
+    const base = await listen(http.createServer(koaCollector([keeperless]).callback()));
+    const sender = httpAggregator({ url: `${base}/privacy-log/collect`, token: TOKEN });
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await sender.salt(today, 'd'.repeat(32))).toBe('d'.repeat(32));
+  });
+
   it('rejects bad options with coded errors', () => {
     expect(() => httpAggregator({ token: TOKEN })).toThrow(/"url"/);
     expect(() => httpAggregator({ url: 'file:///etc/passwd', token: TOKEN })).toThrow(/"url"/);
