@@ -1,0 +1,208 @@
+/**
+ * Regenerates docs/benchmarks.md from bench/results/latest.json (written by
+ * `npm run bench`). Everything is generated except the hand-written section
+ * between the HAND_START and HAND_END markers, which is carried over from the
+ * current file.
+ *
+ *   npx tsx scripts/write-benchmarks-doc.ts [results.json] [docs/benchmarks.md]
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { BenchResults, ScriptResult } from '../bench/lib/results.js';
+import { RESULTS_SCHEMA } from '../bench/lib/results.js';
+import { formatHttpTable } from '../bench/lib/table.js';
+
+export const HAND_START = '<!-- hand-written:start (kept by scripts/write-benchmarks-doc.ts) -->';
+export const HAND_END = '<!-- hand-written:end -->';
+/** Terminal colour codes some scripts print (ESC [ … m). */
+const ANSI_SGR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const PLACEHOLDER = '_Not written yet: what the profile showed, what each change gained._';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The hand-written section of an existing document, markers excluded. */
+export function handWritten(doc: string | undefined): string {
+  if (!doc) return PLACEHOLDER;
+  const a = doc.indexOf(HAND_START);
+  const b = doc.indexOf(HAND_END);
+  if (a === -1 || b === -1 || b < a) return PLACEHOLDER;
+  return doc.slice(a + HAND_START.length, b).trim() || PLACEHOLDER;
+}
+
+function fence(text: string): string {
+  const body = text.replace(ANSI_SGR, '').trimEnd();
+  return ['```text', body.length ? body : '(no output)', '```'].join('\n');
+}
+
+function scriptSection(s: ScriptResult): string {
+  const status = s.timedOut
+    ? `timed out after ${(s.elapsedMs / 1000).toFixed(0)} s`
+    : s.code === 0
+      ? `ran in ${(s.elapsedMs / 1000).toFixed(1)} s`
+      : `failed (exit ${s.code}) after ${(s.elapsedMs / 1000).toFixed(1)} s`;
+  const lines = [`### \`bench/${s.script}\`${s.args.length ? ` ${s.args.join(' ')}` : ''}`, '', `${status}.`, ''];
+  lines.push(fence(s.output));
+  return lines.join('\n');
+}
+
+function hotPathSection(hot: ScriptResult | null): string {
+  if (!hot) return '_Not run (`--no-hot-path`)._';
+  const j = hot.json as
+    | {
+        budgetUs: number;
+        iterations: number;
+        repeats: number;
+        perRequestUs: number;
+        minUs: number;
+        maxUs: number;
+        withDeliveryUs: number;
+        stages: { consentUs: number; captureUs: number; pushUs: number };
+        sink: { events: number; batches: number };
+        pipeline: { dropped: number; invalid: number };
+      }
+    | undefined;
+  if (!j || typeof j.perRequestUs !== 'number') return `\`bench/hot-path.ts\` did not report.\n\n${fence(hot.output)}`;
+  const f = (n: number) => n.toFixed(3);
+  return [
+    '`bench/hot-path.ts`: consent + capture (trusted X-Forwarded-For, truncation, user agent with client hints,',
+    'referrer, URL reduction, kind, visitor mark, ISP lookup) + `pipeline.push`, built as `src/privacy-log.ts`',
+    'builds them, over the same request mix as the HTTP run, caches warm; the pipeline delivers into an in-memory',
+    `counting sink. Median of ${j.repeats} loops of ${j.iterations} requests.`,
+    '',
+    '| measure | µs per request |',
+    '|---|--:|',
+    `| **whole hot path** (budget ${j.budgetUs} µs) | **${f(j.perRequestUs)}** (min ${f(j.minUs)}, max ${f(j.maxUs)}) |`,
+    `| consent alone | ${f(j.stages.consentUs)} |`,
+    `| capture alone | ${f(j.stages.captureUs)} |`,
+    `| push alone | ${f(j.stages.pushUs)} |`,
+    `| whole path + delivery to the sink, amortized | ${f(j.withDeliveryUs)} |`,
+    '',
+    `Delivered ${j.sink.events} events in ${j.sink.batches} batches; dropped ${j.pipeline.dropped}, invalid ${j.pipeline.invalid}.`,
+  ].join('\n');
+}
+
+function pipelineEvidence(r: BenchResults): string {
+  if (!r.http) return '';
+  const rows: string[] = [];
+  for (const run of r.http.runs) {
+    const exit = run.exit as
+      | {
+          result?: {
+            capture?: { requests: number; captured: number; failed: number };
+            pipeline?: { accepted: number; delivered: number; dropped: number; spooled: number; invalid: number };
+          };
+        }
+      | undefined;
+    const c = exit?.result?.capture;
+    const p = exit?.result?.pipeline;
+    if (!c || !p) continue;
+    rows.push(
+      `| ${run.config} | ${run.round} | ${c.requests} | ${c.captured} | ${c.failed} | ${p.accepted} | ${p.delivered} | ${p.spooled} | ${p.dropped} | ${p.invalid} |`,
+    );
+  }
+  if (rows.length === 0) return '';
+  return [
+    '<details><summary>privacy-log servers: capture counters and pipeline metrics after close()</summary>',
+    '',
+    'Every request of warm-up and run, as counted by the server itself; after `close()` everything accepted was',
+    'delivered to each aggregator (for two aggregators, delivered counts both).',
+    '',
+    '| server | round | requests | captured | failed | accepted | delivered | spooled | dropped | invalid |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    ...rows,
+    '',
+    '</details>',
+  ].join('\n');
+}
+
+export function renderBenchmarksDoc(r: BenchResults, hand: string): string {
+  if (r.schema !== RESULTS_SCHEMA) throw new Error(`results schema ${r.schema}, expected ${RESULTS_SCHEMA}`);
+  const m = r.machine;
+  const versions = Object.entries(r.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const out: string[] = [
+    '# Benchmarks',
+    '',
+    '<!-- Generated by scripts/write-benchmarks-doc.ts from bench/results/latest.json.',
+    '     Edit only the hand-written section; everything else is regenerated. -->',
+    '',
+    'How to reproduce: `npm run bench` (add `-- --doc` to regenerate this file, or run',
+    '`npx tsx scripts/write-benchmarks-doc.ts` afterwards). Flags: `--rounds`, `--duration`, `--warmup`,',
+    '`--connections`, `--only`, `--no-http`, `--no-scripts`, `--cpu-prof <config>`; see `bench/run.ts`.',
+    '',
+    '## The run',
+    '',
+    `- Date: ${r.date} (total ${(r.totalMs / 60_000).toFixed(1)} min); revision ${r.revision}.`,
+    `- Machine: ${m.cpuModel}, ${m.cores} cores (\`nproc\` ${m.nproc ?? '?'}), ${m.ramGiB} GiB RAM, Linux ${m.kernel}; load average ${m.loadAverage.join(' / ')} at the start, ${m.loadAverageEnd.join(' / ')} at the end.`,
+    `- Node ${m.node}; ${versions}.`,
+    r.pinning.pinned
+      ? `- Pinning: every server on core ${r.pinning.serverCore}, autocannon on core ${r.pinning.loadCore} (\`taskset -c\`).`
+      : `- Pinning: **not pinned** (${r.pinning.reason}); server and load generator shared the cores.`,
+    `- Load: autocannon in its own process, ${r.settings.connections} connections, loopback only; per configuration and round a fresh server, ${r.settings.warmupSeconds} s warm-up (discarded), ${r.settings.durationSeconds} s measured; ${r.settings.rounds} rounds, the order rotating between rounds; figures are medians over the rounds, ratios are median over median.`,
+    `- Handler: ${r.settings.handler}.`,
+    `- Destinations: ${r.settings.destinationPolicy}`,
+    `- Requests, cycled on every connection: ${r.settings.requestMix.map((s) => `\`${s}\``).join('; ')} (see \`bench/lib/request-mix.ts\`: consent cookies granted/denied/none with Sec-GPC, client hints, X-Forwarded-For from the trusted loopback proxy).`,
+    '',
+  ];
+
+  out.push('## Side by side', '');
+  if (r.http) {
+    out.push(
+      formatHttpTable(r.http.summary),
+      '',
+      "× bare: requests/s over the bare framework of the same row. Δ p99: p99 minus the bare framework's p99.",
+      "RSS: the server's VmRSS at the end of its measured run. Server CPU: the server process's user + system time",
+      'during the measured run divided by the requests served (the server is pinned to one core, so this is',
+      'the inverse of its throughput when the core is saturated).',
+      '',
+    );
+    const ev = pipelineEvidence(r);
+    if (ev) out.push(ev, '');
+    out.push(
+      '<details><summary>Every run</summary>',
+      '',
+      '| round | slot | configuration | req/s | p50 ms | p99 ms | RSS MiB | CPU µs/req | generator CPU ms |',
+      '|--:|--:|---|--:|--:|--:|--:|--:|--:|',
+      ...r.http.runs.map(
+        (x) =>
+          `| ${x.round} | ${x.slot} | ${x.config} | ${x.requestsPerSecond.toFixed(0)} | ${x.latencyP50Ms} | ${x.latencyP99Ms} | ${x.rssMiB ?? '–'} | ${x.serverCpuUsPerRequest ?? '–'} | ${x.generatorCpuMs} |`,
+      ),
+      '',
+      '</details>',
+      '',
+    );
+  } else out.push('_Not run in this session (`--no-http`)._', '');
+
+  out.push('## The bars (DESIGN §12)', '');
+  if (r.bars.length) {
+    out.push('| bar | target | measured | met |', '|---|---|---|:-:|');
+    for (const b of r.bars)
+      out.push(`| ${b.name} | ${b.target} | ${b.measured} | ${b.met ? 'yes' : b.met === false ? '**no**' : '–'} |`);
+  } else out.push('_No bar could be checked in this run._');
+  out.push('');
+
+  out.push('## Hot path', '', hotPathSection(r.hotPath), '');
+
+  out.push('## What the profile showed and what each change gained', '', HAND_START, hand, HAND_END, '');
+
+  out.push('## Other benchmark scripts', '');
+  if (r.scripts.length === 0) out.push('_None run in this session (`--no-scripts`)._', '');
+  for (const s of r.scripts) out.push(scriptSection(s), '');
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** Reads the results and the current document, writes the new one; returns its path. */
+export function writeBenchmarksDoc(resultsFile: string, docFile: string): string {
+  const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as BenchResults;
+  const current = existsSync(docFile) ? readFileSync(docFile, 'utf8') : undefined;
+  writeFileSync(docFile, renderBenchmarksDoc(results, handWritten(current)));
+  return docFile;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const resultsFile = resolve(process.argv[2] ?? `${ROOT}/bench/results/latest.json`);
+  const docFile = resolve(process.argv[3] ?? `${ROOT}/docs/benchmarks.md`);
+  process.stdout.write(`${writeBenchmarksDoc(resultsFile, docFile)}\n`);
+}
