@@ -284,7 +284,8 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     batchesSinceCompaction = 0;
     const keys = [...dirty.values()];
     dirty.clear();
-    for (let i = 0; i < keys.length && !closed; i += COMPACT_SLICE) {
+    // close() waits for this loop before closing the database, so it runs to the end.
+    for (let i = 0; i < keys.length; i += COMPACT_SLICE) {
       const slice = keys.slice(i, i + COMPACT_SLICE);
       try {
         compactTx.immediate(slice);

@@ -1,0 +1,233 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrations.js';
+import { DEFAULT_SQLITE_FILE, sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
+import { isPrivacyLogError, type PrivacyLogError } from '../../src/errors.js';
+import { makeEvent, sketchUpdatesFor } from '../conformance/dataset.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'privacy-log-sqlite-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function startupError(fn: () => unknown): PrivacyLogError {
+  try {
+    fn();
+  } catch (e) {
+    if (isPrivacyLogError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected the factory to throw');
+}
+
+describe('sqliteAggregator: opening the store', () => {
+  it('defaults to ./data/privacy-log.db, creates the directory, uses WAL and migrates', async () => {
+    expect(DEFAULT_SQLITE_FILE).toBe('./data/privacy-log.db');
+    const file = join(dir, 'nested', 'deeper', 'stats.db');
+    const a = sqliteAggregator({ file });
+    expect(a.file).toBe(file);
+    await a.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
+    db.close();
+    // Re-opening a migrated file is a no-op.
+    await sqliteAggregator({ file }).close();
+  });
+
+  it('refuses a corrupt file with STORE_UNAVAILABLE, the cause, and what to do', () => {
+    const file = join(dir, 'corrupt.db');
+    writeFileSync(file, Buffer.alloc(8192, 0x5a));
+    const e = startupError(() => sqliteAggregator({ file }));
+    expect(e.code).toBe('PRIVACY_LOG_E_STORE_UNAVAILABLE');
+    expect(e.message).toContain('not a valid SQLite database');
+    expect(e.message).toContain('move it aside');
+    expect(e.cause).toBeInstanceOf(Error);
+  });
+
+  it('refuses a file locked by another process (after busyTimeoutMs)', async () => {
+    const file = join(dir, 'locked.db');
+    await sqliteAggregator({ file }).close();
+    const other = new Database(file);
+    other.exec('BEGIN EXCLUSIVE');
+    try {
+      const e = startupError(() => sqliteAggregator({ file, busyTimeoutMs: 50 }));
+      expect(e.code).toBe('PRIVACY_LOG_E_STORE_UNAVAILABLE');
+      expect(e.message).toContain('lock');
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+  });
+
+  it('refuses a directory that cannot be created or written', () => {
+    const blocker = join(dir, 'not-a-dir');
+    writeFileSync(blocker, 'x');
+    const e = startupError(() => sqliteAggregator({ file: join(blocker, 'stats.db') }));
+    expect(e.code).toBe('PRIVACY_LOG_E_STORE_UNAVAILABLE');
+    expect(e.message).toContain('cannot open');
+  });
+
+  it('refuses a database from a newer privacy-log', () => {
+    const file = join(dir, 'future.db');
+    const db = new Database(file);
+    db.pragma(`user_version = ${SQLITE_MIGRATIONS.length + 1}`);
+    db.close();
+    const e = startupError(() => sqliteAggregator({ file }));
+    expect(e.code).toBe('PRIVACY_LOG_E_STORE_UNAVAILABLE');
+    expect(e.message).toContain('upgrade privacy-log');
+  });
+
+  it('validates options once, with "did you mean"', () => {
+    expect(() => sqliteAggregator({ fiel: 'x.db' } as never)).toThrow(/Did you mean "file"/);
+    expect(() => sqliteAggregator({ file: join(dir, 'x.db'), retentionDays: 0 })).toThrow(/retentionDays/);
+    expect(() => sqliteAggregator({ file: join(dir, 'x.db'), synchronous: 'off' as never })).toThrow(/synchronous/);
+  });
+});
+
+describe('sqliteAggregator: running', () => {
+  it('rejects a write while another connection holds the lock (retryable), then succeeds', async () => {
+    const file = join(dir, 'busy.db');
+    const a = sqliteAggregator({ file, busyTimeoutMs: 50 });
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    const batch = { events: [makeEvent({ time: '2026-03-10T10:00:00.000Z' })], sketches: [] };
+    const err = await a.write(batch).then(
+      () => undefined,
+      (e: unknown) => e as PrivacyLogError,
+    );
+    expect(err?.code).toBe('PRIVACY_LOG_E_AGGREGATOR_FAILED');
+    expect(err?.retryable).toBe(true);
+    other.exec('ROLLBACK');
+    other.close();
+    await a.write(batch);
+    const r = await a.query({ type: 'aggregate', period: 'day', date: '2026-03-10', metrics: ['events'] });
+    expect(r.results[0]!.events).toBe(1);
+    await a.close();
+  });
+
+  it('binds every query value: a hostile filter value is data, not SQL', async () => {
+    const file = join(dir, 'inject.db');
+    const a = sqliteAggregator({ file });
+    await a.write({
+      events: [makeEvent({ time: '2026-03-10T10:00:00.000Z', path: "/x'; DROP TABLE events; --" })],
+      sketches: [],
+    });
+    const q = {
+      type: 'aggregate' as const,
+      period: 'day' as const,
+      date: '2026-03-10',
+      metrics: ['pageviews' as const],
+      filters: [{ property: 'page' as const, op: '==' as const, value: "/x'; DROP TABLE events; --" }],
+    };
+    expect((await a.query(q)).results[0]!.pageviews).toBe(1);
+    expect(
+      (await a.query({ ...q, filters: [{ property: 'page', op: '!=', value: "' OR 1=1 --" }] })).results[0]!.pageviews,
+    ).toBe(1);
+    await a.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 1 });
+    db.close();
+  });
+
+  it('expires raw events after retentionDays but keeps rollup totals, then expires rollups and salts', async () => {
+    const file = join(dir, 'retention.db');
+    const a = sqliteAggregator({ file, retentionDays: 30, rollupRetentionMonths: 2 });
+    const old = [
+      makeEvent({ time: '2026-01-05T10:00:00.000Z', path: '/old', session: 's-old' }),
+      makeEvent({ time: '2026-01-05T11:00:00.000Z', path: '/old' }),
+    ];
+    const recent = [makeEvent({ time: '2026-03-09T10:00:00.000Z', path: '/new' })];
+    const all = [...old, ...recent];
+    await a.write({ events: all, sketches: sketchUpdatesFor(all, ['a', 'b', 'c']) });
+    await a.salt('2026-03-01', 'old-salt-value');
+    const now = Date.parse('2026-03-10T12:00:00.000Z');
+    const first = await a.runRetention(now);
+    expect(first.events).toBe(2);
+    expect(first.salts).toBe(1);
+    const jan = {
+      type: 'breakdown' as const,
+      period: 'month' as const,
+      date: '2026-01-05',
+      property: 'page' as const,
+      k: 1,
+    };
+    // Rollups still answer for January: pageviews per page and visitors from sketches.
+    expect((await a.query({ ...jan, metrics: ['pageviews', 'visitors'] })).results).toEqual([
+      { value: '/old', pageviews: 2, visitors: 2 },
+    ]);
+    expect(
+      (await a.query({ type: 'aggregate', period: 'month', date: '2026-01-05', metrics: ['pageviews'] })).results[0]!
+        .pageviews,
+    ).toBe(2);
+    // Session metrics need raw events: gone for January.
+    expect(
+      (await a.query({ type: 'aggregate', period: 'month', date: '2026-01-05', metrics: ['sessions'] })).results[0]!
+        .sessions,
+    ).toBe(0);
+    // Two months later the January rollups expire too.
+    const later = await a.runRetention(Date.parse('2026-03-20T00:00:00.000Z') + 40 * 86_400_000);
+    expect(later.rollups).toBeGreaterThan(0);
+    expect(later.sketches).toBeGreaterThan(0);
+    expect((await a.query({ ...jan, metrics: ['pageviews'] })).results).toEqual([]);
+    await a.close();
+  });
+
+  it('compacts appended sketch deltas to one row per key without changing results', async () => {
+    const file = join(dir, 'compact.db');
+    const a = sqliteAggregator({ file });
+    const q = {
+      type: 'aggregate' as const,
+      period: 'day' as const,
+      date: '2026-03-10',
+      metrics: ['visitors' as const],
+    };
+    for (let b = 0; b < 25; b++) {
+      const events = Array.from({ length: 20 }, (_, i) => makeEvent({ time: `2026-03-10T1${i % 10}:00:00.000Z` }));
+      await a.write({
+        events,
+        sketches: sketchUpdatesFor(
+          events,
+          events.map((_, i) => `v${b}-${i}`),
+        ),
+      });
+    }
+    const before = (await a.query(q)).results[0]!.visitors!;
+    expect(Math.abs(before - 500) / 500).toBeLessThan(0.03);
+    await a.close();
+    const db = new Database(file, { readonly: true });
+    const perKey = db
+      .prepare('SELECT count(*) AS n FROM sketches GROUP BY dimension, day, site, value ORDER BY n DESC LIMIT 1')
+      .get() as { n: number };
+    expect(perKey.n).toBe(1);
+    db.close();
+    const again = sqliteAggregator({ file });
+    expect((await again.query(q)).results[0]!.visitors).toBe(before);
+    await again.close();
+    expect(readdirSync(dir)).toContain('compact.db');
+  });
+
+  it('forget removes the session from events and rollups in one transaction', async () => {
+    const file = join(dir, 'forget.db');
+    const a = sqliteAggregator({ file });
+    const events = [
+      makeEvent({ time: '2026-03-10T10:00:00.000Z', path: '/a', session: 'gone' }),
+      makeEvent({ time: '2026-03-10T10:01:00.000Z', path: '/a' }),
+    ];
+    await a.write({ events, sketches: [] });
+    expect(await a.forget('gone')).toBe(1);
+    await a.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare("SELECT count(*) AS n FROM events WHERE session_id = 'gone'").get()).toEqual({ n: 0 });
+    expect(db.prepare("SELECT events FROM rollup_day WHERE dimension = 'page' AND value = '/a'").get()).toEqual({
+      events: 1,
+    });
+    db.close();
+  });
+});
