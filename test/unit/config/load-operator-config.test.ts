@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAccessLogger } from '../../../src/access-log/access-logger.js';
+import { ENV_VARS } from '../../../src/config/env.js';
 import { loadOperatorConfig } from '../../../src/config/load-operator-config.js';
 import { DEFAULT_COLLECTOR_PATH, DEFAULT_COLLECTOR_PORT } from '../../../src/config/schema.js';
-import { ERROR_CODES, type PrivacyLogError } from '../../../src/errors.js';
+import { ERROR_CODES, PrivacyLogError } from '../../../src/errors.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -209,6 +211,65 @@ describe('loadOperatorConfig: coded errors that name the field', () => {
     expect(configError({ file: writeConfig('[1,2]') }).message).toContain('not a JSON object');
     expect(configError({ env: { PRIVACY_LOG_CONFIG: path.join(tempDir(), 'nope.json') } }).message).toContain(
       'PRIVACY_LOG_CONFIG',
+    );
+  });
+});
+
+describe('loadOperatorConfig: property', () => {
+  const names = Object.keys(ENV_VARS).filter((n) => n !== 'PRIVACY_LOG_CONFIG');
+  const value = fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.constantFrom('console,file', 'http', 'postgres,sqlite', 'info', 'json', '8080', 'true', 'x=y', '', ' , '),
+  );
+
+  it('any PRIVACY_LOG_* environment yields a config or an INVALID_CONFIG error, nothing else', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom(...names), value, { maxKeys: 6 }), (env) => {
+        try {
+          const config = loadOperatorConfig({ env });
+          expect(config.collector.port).toBeGreaterThanOrEqual(0);
+        } catch (e) {
+          expect(e).toBeInstanceOf(PrivacyLogError);
+          expect((e as PrivacyLogError).code).toBe(ERROR_CODES.INVALID_CONFIG);
+          expect((e as PrivacyLogError).message).toMatch(/^(privacy-log configuration: |PRIVACY_LOG_)/);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('any JSON file yields a config or an INVALID_CONFIG error, nothing else', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'c.json');
+    const shaped = fc.record(
+      {
+        accessLog: fc.record(
+          { format: value, level: value, transports: fc.array(fc.record({ type: value, dir: value })) },
+          { requiredKeys: [] },
+        ),
+        collector: fc.record(
+          { port: fc.oneof(fc.integer(), value), token: value, aggregators: fc.array(fc.record({ type: value })) },
+          { requiredKeys: [] },
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.json(),
+          shaped.map((o) => JSON.stringify(o)),
+        ),
+        (text) => {
+          fs.writeFileSync(file, text);
+          try {
+            loadOperatorConfig({ file, env: {} });
+          } catch (e) {
+            expect((e as PrivacyLogError).code).toBe(ERROR_CODES.INVALID_CONFIG);
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });
