@@ -164,6 +164,25 @@ describe('otlpAggregator over OTLP/HTTP to a loopback receiver', () => {
     await agg.close();
   });
 
+  it('honours the abort signal while the receiver is silent', async () => {
+    const silent = http.createServer(() => {}); // never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    servers.push(silent);
+    const agg = otlpAggregator({
+      url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/v1/logs`,
+      timeoutMs: 1500,
+    });
+    const ac = new AbortController();
+    const pending = agg.write({ events: [makeEvent()], sketches: [] }, ac.signal);
+    setTimeout(() => ac.abort(new Error('pipeline closing')), 50);
+    await expect(pending).rejects.toMatchObject({
+      code: ERROR_CODES.AGGREGATOR_FAILED,
+      message: expect.stringContaining('aborted'),
+    });
+    silent.closeAllConnections();
+    await agg.close();
+  });
+
   it('refuses writes after close, and bad options, with coded errors', async () => {
     const agg = otlpAggregator({ url: 'http://127.0.0.1:9/v1/logs' });
     await agg.close();
