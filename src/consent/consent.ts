@@ -42,8 +42,17 @@ export interface Consent {
   /**
    * The consent state of a request from its Cookie, Sec-GPC and DNT headers.
    * Never throws: broken, forged, overlong or duplicated cookies count as no choice.
+   * `nowMs` (optional) is the request's time, which capture already has; it saves
+   * a clock read and dates the choice cookie's validity. Default `Date.now()`.
+   * Every state has the same property set (`decidedAt` and `sessionId` may be
+   * `undefined`), so code reading it stays monomorphic.
    */
-  resolve(cookieHeader: string | undefined, secGpc: string | undefined, dnt: string | undefined): ConsentState;
+  resolve(
+    cookieHeader: string | undefined,
+    secGpc: string | undefined,
+    dnt: string | undefined,
+    nowMs?: number,
+  ): ConsentState;
   /**
    * Set-Cookie values recording a choice: the consent cookie (Max-Age = maxAgeDays,
    * not extended later) and, when granted, a fresh session cookie; when denied, an
@@ -123,6 +132,7 @@ export function createConsent(options?: ConsentOptions): Consent {
     cookieHeader: string | undefined,
     secGpc: string | undefined,
     dnt: string | undefined,
+    nowMs?: number,
   ): ConsentState {
     const gpc = secGpc === '1';
     const dntOn = dnt === '1';
@@ -131,45 +141,33 @@ export function createConsent(options?: ConsentOptions): Consent {
       if (typeof raw === 'string') {
         const choice = decodeConsentCookie(raw);
         if (choice !== undefined && choice.policyVersion === o.policyVersion) {
-          const today = Math.floor(Date.now() / DAY_MS);
+          const today = Math.floor((typeof nowMs === 'number' && nowMs > 0 ? nowMs : Date.now()) / DAY_MS);
           if (choice.day <= today + FUTURE_SLACK_DAYS && today - choice.day <= o.maxAgeDays) {
-            const state: ConsentState = {
+            return {
               analytics: choice.analytics ? 'granted' : 'denied',
               source: 'choice',
               policyVersion: o.policyVersion,
               decidedAt: dayLabel(choice.day),
               gpc,
               dnt: dntOn,
+              sessionId: choice.analytics ? sessionIdFrom(cookieHeader) : undefined,
               askAgain: false,
             };
-            if (choice.analytics) {
-              const sessionId = sessionIdFrom(cookieHeader);
-              if (sessionId !== undefined) state.sessionId = sessionId;
-            }
-            return state;
           }
         }
       }
     }
-    if (o.honorGpc && gpc) {
-      return { analytics: 'denied', source: 'gpc', policyVersion: o.policyVersion, gpc, dnt: dntOn, askAgain: true };
-    }
-    if (o.honorDnt && dntOn) {
-      return { analytics: 'denied', source: 'dnt', policyVersion: o.policyVersion, gpc, dnt: dntOn, askAgain: true };
-    }
-    const state: ConsentState = {
-      analytics: o.default,
-      source: 'default',
+    const refused = (o.honorGpc && gpc) || (o.honorDnt && dntOn);
+    return {
+      analytics: refused ? 'denied' : o.default,
+      source: refused ? (o.honorGpc && gpc ? 'gpc' : 'dnt') : 'default',
       policyVersion: o.policyVersion,
+      decidedAt: undefined,
       gpc,
       dnt: dntOn,
+      sessionId: !refused && o.default === 'granted' ? sessionIdFrom(cookieHeader) : undefined,
       askAgain: true,
     };
-    if (o.default === 'granted') {
-      const sessionId = sessionIdFrom(cookieHeader);
-      if (sessionId !== undefined) state.sessionId = sessionId;
-    }
-    return state;
   }
 
   function sessionCookie(id: string, secure: boolean): string {

@@ -74,6 +74,31 @@ describe('consent.resolve precedence', () => {
     expect(short.resolve(cookie(true, '1', today - 31), undefined, undefined).source).toBe('default');
   });
 
+  it('judges the age of the cookie against the request time when given', () => {
+    const c = cookie(true, '1', 20_000);
+    const day = (d: number) => d * 86_400_000 + 3_600_000;
+    expect(consent.resolve(c, undefined, undefined, day(20_000)).source).toBe('choice');
+    expect(consent.resolve(c, undefined, undefined, day(20_000 + 395)).source).toBe('choice');
+    expect(consent.resolve(c, undefined, undefined, day(20_000 + 396)).source).toBe('default');
+    expect(consent.resolve(c, undefined, undefined, day(20_000 - 2)).source).toBe('default');
+    expect(consent.resolve(c, undefined, undefined, Number.NaN).source).toBe(
+      today - 20_000 <= 395 ? 'choice' : 'default',
+    );
+  });
+
+  it('gives every state the same shape', () => {
+    const shapes = new Set(
+      [
+        consent.resolve(undefined, undefined, undefined),
+        consent.resolve(undefined, '1', undefined),
+        consent.resolve(undefined, undefined, '1'),
+        consent.resolve(cookie(true), undefined, undefined),
+        consent.resolve(cookie(false), undefined, undefined),
+      ].map((s) => Object.keys(s).join(',')),
+    );
+    expect([...shapes]).toEqual(['analytics,source,policyVersion,decidedAt,gpc,dnt,sessionId,askAgain']);
+  });
+
   it('treats duplicated, overlong and broken cookies as no choice, never throwing', () => {
     const both = `${cookie(true)}; ${cookie(true)}`;
     expect(consent.resolve(both, undefined, undefined).source).toBe('default');
