@@ -1,0 +1,77 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { backoffDelay } from '../../../src/pipeline/backoff.js';
+import { applyEnrichments, mergeEnrichment } from '../../../src/pipeline/enrichment.js';
+import { buildSketchUpdates, NO_MARK } from '../../../src/pipeline/sketches.js';
+import { packMark } from '../../../src/stats/visitor-mark.js';
+import { eventOf } from './doubles.js';
+
+const RETRY = { initialMs: 500, maxMs: 30_000, multiplier: 2, jitter: false };
+
+describe('backoffDelay', () => {
+  it('grows exponentially up to the ceiling', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((a) => backoffDelay(a, RETRY))).toEqual([
+      500, 1000, 2000, 4000, 8000, 16000, 30000, 30000,
+    ]);
+    expect(backoffDelay(10_000, RETRY)).toBe(30_000); // no overflow to Infinity/NaN
+  });
+
+  it('with jitter stays within [delay/2, delay] (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (attempt, r) => {
+          const plain = backoffDelay(attempt, RETRY);
+          const jittered = backoffDelay(attempt, { ...RETRY, jitter: true }, () => r);
+          expect(jittered).toBeGreaterThanOrEqual(Math.floor(plain / 2));
+          expect(jittered).toBeLessThanOrEqual(plain);
+        },
+      ),
+    );
+  });
+});
+
+describe('enrichment', () => {
+  it('ignores malformed or oversize enrichment, never invalidating an event', () => {
+    const e = eventOf(1);
+    expect(mergeEnrichment(e, { isp: 'x'.repeat(10_000) })).toBe(e);
+    expect(mergeEnrichment(e, { domain: 'evil\nexample.com' })).toBe(e); // control char: validation refuses the merge
+    expect(mergeEnrichment(e, { asn: -5 })).toBe(e);
+    expect(mergeEnrichment(e, null as never)).toBe(e);
+    expect(mergeEnrichment(e, { domain: 'mts.ru' }).client.domain).toBe('mts.ru');
+  });
+
+  it('stops waiting when the cut signal fires', async () => {
+    let cut: () => void = () => undefined;
+    const signal = new Promise<void>((r) => {
+      cut = r;
+    });
+    const started = Date.now();
+    const pending = applyEnrichments([eventOf(1)], [new Promise(() => undefined)], 60_000, signal);
+    setTimeout(cut, 10);
+    const out = await pending;
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(out[0]?.client.isp).toBeUndefined();
+  });
+});
+
+describe('buildSketchUpdates', () => {
+  it('keys sketches by UTC day, site, dimension and value, max rank per register', () => {
+    const a = eventOf(1, { time: '2026-11-24T23:59:59.999Z' });
+    const b = eventOf(2, { time: '2026-11-25T00:00:00.000Z', site: 'other' });
+    const c = eventOf(3, { client: { address: '203.0.113.0', prefixLength: 24, isp: 'MTS' } });
+    const ups = buildSketchUpdates([a, b, c], [packMark(1, 4), packMark(1, 9), packMark(1, 2)]);
+    const site = ups.filter((u) => u.dimension === 'site');
+    expect(site.map((u) => [u.day, u.site, u.registers])).toEqual([
+      ['2026-11-24', 'oblachko', [[1, 4]]],
+      ['2026-11-25', 'other', [[1, 9]]],
+    ]);
+    expect(ups.find((u) => u.dimension === 'isp')).toMatchObject({ value: 'MTS', registers: [[1, 2]] });
+    expect(ups.find((u) => u.dimension === 'page' && u.value === a.request.path)).toBeDefined();
+  });
+
+  it('ignores events without a mark', () => {
+    expect(buildSketchUpdates([eventOf(1), eventOf(2)], [NO_MARK, NO_MARK])).toEqual([]);
+  });
+});
