@@ -306,8 +306,9 @@ export interface VisitorHasher {
   mark(address: string, userAgent: string, site: string, timeMs: number): number;
   /**
    * Resolves once today's salt is agreed with `saltSource` (at once without one).
-   * Rejects with STORE_UNAVAILABLE if the store failed; marks keep working on
-   * the local salt meanwhile and the store is retried in the background.
+   * Rejects with STORE_UNAVAILABLE if the store failed, or TIMEOUT if it gave no
+   * answer within 10 s; marks keep working on the local salt meanwhile and the
+   * store is retried in the background.
    */
   ready(): Promise<void>;
   /** Stops background work and wipes every salt from memory. Idempotent. */

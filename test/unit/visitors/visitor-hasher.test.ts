@@ -10,6 +10,7 @@ import {
   dayLabel,
   isSalt,
   SALT_PREFETCH_LEAD_MS,
+  SALT_READY_TIMEOUT_MS,
   SALT_RETRY_INITIAL_MS,
   saltKey,
 } from '../../../src/capture/daily-salt.js';
@@ -193,6 +194,16 @@ describe('createVisitorHasher', () => {
     await h.ready();
     const agreed = store.salts.get(dayLabel(DAY)) as string;
     expect(h.mark('192.0.2.1', UA, 's', NOON)).toBe(markWithKey(saltKey(agreed), '192.0.2.1', UA, 's'));
+  });
+
+  it('ready() gives up with TIMEOUT when the store never answers', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const h = hasher({ now: () => NOON, saltSource: () => new Promise<string>(() => {}) });
+    const ready = h.ready();
+    const settled = expect(ready).rejects.toSatisfy((e) => isPrivacyLogError(e, ERROR_CODES.TIMEOUT));
+    await vi.advanceTimersByTimeAsync(SALT_READY_TIMEOUT_MS);
+    await settled;
+    expect(markRank(h.mark('192.0.2.1', UA, 's', NOON))).toBeGreaterThanOrEqual(1);
   });
 
   it('rejects a store answer that is not a salt, keeping the local one', async () => {
