@@ -19,7 +19,10 @@ export interface ConsentRequest {
   /** The request path; a query string, if present, is ignored. */
   path: string;
   headers: HeaderRecord;
-  /** The raw body; the adapter reads at most 8 KiB. */
+  /**
+   * The raw body (UTF-8). The adapter reads at most MAX_CONSENT_BODY_BYTES + 1
+   * bytes (8 KiB and one), so that an overlong body is answered 413 here.
+   */
   body?: string;
   /** The request came over HTTPS (as the adapter's trust-proxy setting decides). */
   secure: boolean;
