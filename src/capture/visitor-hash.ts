@@ -10,9 +10,9 @@
  *           (50) bits, plus one (1..{@link MARK_MAX_RANK}, i.e. 1..51).
  *
  * No address, User-Agent or hash is kept anywhere (there is no cache keyed by
- * them); the inputs are copied into one scratch buffer that is overwritten by the
- * next call. Once a day's salt is deleted, no mark can be recomputed or linked to
- * an address or to another day.
+ * them); the inputs are copied into one scratch buffer that is zeroed before the
+ * call returns. Once a day's salt is deleted, no mark can be recomputed or linked
+ * to an address or to another day.
  *
  * Why SipHash-2-4 in JavaScript: it is a keyed PRF built for short inputs, and a
  * 32-bit-word implementation is faster here than any node:crypto call, whose
@@ -299,8 +299,9 @@ export interface VisitorHasher {
   /**
    * The visitor mark (`packMark(index, rank)`, always ≥ 1) of a request from
    * `address` (the full client address, normalized by capture) with this
-   * User-Agent on this site, at `timeMs` (the request's start). Synchronous
-   * and allocation-free. Times outside yesterday..tomorrow use today's salt.
+   * User-Agent on this site, at `timeMs` (the request's start). Synchronous;
+   * allocates nothing but the UTF-8 encoder's small result object. Times outside
+   * yesterday..tomorrow use today's salt.
    * Throws CLOSED after `close()`.
    */
   mark(address: string, userAgent: string, site: string, timeMs: number): number;
