@@ -3,6 +3,7 @@
  * The `privacy-log` command.
  *
  *   privacy-log collect [--config FILE]   run the collector server
+ *   privacy-log stats [options]           query the stats of a SQLite or PostgreSQL store
  *   privacy-log help | --help
  *   privacy-log version | --version
  */
@@ -12,12 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { loadOperatorConfig } from '../config/load-operator-config.js';
 import { isPrivacyLogError } from '../errors.js';
 import { startCollectorServer } from './collect.js';
+import { runStats, STATS_USAGE } from './stats.js';
 
 const USAGE = `Usage: privacy-log <command> [options]
 
 Commands:
   collect [--config FILE]   Run the collector: receive batches from httpAggregator
                             and store them in the configured aggregators.
+  stats [options]           Query a SQLite or PostgreSQL store (stats --help).
   help                      Show this help.
   version                   Print the version.
 
@@ -111,6 +114,13 @@ export async function main(
     switch (command) {
       case 'collect':
         return await collect(rest, env, io);
+      case 'stats':
+        if (rest.includes('--help') || rest.includes('-h')) {
+          io.stdout(STATS_USAGE);
+          return 0;
+        }
+        io.stdout(await runStats(rest, env));
+        return 0;
       case 'version':
       case '--version':
       case '-v':

@@ -156,3 +156,65 @@ describe('privacy-log collect', () => {
     expect(out.join('')).toContain('unknown option --port');
   });
 });
+
+describe('privacy-log stats', () => {
+  async function seededStore(): Promise<string> {
+    const file = path.join(tempDir(), 'stats.db');
+    const store = sqliteAggregator({ file });
+    const events = [
+      ...Array.from({ length: 6 }, () => makeEvent({ request: { method: 'GET', path: '/news' } })),
+      ...Array.from({ length: 3 }, () => makeEvent({ request: { method: 'GET', path: '/menu' } })),
+    ];
+    // one visitor each for the page sketches: rows with fewer than k visitors would be folded
+    const page = (value: string, index: number) =>
+      ({ day: '2026-11-24', site: 'oblachko', dimension: 'page', value, registers: [[index, 1]] }) as const;
+    await store.write({ events, sketches: [page('/news', 1), page('/menu', 2)] });
+    await store.close();
+    return file;
+  }
+  const range = ['--period', 'custom', '--from', '2026-11-24', '--to', '2026-11-24'];
+
+  it('prints an aggregate, a breakdown table and JSON from a SQLite store', async () => {
+    const file = await seededStore();
+    const out: string[] = [];
+    const io = { stdout: (t: string) => out.push(t), stderr: (t: string) => out.push(t) };
+    expect(await main(['stats', '--sqlite', file, ...range, '--metrics', 'pageviews'], {}, io)).toBe(0);
+    expect(out.join('').split('\n').slice(1, 3)).toEqual(['pageviews', '        9']);
+    out.length = 0;
+    expect(
+      await main(
+        ['stats', '--sqlite', file, ...range, '--breakdown', 'page', '--metrics', 'pageviews', '--k', '1'],
+        {},
+        io,
+      ),
+    ).toBe(0);
+    const lines = out.join('').split('\n');
+    expect(lines[1]).toMatch(/^value\s+pageviews$/);
+    expect(lines[2]).toMatch(/^\/news +6$/);
+    expect(lines[3]).toMatch(/^\/menu +3$/);
+    expect(lines[2]?.length).toBe(lines[1]?.length); // aligned under the header
+    out.length = 0;
+    expect(await main(['stats', '--sqlite', file, ...range, '--metrics', 'pageviews,events', '--json'], {}, io)).toBe(
+      0,
+    );
+    expect(JSON.parse(out.join('')).results).toEqual([{ pageviews: 9, events: 9 }]);
+  });
+
+  it('finds the store in the configuration, and explains bad flags', async () => {
+    const file = await seededStore();
+    const out: string[] = [];
+    const io = { stdout: (t: string) => out.push(t), stderr: (t: string) => out.push(t) };
+    const env = { PRIVACY_LOG_COLLECTOR_AGGREGATORS: 'sqlite', PRIVACY_LOG_SQLITE_FILE: file };
+    expect(await main(['stats', ...range, '--metrics', 'events', '--json'], env, io)).toBe(0);
+    expect(JSON.parse(out.join('')).results).toEqual([{ events: 9 }]);
+    out.length = 0;
+    expect(await main(['stats', '--sqlite', file, '--breakdwn', 'page'], {}, io)).toBe(2);
+    expect(out.join('')).toContain("Unknown option '--breakdwn'");
+    out.length = 0;
+    expect(await main(['stats', ...range], {}, io)).toBe(2);
+    expect(out.join('')).toContain('--sqlite FILE or --postgres URL');
+    out.length = 0;
+    expect(await main(['stats', '--sqlite', file, '--metrics', 'hits', ...range], {}, io)).toBe(2);
+    expect(out.join('')).toMatch(/hits/);
+  });
+});
