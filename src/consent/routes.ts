@@ -20,8 +20,9 @@ export interface ConsentRequest {
   path: string;
   headers: HeaderRecord;
   /**
-   * The raw body (UTF-8). The adapter reads at most MAX_CONSENT_BODY_BYTES + 1
-   * bytes (8 KiB and one), so that an overlong body is answered 413 here.
+   * The raw body (UTF-8). The adapter either answers 413 itself past
+   * MAX_CONSENT_BODY_BYTES (8 KiB), or passes up to 8 KiB + 1 bytes and lets
+   * this answer 413.
    */
   body?: string;
   /** The request came over HTTPS (as the adapter's trust-proxy setting decides). */
