@@ -12,6 +12,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { asnTableIspResolver } from '../src/enrich/asn-table-isp-resolver.js';
@@ -70,14 +71,18 @@ try {
   const before = memory();
   let t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   const fromCsv = asnTableIspResolver({ cacheDir });
   await fromCsv.ready();
+  loopDelay.disable();
   const csvMs = performance.now() - t0;
   const csvCpu = process.cpuUsage(cpu0);
   const after = memory();
   const info = fromCsv.info();
   row('ASN table: build from CSV (and write the cache file), wall', `${csvMs.toFixed(0)} ms`);
   row('ASN table: build from CSV, CPU', `${((csvCpu.user + csvCpu.system) / 1000).toFixed(0)} ms`);
+  row('ASN table: longest event-loop stall while building', `${(loopDelay.max / 1e6).toFixed(0)} ms`);
   row('ASN table: ranges IPv4 / IPv6', `${info.ranges?.v4} / ${info.ranges?.v6}`);
   row('ASN table: typed arrays + names (exact)', mb(info.bytes ?? 0));
   row('ASN table: retained heap (JS objects, names)', mb(after.heap - before.heap));

@@ -8,7 +8,7 @@ import { Resolver } from 'node:dns/promises';
 import { DomainCache } from './domain-cache.js';
 import type { ResolvedDomainOptions } from './enrich-options.js';
 import { registrableDomain } from './registrable-domain.js';
-import { addressHashKey, randomSipKey, type SipKey } from './siphash.js';
+import { lastHashHigh, randomSipKey, type SipKey, sipHash128 } from './siphash.js';
 
 /** Counters shared with the enricher's metrics. */
 export interface DomainCounters {
@@ -78,18 +78,15 @@ export class ReverseDnsLookup {
    * 32-bit words (IPv4 in the last one, as `::ffff:a.b.c.d`).
    */
   lookup(family: 4 | 6, words: Uint32Array): string | null | Promise<string | undefined> | undefined {
-    const key = addressHashKey(
-      this.key,
-      words[0] as number,
-      words[1] as number,
-      words[2] as number,
-      words[3] as number,
-    );
-    const cached = this.cache.get(key, Date.now());
+    const lo = sipHash128(this.key, words[0] as number, words[1] as number, words[2] as number, words[3] as number);
+    const check = lastHashHigh;
+    const slot = lo & 0x3fffffff; // a small integer: the fastest Map key
+    const cached = this.cache.get(slot, check, Date.now());
     if (cached !== undefined) {
       this.counters.hits++;
       return cached;
     }
+    const key = (check & 0x1fffff) * 4294967296 + lo; // 53 bits for the in-flight map (misses only)
     const running = this.inFlight.get(key);
     if (running !== undefined) {
       this.counters.misses++;
@@ -100,12 +97,18 @@ export class ReverseDnsLookup {
       return undefined;
     }
     this.counters.misses++;
-    const query = this.query(family, words.slice(), key);
+    const query = this.query(family, words.slice(), key, slot, check);
     this.inFlight.set(key, query);
     return query;
   }
 
-  private query(family: 4 | 6, words: Uint32Array, key: number): Promise<string | undefined> {
+  private query(
+    family: 4 | 6,
+    words: Uint32Array,
+    key: number,
+    slot: number,
+    check: number,
+  ): Promise<string | undefined> {
     const { timeoutMs, ttlMs, negativeTtlMs } = this.options;
     return new Promise<string | undefined>((resolve) => {
       let answered = false;
@@ -113,7 +116,7 @@ export class ReverseDnsLookup {
         if (answered) return;
         answered = true;
         this.counters.timeouts++;
-        if (!this.closed) this.cache.set(key, null, negativeTtlMs, Date.now());
+        if (!this.closed) this.cache.set(slot, check, null, negativeTtlMs, Date.now());
         resolve(undefined);
       }, timeoutMs);
       timer.unref();
@@ -137,7 +140,7 @@ export class ReverseDnsLookup {
           }
           // a late answer still warms the cache for the next request
           if (!this.closed)
-            this.cache.set(key, domain ?? null, domain === undefined ? negativeTtlMs : ttlMs, Date.now());
+            this.cache.set(slot, check, domain ?? null, domain === undefined ? negativeTtlMs : ttlMs, Date.now());
           settle(domain);
         },
         (err: unknown) => {
@@ -145,7 +148,7 @@ export class ReverseDnsLookup {
           if (typeof code === 'string' && NOT_FOUND.has(code)) this.counters.notFound++;
           else if (code === 'ETIMEOUT' && !answered) this.counters.timeouts++;
           else if (code !== 'ETIMEOUT' && code !== 'ECANCELLED') this.counters.errors++;
-          if (!this.closed) this.cache.set(key, null, negativeTtlMs, Date.now());
+          if (!this.closed) this.cache.set(slot, check, null, negativeTtlMs, Date.now());
           settle(undefined);
         },
       );
