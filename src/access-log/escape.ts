@@ -62,6 +62,12 @@ export function escapeBare(value: string | undefined): string {
  * controls (U+0085), U+2028/U+2029, bidi overrides and the BOM.
  */
 export function toJsonLine(value: unknown): string {
-  const json = JSON.stringify(value) ?? 'null';
+  let json: string;
+  try {
+    json = JSON.stringify(value) ?? 'null';
+  } catch {
+    // A cycle or a BigInt: not an event the contract allows. Say so rather than crash the logger.
+    json = '{"privacy_log.unrenderable":true}';
+  }
   return JSON_UNSAFE.test(json) ? json.replace(JSON_UNSAFE_ALL, escapeJsonChar) : json;
 }

@@ -22,6 +22,7 @@ import { assertKnownKeys, invalidOption, isRetryable } from '../errors.js';
 import { type PrivacyEvent, validateEvent } from '../event.js';
 import type { Pipeline } from '../pipeline/types.js';
 import { bearerChecker } from './bearer-auth.js';
+import { canonicalEvent, canonicalSketch } from './canonical.js';
 import { decodeBody } from './decode-body.js';
 import { validateSketch } from './validate-sketch.js';
 
@@ -320,7 +321,7 @@ export function createCollector(options: CollectorOptions = {}): Collector {
     raw.events.forEach((e: unknown, index) => {
       const reason = validateEvent(e);
       if (reason === undefined) {
-        events.push(e as PrivacyEvent);
+        events.push(canonicalEvent(e as PrivacyEvent));
         return;
       }
       const id = (e as { id?: unknown } | null)?.id;
@@ -330,7 +331,7 @@ export function createCollector(options: CollectorOptions = {}): Collector {
     const rejectedSketches: Rejection[] = [];
     (raw.sketches ?? []).forEach((s: unknown, index) => {
       const reason = validateSketch(s);
-      if (reason === undefined) sketches.push(s as SketchUpdate);
+      if (reason === undefined) sketches.push(canonicalSketch(s as SketchUpdate));
       else rejectedSketches.push({ index, reason });
     });
     m.batches++;

@@ -84,6 +84,24 @@ describe('createCollector().handle', () => {
     expect(memory.events).toEqual([good]);
   });
 
+  it("stores only the contract's fields: anything else a sender attaches is dropped", async () => {
+    const memory = memoryAggregator();
+    const collector = createCollector({ aggregators: [memory], auth: { token: TOKEN } });
+    const clean = makeEvent({ session: { id: 's1' }, consent: { analytics: 'granted', source: 'choice' } });
+    const smuggled = {
+      ...clean,
+      fullIp: '203.0.113.77',
+      client: { ...clean.client, rawAddress: '203.0.113.77' },
+      agent: { ...clean.agent, userAgent: 'Mozilla/5.0 (X11; Linux x86_64) secret build 1234' },
+      session: { id: 's1', cookie: 'privacy_session=abc' },
+    };
+    const sk = { ...sketch(), extra: 'x' };
+    const res = await collector.handle(request({ events: [smuggled], sketches: [sk] }));
+    expect(res.status).toBe(200);
+    expect(memory.events).toEqual([clean]);
+    expect(JSON.stringify(memory.events)).not.toContain('203.0.113.77');
+  });
+
   it('answers 422 when every event is invalid, storing nothing', async () => {
     const memory = memoryAggregator();
     const collector = createCollector({ aggregators: [memory], auth: { token: TOKEN } });

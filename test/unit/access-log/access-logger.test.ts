@@ -83,6 +83,17 @@ describe('createAccessLogger', () => {
     expect(lines).toEqual([]);
   });
 
+  it('logs an unrenderable value (a cycle, a BigInt) as a marker line instead of crashing', async () => {
+    const { transport, lines } = captureTransport();
+    const logger = createAccessLogger({ format: 'json', transports: [transport] });
+    const cyclic = makeEvent() as unknown as Record<string, unknown>;
+    cyclic.self = cyclic;
+    logger.log(cyclic as never);
+    logger.log({ ...makeEvent(), big: 1n } as never);
+    await logger.close();
+    expect(lines).toEqual(['{"privacy_log.unrenderable":true}', '{"privacy_log.unrenderable":true}']);
+  });
+
   it('property: written through a real file, every line of every format is clean, and json lines parse', async () => {
     const events = fc.sample(anyEvent, { numRuns: 200, seed: 42 });
     for (const format of ['combined', 'common', 'json', 'otel'] as const) {

@@ -18,7 +18,7 @@ describe('createTransport', () => {
     expect(err.level).toBe('warn');
   });
 
-  it('file: daily rotation in UTC with the defaults, in the configured directory', () => {
+  it('file: daily rotation in UTC with the defaults, in the configured directory', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'privacy-log-transport-'));
     onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
     const t = createTransport({
@@ -40,7 +40,10 @@ describe('createTransport', () => {
       maxSize: '10m',
       utc: true,
     });
-    t.close();
+    await new Promise((resolve) => {
+      t.once('finish', resolve);
+      t.close();
+    });
   });
 
   it('http: host, port, path and bearer token from the URL and options', () => {
