@@ -5,32 +5,19 @@
  * server keeps answering while the table builds.
  */
 import { AsnTable } from './asn-table.js';
+import { ispName } from './isp-name.js';
 import { parseIPv6 } from './routable-prefix.js';
 
-/** Rows parsed between two yields to the event loop. */
-export const CSV_ROWS_PER_SLICE = 20_000;
+/** Longest stretch of parsing, in ms, before yielding to the event loop. */
+export const CSV_SLICE_MS = 10;
+/** Rows between two looks at the clock. */
+const ROWS_PER_CLOCK_CHECK = 1024;
 
 export interface AsnCsvStats {
   /** Rows that did not parse (wrong field count, bad number or address) and were skipped. */
   badRows: number;
   /** Rows that covered no prefix network address, or overlapped an earlier row. */
   droppedRanges: number;
-}
-
-/** C0 and C1 control characters become spaces (names reach text logs). */
-function withoutControls(s: string): string {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 32 || (c >= 127 && c < 160)) {
-      let out = '';
-      for (const ch of s) {
-        const k = ch.charCodeAt(0);
-        out += k < 32 || (k >= 127 && k < 160) ? ' ' : ch;
-      }
-      return out;
-    }
-  }
-  return s;
 }
 
 class PairTable {
@@ -41,8 +28,7 @@ class PairTable {
   private readonly pairIndex = new Map<number, number>();
 
   pair(asn: number, rawName: string): number {
-    let name = withoutControls(rawName).trim();
-    if (name === '') name = `AS${asn}`;
+    let name = ispName(rawName, asn);
     let n = this.nameIndex.get(name);
     if (n === undefined) {
       n = this.names.length;
@@ -117,6 +103,7 @@ async function parseRows(text: string, family: 4 | 6, pairs: PairTable, stats: A
   let pos = 0;
   let rows = 0;
   const byAsn = new Map<number, { raw: string; pair: number }>();
+  let sliceStart = performance.now();
   while (pos < text.length) {
     let eol = text.indexOf('\n', pos);
     if (eol < 0) eol = text.length;
@@ -168,7 +155,10 @@ async function parseRows(text: string, family: 4 | 6, pairs: PairTable, stats: A
       }
     }
     pos = eol + 1;
-    if (++rows % CSV_ROWS_PER_SLICE === 0) await yieldToLoop();
+    if (++rows % ROWS_PER_CLOCK_CHECK === 0 && performance.now() - sliceStart > CSV_SLICE_MS) {
+      await yieldToLoop();
+      sliceStart = performance.now();
+    }
   }
   return { start, end, pair, count };
 }

@@ -20,7 +20,7 @@ export const ASN_DATA_PACKAGE = '@ip-location-db/asn';
 export const ASN_IPV4_FILE = 'asn-ipv4-num.csv';
 export const ASN_IPV6_FILE = 'asn-ipv6.csv';
 /** Bumped whenever the binary layout or the build rules change. */
-export const ASN_TABLE_FORMAT = 1;
+export const ASN_TABLE_FORMAT = 2;
 
 export interface AsnTableOptions {
   /**

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Reader } from 'maxmind';
 import { assertKnownKeys, ERROR_CODES, invalidOption, PrivacyLogError } from '../errors.js';
+import { ispName } from './isp-name.js';
 import type { IspRecord, IspResolver } from './isp-resolver.js';
 import { prefixText } from './routable-prefix.js';
 
@@ -42,8 +43,7 @@ function recordOf(value: unknown): IspRecord | undefined {
     name = r.as_name ?? r.name;
   }
   if (typeof asn !== 'number' || !Number.isInteger(asn) || asn <= 0 || asn > 0xffffffff) return undefined;
-  const isp = typeof name === 'string' ? name.trim() : '';
-  return Object.freeze({ isp: isp === '' ? `AS${asn}` : isp, asn });
+  return Object.freeze({ isp: ispName(name, asn), asn });
 }
 
 /**

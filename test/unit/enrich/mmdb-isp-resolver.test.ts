@@ -30,6 +30,7 @@ writeFileSync(
       { address: '5.0.0.0', prefixLength: 24, data: { asn: 'AS64501', name: 'Ipinfo Style' } },
       { address: '5.0.1.0', prefixLength: 24, data: { autonomous_system_number: 64502 } },
       { address: '5.0.2.0', prefixLength: 24, data: { city: 'Nowhere' } },
+      { address: '5.0.3.0', prefixLength: 24, data: asn(64503, 'Evil\r\nInjected\u2028Line\u0000') },
     ],
   }),
 );
@@ -45,6 +46,7 @@ describe('mmdbIspResolver', () => {
     ['2a02:6b8:0:1::feed', 6, { isp: 'YANDEX LLC', asn: 13238 }],
     ['5.0.0.9', 4, { isp: 'Ipinfo Style', asn: 64501 }],
     ['5.0.1.9', 4, { isp: 'AS64502', asn: 64502 }],
+    ['5.0.3.9', 4, { isp: 'Evil  Injected Line', asn: 64503 }],
   ] as const)('%s → %j', (address, family, expected) => {
     expect(enricher.lookup(address, family)).toEqual(expected);
   });
