@@ -184,7 +184,8 @@ export function compileTrustProxy(trust: TrustProxy = false): CompiledTrust {
   }
   const subnets: Subnet[] = [];
   for (const raw of list) {
-    if (typeof raw !== 'string') throw badTrust(`entries must be strings (got ${typeof raw}).`, String(raw));
+    if (typeof raw !== 'string')
+      throw badTrust(`entries must be strings (got ${typeof raw} ${String(raw)}).`, String(raw));
     const entry = raw.trim();
     if (entry === '') continue;
     const expanded = Object.hasOwn(NAMED_TRUST_SETS, entry) ? (NAMED_TRUST_SETS[entry] as readonly string[]) : [entry];

@@ -111,43 +111,57 @@ function looksLikeUuid(s: string): boolean {
   return true;
 }
 
-/** Token rules on a segment without '.' handling: long hex, long mixed-case base64(url), long alphanumerics. */
+/**
+ * Token rules: 16+ hex digits; or a base64/base64url run of 20+ characters that
+ * mixes at least two of upper case, lower case and digits and changes between
+ * them often — at least once every six characters, not counting a single capital
+ * starting a word. Random tokens change class about every other character;
+ * words, slugs and CamelCase names (`Annual_Report_2024_final`) rarely do.
+ */
 function looksLikeToken(s: string): boolean {
   const n = s.length;
   if (n < 16) return false;
   let hex = true;
   let b64 = true;
-  let upper = false;
-  let lower = false;
-  let digit = false;
+  let upper = 0;
+  let lower = 0;
+  let digit = 0;
+  let changes = 0;
+  let prev = 0; // class of the previous character: 0 separator, 1 upper, 2 lower, 3 digit
+  let upperRun = 0;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) digit = true;
-    else if (c >= 65 && c <= 90) {
-      upper = true;
+    let cls = 0;
+    if (c >= 48 && c <= 57) {
+      cls = 3;
+      digit = 1;
+    } else if (c >= 65 && c <= 90) {
+      cls = 1;
+      upper = 1;
       if (c > 70) hex = false;
     } else if (c >= 97 && c <= 122) {
-      lower = true;
+      cls = 2;
+      lower = 1;
       if (c > 102) hex = false;
     } else {
       hex = false;
       // base64 / base64url punctuation, raw or percent-encoded
-      if (c === 45 || c === 95 || c === 43 || c === 61) continue;
       if (c === 37 && i + 2 < n) {
         const code = s.slice(i + 1, i + 3).toUpperCase();
-        if (code === '2B' || code === '2F' || code === '3D') {
-          i += 2;
-          continue;
-        }
+        if (code === '2B' || code === '2F' || code === '3D') i += 2;
+        else b64 = false;
+      } else if (c !== 45 && c !== 95 && c !== 43 && c !== 61) {
+        b64 = false;
       }
-      b64 = false;
     }
+    // A single capital before lower case starts a word ("Report"); anything else that changes class counts.
+    if (cls !== 0 && prev !== 0 && cls !== prev && !(prev === 1 && cls === 2 && upperRun === 1)) changes++;
+    upperRun = cls === 1 ? upperRun + 1 : 0;
+    prev = cls;
   }
   if (hex) return true; // ≥ 16 hex digits (or decimal digits): keys, hashes, card-length numbers
-  if (!b64 || n < 20) return false;
-  if (upper && lower && digit) return true; // a random base64(url) token
-  // ≥ 32 letters and digits with no separator at all: not a word, not a slug.
-  return n >= 32 && digit && (upper || lower) && /^[A-Za-z0-9]+$/.test(s);
+  if (!b64 || n < 20 || upper + lower + digit < 2) return false;
+  return changes * 6 >= n;
 }
 
 const PHONE_RE = /^(?:\+|%2B)[0-9]{7,15}$/i;
@@ -193,8 +207,8 @@ function secretKind(segment: string): number {
  * - a JWT (`eyJ…` with a dot);
  * - a UUID (8-4-4-4-12 hex) — record ids and capability links that name one person's data;
  * - 16 or more hex digits (keys, hashes; 16+ decimal digits such as card numbers);
- * - a base64/base64url run of 20+ characters with upper case, lower case and digits;
- * - 32+ letters and digits with no separator;
+ * - a base64/base64url run of 20+ characters mixing upper case, lower case and
+ *   digits the way random tokens do (see `looksLikeToken`);
  * - a phone number in international form (`+79161234567`).
  * Word slugs (`my-first-article-2024`) are kept. A trailing file extension is
  * ignored for the token rules (`3f2a…9c.pdf`).
