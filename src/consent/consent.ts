@@ -7,7 +7,7 @@
  * is processed as denied. A session id exists only while analytics is granted.
  */
 import { ERROR_CODES, PrivacyLogError } from '../errors.js';
-import { decodeConsentCookie, encodeConsentCookie } from './cookie-codec.js';
+import { encodeConsentCookie, packedChoiceFor } from './cookie-codec.js';
 import { findCookie } from './cookie-header.js';
 import { type ConsentOptions, type ResolvedConsentOptions, resolveConsentOptions } from './options.js';
 import { isSessionId, newSessionId } from './session-id.js';
@@ -138,22 +138,22 @@ export function createConsent(options?: ConsentOptions): Consent {
     const dntOn = dnt === '1';
     if (typeof cookieHeader === 'string' && cookieHeader.length > 0) {
       const raw = findCookie(cookieHeader, consentNeedle);
-      if (typeof raw === 'string') {
-        const choice = decodeConsentCookie(raw);
-        if (choice !== undefined && choice.policyVersion === o.policyVersion) {
-          const today = Math.floor((typeof nowMs === 'number' && nowMs > 0 ? nowMs : Date.now()) / DAY_MS);
-          if (choice.day <= today + FUTURE_SLACK_DAYS && today - choice.day <= o.maxAgeDays) {
-            return {
-              analytics: choice.analytics ? 'granted' : 'denied',
-              source: 'choice',
-              policyVersion: o.policyVersion,
-              decidedAt: dayLabel(choice.day),
-              gpc,
-              dnt: dntOn,
-              sessionId: choice.analytics ? sessionIdFrom(cookieHeader) : undefined,
-              askAgain: false,
-            };
-          }
+      const packed = typeof raw === 'string' ? packedChoiceFor(raw, o.policyVersion) : -1;
+      if (packed >= 0) {
+        const day = packed >>> 1;
+        const granted = (packed & 1) === 1;
+        const today = Math.floor((typeof nowMs === 'number' && nowMs > 0 ? nowMs : Date.now()) / DAY_MS);
+        if (day <= today + FUTURE_SLACK_DAYS && today - day <= o.maxAgeDays) {
+          return {
+            analytics: granted ? 'granted' : 'denied',
+            source: 'choice',
+            policyVersion: o.policyVersion,
+            decidedAt: dayLabel(day),
+            gpc,
+            dnt: dntOn,
+            sessionId: granted ? sessionIdFrom(cookieHeader) : undefined,
+            askAgain: false,
+          };
         }
       }
     }

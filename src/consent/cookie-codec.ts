@@ -126,3 +126,38 @@ export function decodeConsentCookie(value: string): ConsentChoice | undefined {
   if (check !== fnv1a(value, checkDot)) return undefined;
   return { policyVersion: value.slice(versionStart, checkDot), analytics: a === 0x67, day };
 }
+
+/**
+ * The hot-path form of {@link decodeConsentCookie} for one expected policy
+ * version: `day * 2 + (granted ? 1 : 0)` when `value` is a valid cookie for
+ * `policyVersion`, else -1. Allocates nothing. Equivalent to decoding and
+ * comparing the version (property-tested).
+ */
+export function packedChoiceFor(value: string, policyVersion: string): number {
+  const len = value.length;
+  const checkDot = len - CHECK_LENGTH - 1;
+  const versionStart = checkDot - policyVersion.length;
+  // "1.x.D." at least, then the version, then ".check"
+  if (len > MAX_CONSENT_COOKIE_LENGTH || versionStart < 6) return -1;
+  if (value.charCodeAt(0) !== 0x31 || value.charCodeAt(1) !== CHAR_DOT || value.charCodeAt(3) !== CHAR_DOT) return -1;
+  const a = value.charCodeAt(2);
+  if (a !== 0x67 && a !== 0x64) return -1;
+  if (value.charCodeAt(versionStart - 1) !== CHAR_DOT || value.charCodeAt(checkDot) !== CHAR_DOT) return -1;
+  const digits = versionStart - 1 - 4;
+  if (digits > 6 || (digits > 1 && value.charCodeAt(4) === CHAR_0)) return -1;
+  let day = 0;
+  for (let i = 4; i < versionStart - 1; i++) {
+    const c = value.charCodeAt(i);
+    if (c < CHAR_0 || c > CHAR_9) return -1;
+    day = day * 10 + (c - CHAR_0);
+  }
+  if (!value.startsWith(policyVersion, versionStart)) return -1;
+  let check = 0;
+  for (let j = checkDot + 1; j < len; j++) {
+    const d = hexDigit(value.charCodeAt(j));
+    if (d < 0) return -1;
+    check = check * 16 + d;
+  }
+  if (check !== fnv1a(value, checkDot)) return -1;
+  return day * 2 + (a === 0x67 ? 1 : 0);
+}

@@ -6,6 +6,7 @@ import {
   encodeConsentCookie,
   isPolicyVersion,
   MAX_CONSENT_COOKIE_LENGTH,
+  packedChoiceFor,
 } from '../../../src/consent/cookie-codec.js';
 
 const versionChars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-'.split('');
@@ -88,6 +89,27 @@ describe('consent cookie codec', () => {
     );
   });
 
+  it('the hot-path parser agrees with the full decoder for every version', () => {
+    const value = fc.oneof(
+      choice.map(encodeConsentCookie),
+      fc.array(cookieChar, { maxLength: 60 }).map((a) => a.join('')),
+      fc.tuple(choice, fc.nat(), cookieChar).map(([c, pos, ch]) => {
+        const v = encodeConsentCookie(c);
+        const i = pos % v.length;
+        return v.slice(0, i) + ch + v.slice(i + 1);
+      }),
+    );
+    fc.assert(
+      fc.property(value, fc.oneof(policyVersion, fc.constantFrom('1', '2025-03')), (v, version) => {
+        const d = decodeConsentCookie(v);
+        const expected = d !== undefined && d.policyVersion === version ? d.day * 2 + (d.analytics ? 1 : 0) : -1;
+        expect(packedChoiceFor(v, version)).toBe(expected);
+        if (d !== undefined) expect(packedChoiceFor(v, d.policyVersion)).toBe(d.day * 2 + (d.analytics ? 1 : 0));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('rejects forged, hand-written and overlong values', () => {
     const good = encodeConsentCookie({ policyVersion: '1', analytics: false, day: 20_000 });
     const flipped = `1.g${good.slice(3)}`; // denied → granted without recomputing the check
@@ -111,8 +133,37 @@ describe('consent cookie codec', () => {
       '1.g..1.12345678',
       '1.g.1234567.1.12345678',
     ];
-    for (const f of forged) expect(decodeConsentCookie(f), f.slice(0, 40)).toBeUndefined();
+    for (const f of forged) {
+      expect(decodeConsentCookie(f), f.slice(0, 40)).toBeUndefined();
+      expect(packedChoiceFor(f, '1'), f.slice(0, 40)).toBe(-1);
+    }
+    expect(packedChoiceFor(good, '1')).toBe(40_000);
+    expect(packedChoiceFor(good, '2')).toBe(-1);
+    expect(packedChoiceFor(good, '')).toBe(-1);
     expect(decodeConsentCookie(good)).toEqual({ policyVersion: '1', analytics: false, day: 20_000 });
+  });
+
+  it('rejects non-canonical values even with a correct checksum', () => {
+    const fnv = (x: string) => {
+      let h = 0x811c9dc5;
+      for (let i = 0; i < x.length; i++) h = Math.imul(h ^ x.charCodeAt(i), 0x01000193);
+      return (h >>> 0).toString(16).padStart(8, '0');
+    };
+    const signed = (payload: string) => `${payload}.${fnv(payload)}`;
+    expect(decodeConsentCookie(signed('1.g.20000.1'))).toEqual({ policyVersion: '1', analytics: true, day: 20_000 });
+    for (const payload of [
+      '1.g.020000.1',
+      '1.g.00.1',
+      '1.G.20000.1',
+      '1.g.+2000.1',
+      '1.g.20000.',
+      '1.g.2e4.1',
+      '2.g.20000.1',
+    ]) {
+      expect(decodeConsentCookie(signed(payload)), payload).toBeUndefined();
+      expect(packedChoiceFor(signed(payload), '1'), payload).toBe(-1);
+    }
+    expect(decodeConsentCookie(signed('1.g.20000.1').toUpperCase())).toBeUndefined();
   });
 
   it('refuses to encode what it could not decode', () => {
