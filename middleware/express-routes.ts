@@ -17,7 +17,9 @@ export type ExpressRouteMiddleware = (req: Req, res: ServerResponse, next: Next)
 function splitUrl(req: Req): { path: string; query: string } {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  return q === -1 ? { path: req.path ?? url, query: '' } : { path: req.path ?? url.slice(0, q), query: url.slice(q + 1) };
+  return q === -1
+    ? { path: req.path ?? url, query: '' }
+    : { path: req.path ?? url.slice(0, q), query: url.slice(q + 1) };
 }
 
 function send(res: ServerResponse, answer: { status: number; headers: Record<string, string>; body: string }): void {
@@ -49,7 +51,9 @@ export function statsRoutes(options: StatsHandlerOptions): ExpressRouteMiddlewar
  * @example
  * app.use(collectorRoutes({ aggregators: [postgresAggregator()], auth: { token: process.env.COLLECTOR_TOKEN } }));
  */
-export function collectorRoutes(options: CollectorOptions | Collector): ExpressRouteMiddleware & { collector: Collector } {
+export function collectorRoutes(
+  options: CollectorOptions | Collector,
+): ExpressRouteMiddleware & { collector: Collector } {
   if (typeof options === 'object' && options !== null && 'socket' in options && 'headers' in options) {
     throw new PrivacyLogError(
       ERROR_CODES.NOT_CALLED,
@@ -58,7 +62,9 @@ export function collectorRoutes(options: CollectorOptions | Collector): ExpressR
     );
   }
   const collector =
-    typeof (options as Collector).handle === 'function' ? (options as Collector) : createCollector(options as CollectorOptions);
+    typeof (options as Collector).handle === 'function'
+      ? (options as Collector)
+      : createCollector(options as CollectorOptions);
   const middleware: ExpressRouteMiddleware = (req, res, next) => {
     const { path } = splitUrl(req);
     if (path !== collector.path) return next();

@@ -6,9 +6,8 @@
  * structurally, so this module loads without Express's type packages.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bodyConsumed, BodyTooLargeError, readBody } from '../src/http/read-body.js';
+import { BodyTooLargeError, bodyConsumed, readBody } from '../src/http/read-body.js';
 import type { PrivacyLogOptions } from '../src/options.js';
-import { notCalled } from '../src/options.js';
 import type { Pipeline } from '../src/pipeline/types.js';
 import {
   type CaptureMetrics,
@@ -18,8 +17,8 @@ import {
 } from '../src/privacy-log.js';
 import type { StatsSource } from '../src/stats/query.js';
 
-export type { PrivacyLogOptions, PrivacyRequestState, PrivacyLogDescription, CaptureMetrics };
 export { collectorRoutes, type ExpressRouteMiddleware, statsRoutes } from './express-routes.js';
+export type { CaptureMetrics, PrivacyLogDescription, PrivacyLogOptions, PrivacyRequestState };
 
 /** The parts of Express's request this adapter uses. */
 export type ExpressRequestLike = IncomingMessage & {
@@ -90,14 +89,15 @@ function reencode(req: ExpressRequestLike): { body: string; contentType: string 
  * app.use(statsRoutes({ source: privacy.stats, prefix: '/admin/stats', auth: { token: process.env.STATS_TOKEN } }));
  */
 export function privacyLog(options?: PrivacyLogOptions): PrivacyLogMiddleware {
-  // app.use(privacyLog) makes Express call privacyLog(req, res, next) on each request.
-  if (arguments.length >= 3 && typeof arguments[2] === 'function') {
-    (arguments[2] as ExpressNext)(notCalled());
-    return undefined as never;
-  }
+  // app.use(privacyLog) makes Express call privacyLog(req, res, next): the options
+  // check recognises the request and throws NOT_CALLED, which Express passes to next().
   const core = createPrivacyLog(options);
 
-  const middleware = function privacyLogMiddleware(req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext) {
+  const middleware = function privacyLogMiddleware(
+    req: ExpressRequestLike,
+    res: ExpressResponseLike,
+    next: ExpressNext,
+  ) {
     const secure = req.secure ?? Boolean((req.socket as { encrypted?: boolean }).encrypted);
     res.locals.privacy = core.begin(req, res, secure, expressRoute, req);
     next();

@@ -6,21 +6,20 @@
  * without Koa's type packages and works with Koa 2 and 3.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyTooLargeError, bodyConsumed, readBody } from '../src/http/read-body.js';
 import type { PrivacyLogOptions } from '../src/options.js';
-import { notCalled } from '../src/options.js';
+import type { Pipeline } from '../src/pipeline/types.js';
 import {
   type CaptureMetrics,
   createPrivacyLog,
   type PrivacyLogDescription,
   type PrivacyRequestState,
 } from '../src/privacy-log.js';
-import type { Pipeline } from '../src/pipeline/types.js';
 import type { StatsSource } from '../src/stats/query.js';
-import { bodyConsumed, BodyTooLargeError, readBody } from '../src/http/read-body.js';
 
-export type { PrivacyLogOptions, PrivacyRequestState, PrivacyLogDescription, CaptureMetrics };
-export { type StatsAuthOptions, type StatsHandlerOptions, statsRoutes } from './koa-stats.js';
 export { collectorRoutes } from './koa-collector.js';
+export { type StatsAuthOptions, type StatsHandlerOptions, statsRoutes } from './koa-stats.js';
+export type { CaptureMetrics, PrivacyLogDescription, PrivacyLogOptions, PrivacyRequestState };
 
 /** The parts of Koa's context this adapter uses. */
 export interface KoaContextLike {
@@ -92,8 +91,8 @@ function reencode(ctx: KoaContextLike): { body: string; contentType: string } | 
  * app.use(statsRoutes({ source: privacy.stats, prefix: '/admin/stats', auth: { token: process.env.STATS_TOKEN } }));
  */
 export function privacyLog(options?: PrivacyLogOptions): PrivacyLogMiddleware {
-  // app.use(privacyLog) makes Koa call privacyLog(ctx, next) on each request.
-  if (arguments.length >= 2 && typeof arguments[1] === 'function') throw notCalled();
+  // app.use(privacyLog) makes Koa call privacyLog(ctx, next): the options check
+  // recognises the context and throws NOT_CALLED, which Koa reports per request.
   const core = createPrivacyLog(options);
 
   const middleware = async function privacyLogMiddleware(ctx: KoaContextLike, next: KoaNext) {

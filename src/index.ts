@@ -3,6 +3,50 @@
  * `privacy-log/koa` and `privacy-log/express`.
  */
 
+// Access logs, operator configuration, the collector
+export { type AccessLogger, type AccessLoggerOptions, createAccessLogger } from './access-log/access-logger.js';
+export { ACCESS_LOG_FORMATS, type AccessLogFormat } from './access-log/formats.js';
+// Aggregators
+export type { Aggregator, Batch, SketchDimension, SketchUpdate, StatsAggregator } from './aggregators/aggregator.js';
+export { SKETCH_DIMENSIONS, SKETCH_PRECISION } from './aggregators/aggregator.js';
+export { type HttpAggregatorOptions, httpAggregator } from './aggregators/http-aggregator.js';
+export {
+  type MemoryAggregator,
+  type MemoryAggregatorOptions,
+  memoryAggregator,
+} from './aggregators/memory-aggregator.js';
+export {
+  type PostgresAggregator,
+  type PostgresAggregatorOptions,
+  postgresAggregator,
+} from './aggregators/postgres/postgres-aggregator.js';
+export {
+  type SqliteAggregator,
+  type SqliteAggregatorOptions,
+  sqliteAggregator,
+} from './aggregators/sqlite/sqlite-aggregator.js';
+export { type WinstonAggregatorOptions, winstonAggregator } from './aggregators/winston-aggregator.js';
+export { type Collector, type CollectorOptions, createCollector } from './collector/collector.js';
+export { loadOperatorConfig, type OperatorConfig } from './config/load-operator-config.js';
+// Consent
+export {
+  type Consent,
+  type ConsentOptions,
+  type ConsentState,
+  createConsent,
+  decodeConsentCookie,
+  encodeConsentCookie,
+} from './consent/index.js';
+// Enrichment
+export {
+  asnTableIspResolver,
+  createEnricher,
+  type Enricher,
+  type EnrichOptions,
+  type IspResolver,
+  mmdbIspResolver,
+} from './enrich/index.js';
+export { ERROR_CODES, type ErrorCode, isPrivacyLogError, PrivacyLogError } from './errors.js';
 // The event contract
 export {
   CONSENT_SOURCES,
@@ -18,10 +62,10 @@ export {
   toOtelAttributes,
   validateEvent,
 } from './event.js';
-export { ERROR_CODES, type ErrorCode, isPrivacyLogError, PrivacyLogError } from './errors.js';
-
 // Options and the framework-free core (for adapters to other frameworks)
 export type { CaptureOptions, PrivacyLogOptions, RoutesOptions } from './options.js';
+// Pipeline
+export * from './pipeline/index.js';
 export {
   type CaptureMetrics,
   createPrivacyLog,
@@ -29,52 +73,17 @@ export {
   type PrivacyLogDescription,
   type PrivacyRequestState,
 } from './privacy-log.js';
-
-// Consent
-export {
-  type Consent,
-  type ConsentOptions,
-  type ConsentState,
-  createConsent,
-  decodeConsentCookie,
-  encodeConsentCookie,
-} from './consent/index.js';
-
-// Pipeline
-export * from './pipeline/index.js';
-
-// Aggregators
-export type { Aggregator, Batch, SketchDimension, SketchUpdate, StatsAggregator } from './aggregators/aggregator.js';
-export { SKETCH_DIMENSIONS, SKETCH_PRECISION } from './aggregators/aggregator.js';
-export {
-  type MemoryAggregator,
-  type MemoryAggregatorOptions,
-  memoryAggregator,
-} from './aggregators/memory-aggregator.js';
-export {
-  type SqliteAggregator,
-  type SqliteAggregatorOptions,
-  sqliteAggregator,
-} from './aggregators/sqlite/sqlite-aggregator.js';
-export {
-  type PostgresAggregator,
-  type PostgresAggregatorOptions,
-  postgresAggregator,
-} from './aggregators/postgres/postgres-aggregator.js';
-export { type WinstonAggregatorOptions, winstonAggregator } from './aggregators/winston-aggregator.js';
-export { type HttpAggregatorOptions, httpAggregator } from './aggregators/http-aggregator.js';
-
 // Stats
 export {
   DEFAULT_K,
   type Filter,
-  type Interval,
   INTERVALS,
-  type Metric,
+  type Interval,
   METRICS,
+  type Metric,
   OTHER,
-  type Period,
   PERIODS,
+  type Period,
   PROPERTIES,
   type Property,
   QUERY_TYPES,
@@ -84,19 +93,3 @@ export {
   type StatsRow,
   type StatsSource,
 } from './stats/query.js';
-
-// Access logs, operator configuration, the collector
-export { type AccessLogger, type AccessLoggerOptions, createAccessLogger } from './access-log/access-logger.js';
-export { ACCESS_LOG_FORMATS, type AccessLogFormat } from './access-log/formats.js';
-export { loadOperatorConfig, type OperatorConfig } from './config/load-operator-config.js';
-export { type Collector, type CollectorOptions, createCollector } from './collector/collector.js';
-
-// Enrichment
-export {
-  asnTableIspResolver,
-  createEnricher,
-  type EnrichOptions,
-  type Enricher,
-  type IspResolver,
-  mmdbIspResolver,
-} from './enrich/index.js';

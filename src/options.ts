@@ -7,7 +7,7 @@ import type { IpOptions } from './capture/anonymize-ip.js';
 import type { TrustProxy } from './capture/client-ip.js';
 import type { ConsentOptions } from './consent/options.js';
 import type { EnrichOptions } from './enrich/enrich-options.js';
-import { ERROR_CODES, PrivacyLogError, assertKnownKeys, invalidOption } from './errors.js';
+import { assertKnownKeys, ERROR_CODES, invalidOption, PrivacyLogError } from './errors.js';
 import { EVENT_KINDS, type EventKind } from './event.js';
 import type { Pipeline } from './pipeline/types.js';
 
@@ -110,8 +110,7 @@ function compileIgnore(v: CaptureOptions['ignore']): ((path: string) => boolean)
     else throw invalidOption(WHERE, 'capture.ignore', 'an array of strings/RegExps or a function');
   }
   if (exact.size + prefixes.length + patterns.length === 0) return undefined;
-  return (path) =>
-    exact.has(path) || prefixes.some((p) => path.startsWith(p)) || patterns.some((re) => re.test(path));
+  return (path) => exact.has(path) || prefixes.some((p) => path.startsWith(p)) || patterns.some((re) => re.test(path));
 }
 
 export interface ResolvedPrivacyLogOptions {

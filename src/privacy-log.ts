@@ -10,10 +10,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Aggregator } from './aggregators/aggregator.js';
 import { isStatsSource } from './aggregators/aggregator.js';
-import { resolveIpPrefixes } from './capture/anonymize-ip.js';
+import { sqliteAggregator } from './aggregators/sqlite/sqlite-aggregator.js';
+import {
+  DEFAULT_IPV4_PREFIX,
+  DEFAULT_IPV6_PREFIX,
+  type IpOptions,
+  normalizeAddress,
+  STRICT_IPV4_PREFIX,
+  STRICT_IPV6_PREFIX,
+} from './capture/anonymize-ip.js';
 import { type Captured, createCapture, type RequestFacts } from './capture/capture.js';
 import { compileTrustProxy, resolveClientAddress } from './capture/client-ip.js';
-import { normalizeAddress } from './capture/anonymize-ip.js';
+import { DEFAULT_DOWNLOAD_EXTENSIONS } from './capture/download.js';
 import { RecentEvents } from './capture/recent-events.js';
 import { createVisitorHasher } from './capture/visitor-hash.js';
 import { type Consent, type ConsentState, createConsent } from './consent/consent.js';
@@ -24,7 +32,6 @@ import type { PrivacyEvent } from './event.js';
 import { resolvePrivacyLogOptions } from './options.js';
 import { createPipeline } from './pipeline/create-pipeline.js';
 import type { Pipeline } from './pipeline/types.js';
-import { sqliteAggregator } from './aggregators/sqlite/sqlite-aggregator.js';
 import type { StatsSource } from './stats/query.js';
 
 /** What the adapters expose per request: `ctx.state.privacy` (Koa), `res.locals.privacy` (Express). */
@@ -131,6 +138,8 @@ function readRoute(flight: InFlight): string | undefined {
 
 interface InFlight {
   facts: RequestFacts;
+  /** The request's socket: Node detaches it from the response before 'close'. */
+  socket: { errored?: unknown } | undefined;
   state: PrivacyRequestState;
   t0: number;
   route: RouteReader | undefined;
@@ -143,6 +152,15 @@ type TrackedResponse = ServerResponse & { [IN_FLIGHT]?: InFlight };
 
 function headerString(v: number | string | string[] | undefined): string | undefined {
   return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : typeof v === 'number' ? String(v) : undefined;
+}
+
+/** The prefix lengths the anonymizer keeps (it has validated the options already). */
+function ipPrefixes(ip: IpOptions): { ipv4Prefix: number; ipv6Prefix: number } {
+  const strict = ip.preset === 'strict';
+  return {
+    ipv4Prefix: ip.ipv4Prefix ?? (strict ? STRICT_IPV4_PREFIX : DEFAULT_IPV4_PREFIX),
+    ipv6Prefix: ip.ipv6Prefix ?? (strict ? STRICT_IPV6_PREFIX : DEFAULT_IPV6_PREFIX),
+  };
 }
 
 function describeTrust(t: unknown): string {
@@ -171,13 +189,8 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
   };
   const trust = compileTrustProxy(o.trustProxy);
   const consent = createConsent(o.consent);
-  let aggregators: Aggregator[] | undefined = o.aggregators;
-  const pipeline: Pipeline =
-    o.pipeline ??
-    createPipeline({
-      aggregators: (aggregators ??= [sqliteAggregator()]),
-      onError: report,
-    });
+  const aggregators: Aggregator[] | undefined = o.pipeline ? undefined : (o.aggregators ?? [sqliteAggregator()]);
+  const pipeline: Pipeline = o.pipeline ?? createPipeline({ aggregators, onError: report });
   const hasher = createVisitorHasher({ saltSource: (day, candidate) => pipeline.salt(day, candidate) });
   const enricher: Enricher = createEnricher(o.enrich);
   const capture = createCapture({
@@ -216,7 +229,9 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
           contentLength: Number.isSafeInteger(parsedLength) && (parsedLength as number) >= 0 ? parsedLength : undefined,
           contentType: headerString(this.getHeader('content-type')),
           contentDisposition: headerString(this.getHeader('content-disposition')),
-          finished: this.writableFinished,
+          // Node marks a response finished once its data is queued to the socket, even when
+          // the client has gone away; a socket that errored means the transfer did not complete.
+          finished: this.writableFinished && !flight.socket?.errored,
           durationMs: performance.now() - flight.t0,
           route: readRoute(flight),
         },
@@ -254,7 +269,11 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
     begin(req, res, secure, route, routeContext) {
       metrics.requests++;
       const headers = req.headers;
-      let state: ConsentState = consent.resolve(headerString(headers.cookie), headerString(headers['sec-gpc']), headerString(headers.dnt));
+      let state: ConsentState = consent.resolve(
+        headerString(headers.cookie),
+        headerString(headers['sec-gpc']),
+        headerString(headers.dnt),
+      );
       if (state.analytics === 'granted') {
         const sessionId = state.sessionId ?? consent.newSessionId();
         if (!state.sessionId) state = { ...state, sessionId };
@@ -275,6 +294,7 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
       const tracked = res as TrackedResponse;
       tracked[IN_FLIGHT] = {
         facts: { method: req.method ?? 'GET', url: req.url ?? '/', headers, socketAddress, startMs: Date.now() },
+        socket: req.socket as { errored?: unknown } | undefined,
         state: requestState,
         t0: performance.now(),
         route,
@@ -295,7 +315,7 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
 
     describe() {
       const c = consent.options;
-      const prefixes = resolveIpPrefixes(o.ip);
+      const prefixes = ipPrefixes(o.ip);
       return {
         site: o.site ?? '(the Host header of each request)',
         fields: [...FIELDS],
@@ -311,7 +331,7 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
           sessionIdleMinutes: c.sessionIdleMinutes,
         },
         queryAllowList: [...(o.queryAllowList ?? ['utm_*', 'ref', 'source'])],
-        downloadExtensions: [...(o.downloadExtensions ?? [])],
+        downloadExtensions: [...(o.downloadExtensions ?? DEFAULT_DOWNLOAD_EXTENSIONS)],
         kinds: [...o.kinds],
         enrichment: { isp: o.enrich?.isp !== false, domain: Boolean(o.enrich?.domain) },
         aggregators: pipeline.aggregators.map((a) => {

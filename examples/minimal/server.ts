@@ -4,9 +4,9 @@
  * http://127.0.0.1:3001/ and watch the terminal.
  */
 import Koa from 'koa';
+import { transports } from 'winston';
 import { privacyLog } from '../../middleware/koa.js';
 import { createPipeline, winstonAggregator } from '../../src/index.js';
-import { transports } from 'winston';
 
 const pipeline = createPipeline({
   aggregators: [winstonAggregator({ transports: [new transports.Console()] })],

@@ -7,13 +7,14 @@
  * cache — and go out of scope when `record()` returns.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { EventKind, PrivacyEvent } from '../event.js';
 import type { ConsentState } from '../consent/consent.js';
 import type { Enricher } from '../enrich/enricher.js';
+import type { EventKind, PrivacyEvent } from '../event.js';
 import type { ClientEnrichment } from '../pipeline/types.js';
-import { createIpAnonymizer, normalizeAddress, type IpOptions } from './anonymize-ip.js';
+import { createIpAnonymizer, type IpOptions, normalizeAddress } from './anonymize-ip.js';
 import { type CompiledTrust, resolveClientAddress } from './client-ip.js';
 import { createDownloadDetector } from './download.js';
+import { createHashedCache } from './hashed-cache.js';
 import { createKindClassifier } from './kind.js';
 import { createReferrerReducer } from './referrer.js';
 import { createUrlReducer } from './url.js';
@@ -97,6 +98,43 @@ export function siteFromHost(host: string | undefined): string {
 /** Kinds that count a visitor (the unique-visitor sketches). */
 const VISITOR_KINDS: ReadonlySet<EventKind> = new Set(['pageview', 'download']);
 
+/** Reduced URLs and referrers kept by hash (see hashed-cache.ts): a revisited page costs one hash. */
+const REDUCTION_CACHE_SIZE = 2000;
+/** Largest epoch ms whose ISO form has a 4-digit year (9999-12-31T23:59:59.999Z). */
+const MAX_FOUR_DIGIT_YEAR_MS = 253_402_300_799_999;
+
+/** One cached URL reduction, with what the download and kind checks can reuse for it. */
+interface ReducedUrl {
+  readonly path: string;
+  readonly query: string | undefined;
+  /** The path could be a download (its extension is a download extension); without it only Content-Disposition can make one. */
+  readonly mayDownload: boolean;
+  /** The last classification of a non-download response for this URL, and what it depended on. */
+  kindMethod: string;
+  kindStatus: number;
+  kindType: string | undefined;
+  kind: EventKind | undefined;
+}
+
+/**
+ * `new Date(ms).toISOString()`, with the part up to the second computed once
+ * per second: consecutive requests share it.
+ */
+function createIsoTime(): (ms: number) => string {
+  let second = Number.NaN;
+  let prefix = '';
+  return (ms) => {
+    if (!(ms >= 0 && ms <= MAX_FOUR_DIGIT_YEAR_MS) || !Number.isInteger(ms)) return new Date(ms).toISOString();
+    const rest = ms % 1000;
+    const s = ms - rest;
+    if (s !== second) {
+      prefix = new Date(s).toISOString().slice(0, 20); // 'YYYY-MM-DDTHH:MM:SS.'
+      second = s;
+    }
+    return `${prefix}${rest < 10 ? '00' : rest < 100 ? '0' : ''}${rest}Z`;
+  };
+}
+
 /**
  * Build the capture step from precomputed parts (see `resolvePrivacyLogOptions`).
  *
@@ -116,28 +154,76 @@ export function createCapture(parts: CaptureParts): Capture {
   const classify = createKindClassifier();
   const { trust, kinds, ignore, hasher, enricher } = parts;
   const fixedSite = parts.site;
+  const urls = createHashedCache<ReducedUrl>(REDUCTION_CACHE_SIZE);
+  const referrers = createHashedCache<NonNullable<PrivacyEvent['referrer']>>(REDUCTION_CACHE_SIZE);
+  const isoTime = createIsoTime();
+
+  function reducedUrl(rawUrl: string): ReducedUrl {
+    const key = urls.key(rawUrl);
+    let hit = urls.get(key);
+    if (hit === undefined) {
+      const { path, query } = reduceUrl(rawUrl);
+      const mayDownload = detectDownload({ path, status: 200, finished: true }) !== undefined;
+      hit = { path, query, mayDownload, kindMethod: '', kindStatus: -1, kindType: undefined, kind: undefined };
+      urls.set(key, hit);
+    }
+    return hit;
+  }
+
+  function referrerOf(referer: string | undefined, hostName: string): PrivacyEvent['referrer'] | undefined {
+    if (referer === undefined) return undefined;
+    const key = referrers.key(referer, hostName);
+    let hit = referrers.get(key);
+    if (hit === undefined) {
+      const reduced = reduceReferrer(referer, hostName);
+      if (reduced === undefined) return undefined;
+      hit = Object.isFrozen(reduced) ? reduced : Object.freeze(reduced);
+      referrers.set(key, hit);
+    }
+    return hit;
+  }
 
   return {
     record(req, res, consent) {
-      const { path, query } = reduceUrl(req.url);
+      const url = reducedUrl(req.url);
+      const { path, query } = url;
       if (ignore?.(path)) return undefined;
 
-      const download = detectDownload({
-        path,
-        status: res.status,
-        contentDisposition: res.contentDisposition,
-        contentType: res.contentType,
-        contentLength: res.contentLength,
-        bytesSent: res.finished ? res.contentLength : undefined,
-        finished: res.finished,
-      });
-      const kind = classify({
-        method: req.method,
-        path,
-        status: res.status,
-        contentType: res.contentType,
-        isDownload: download !== undefined,
-      });
+      // Only a download-looking path or a Content-Disposition can make a download.
+      const download =
+        url.mayDownload || res.contentDisposition !== undefined
+          ? detectDownload({
+              path,
+              status: res.status,
+              contentDisposition: res.contentDisposition,
+              contentType: res.contentType,
+              contentLength: res.contentLength,
+              bytesSent: res.finished ? res.contentLength : undefined,
+              finished: res.finished,
+            })
+          : undefined;
+      let kind: EventKind;
+      if (download !== undefined) kind = 'download';
+      else if (
+        url.kind !== undefined &&
+        url.kindMethod === req.method &&
+        url.kindStatus === res.status &&
+        url.kindType === res.contentType
+      ) {
+        kind = url.kind;
+      } else {
+        kind = classify({
+          method: req.method,
+          path,
+          status: res.status,
+          contentType: res.contentType,
+          isDownload: false,
+        });
+        url.kindMethod = req.method;
+        url.kindStatus = res.status;
+        url.kindType = res.contentType;
+        url.kind = kind;
+      }
       if (!kinds.has(kind)) return undefined;
 
       const headers = req.headers;
@@ -173,7 +259,7 @@ export function createCapture(parts: CaptureParts): Capture {
 
       const event: PrivacyEvent = {
         id: uuidv7(req.startMs),
-        time: new Date(req.startMs).toISOString(),
+        time: isoTime(req.startMs),
         site,
         kind,
         request: { method: safeMethod(req.method), path },
@@ -189,7 +275,7 @@ export function createCapture(parts: CaptureParts): Capture {
       if (query !== undefined) event.request.query = query;
       if (res.route !== undefined) event.request.route = res.route;
       if (res.finished && res.contentLength !== undefined) event.response.bytes = res.contentLength;
-      const referrer = reduceReferrer(header(headers, 'referer'), hostName);
+      const referrer = referrerOf(header(headers, 'referer'), hostName);
       if (referrer) event.referrer = referrer;
       if (download) event.download = download;
       if (consent.analytics === 'granted' && consent.sessionId) event.session = { id: consent.sessionId };

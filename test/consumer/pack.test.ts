@@ -68,7 +68,9 @@ describe('consumer: the packed package', () => {
       routes: string;
     };
     expect(result.version).toBe(pkg.version);
-    expect(result.loaded['.']).toEqual(expect.arrayContaining(['createPipeline', 'memoryAggregator', 'sqliteAggregator']));
+    expect(result.loaded['.']).toEqual(
+      expect.arrayContaining(['createPipeline', 'memoryAggregator', 'sqliteAggregator']),
+    );
     expect(result.loaded['./koa']).toEqual(expect.arrayContaining(['privacyLog', 'statsRoutes']));
     expect(result.middleware).toBe('function');
     expect(result.routes).toBe('function');

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
-import Koa from 'koa';
 import Router from '@koa/router';
+import Koa from 'koa';
 import { privacyLog } from '../../middleware/koa.js';
 import { memoryAggregator } from '../../src/aggregators/memory-aggregator.js';
 import { finishHarness, type HarnessFactory } from './harness.js';
@@ -48,10 +48,18 @@ export const koaHarness: HarnessFactory = async ({ withRoutes = true, ...options
   router.get('/big', (ctx) => {
     ctx.type = 'application/pdf';
     ctx.set('Content-Disposition', 'attachment; filename="big.pdf"');
-    ctx.body = Buffer.alloc(8 * 1024 * 1024, 3);
+    ctx.body = Buffer.alloc(64 * 1024 * 1024, 3);
   });
   app.use(router.routes());
   app.use(router.allowedMethods());
-  const server = createServer(app.callback());
-  return finishHarness('koa', server, memory, privacy.pipeline, () => last, () => privacy.close());
+  // Node refuses headers over 16 KiB with 431 before any middleware runs; the cases send 16 KiB ones.
+  const server = createServer({ maxHeaderSize: 64 * 1024 }, app.callback());
+  return finishHarness(
+    'koa',
+    server,
+    memory,
+    privacy.pipeline,
+    () => last,
+    () => privacy.close(),
+  );
 };
