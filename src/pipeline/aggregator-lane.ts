@@ -63,6 +63,7 @@ export class AggregatorLane {
   private spooling = false;
   private replayBusy = false;
   private replayTimer: NodeJS.Timeout | undefined;
+  private replayImmediate: NodeJS.Immediate | undefined;
   private replayAttempt = 0;
   private draining = 0;
   private stopped = false;
@@ -296,7 +297,16 @@ export class AggregatorLane {
   // ---- replay ---------------------------------------------------------------
 
   private scheduleReplay(delay: number): void {
-    if (this.replayTimer !== undefined || this.replayBusy || this.stopped) return;
+    if (this.replayTimer !== undefined || this.replayImmediate !== undefined || this.replayBusy || this.stopped) return;
+    if (delay <= 0) {
+      // Draining a healthy spool: next record on the next turn, without a timer's 1 ms floor.
+      this.replayImmediate = setImmediate(() => {
+        this.replayImmediate = undefined;
+        this.replayStep();
+      });
+      this.replayImmediate.unref();
+      return;
+    }
     this.replayTimer = setTimeout(() => {
       this.replayTimer = undefined;
       this.replayStep();
@@ -473,8 +483,10 @@ export class AggregatorLane {
     this.stopped = true;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     if (this.replayTimer !== undefined) clearTimeout(this.replayTimer);
+    if (this.replayImmediate !== undefined) clearImmediate(this.replayImmediate);
     this.retryTimer = undefined;
     this.replayTimer = undefined;
+    this.replayImmediate = undefined;
     this.spool?.close();
   }
 
