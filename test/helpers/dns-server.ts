@@ -10,8 +10,10 @@
  * addresses out of its own process memory.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { Resolver } from 'node:dns/promises';
 import { pathToFileURL } from 'node:url';
 import dnsPacket from 'dns-packet';
+import { probeService, type ServiceProbe } from './require-service.js';
 
 export type DnsBehaviour =
   | { ptr: readonly string[]; delayMs?: number }
@@ -149,6 +151,25 @@ export async function startDnsServer(respond: (name: string, type: string) => Dn
         socket.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The DNS service gate: a responder on 127.0.0.1 answers a PTR query through
+ * node:dns. Skips (or, with PRIVACY_LOG_REQUIRE_DNS=1, fails) when UDP on
+ * loopback is not available.
+ */
+export function probeLoopbackDns(): Promise<ServiceProbe> {
+  return probeService('DNS', async () => {
+    const server = await startDnsServer(() => ({ ptr: ['probe.example.net'] }));
+    try {
+      const resolver = new Resolver({ timeout: 2000, tries: 2 });
+      resolver.setServers([server.server]);
+      const names = await resolver.resolvePtr('1.0.0.127.in-addr.arpa');
+      if (names[0] !== 'probe.example.net') throw new Error(`unexpected answer ${JSON.stringify(names)}`);
+    } finally {
+      await server.close();
+    }
+  });
 }
 
 /** The echo behaviour of the script mode (see the file comment). */
