@@ -1,0 +1,80 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { toOtelAttributes, validateEvent } from '../../../src/event.js';
+import { sampleEvent } from '../../helpers/sample-event.js';
+
+describe('validateEvent', () => {
+  it('accepts a complete event and a minimal one', () => {
+    expect(validateEvent(sampleEvent())).toBeUndefined();
+    const { referrer: _r, download: _d, session: _s, ...minimal } = sampleEvent();
+    expect(validateEvent({ ...minimal, consent: { analytics: 'unset', source: 'default' } })).toBeUndefined();
+  });
+
+  it.each([
+    ['id', { id: 'not-a-uuid' }, 'id'],
+    ['time without ms', { time: '2026-11-24T09:15:02Z' }, 'time'],
+    ['kind', { kind: 'visit' }, 'kind'],
+    ['CR in path', { request: { method: 'GET', path: '/a\r\nb' } }, 'request.path'],
+    ['U+2028 in site', { site: 'a\u2028b' }, 'site'],
+    ['status', { response: { status: 1000, durationMs: 1 } }, 'response.status'],
+    ['negative duration', { response: { status: 200, durationMs: -1 } }, 'response.durationMs'],
+    ['full-length prefix', { client: { address: '203.0.113.7', prefixLength: 128 } }, 'client.prefixLength'],
+    ['device', { agent: { device: 'phone', bot: false } }, 'agent.device'],
+    ['session without consent', { consent: { analytics: 'denied', source: 'choice' } }, 'session'],
+  ] as const)('rejects a bad %s, naming the field', (_name, patch, field) => {
+    const reason = validateEvent({ ...sampleEvent(), ...patch });
+    expect(reason).toBeDefined();
+    expect(reason?.startsWith(field)).toBe(true);
+  });
+
+  it('never throws, whatever it is given', () => {
+    fc.assert(
+      fc.property(fc.anything(), (value) => {
+        const reason = validateEvent(value);
+        expect(typeof reason).toBe('string');
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.integer(), (path, site, status) => {
+        const r = validateEvent({
+          ...sampleEvent(),
+          site,
+          request: { method: 'GET', path },
+          response: { status, durationMs: 1 },
+        });
+        expect(r === undefined || typeof r === 'string').toBe(true);
+      }),
+    );
+  });
+});
+
+describe('toOtelAttributes', () => {
+  it('maps fields to semantic-convention names and never emits the raw User-Agent', () => {
+    const attrs = toOtelAttributes(sampleEvent());
+    expect(attrs).toMatchObject({
+      'http.request.method': 'GET',
+      'url.path': '/documents/menu.pdf',
+      'url.query': 'utm_source=vk',
+      'http.route': '/documents/:file',
+      'http.response.status_code': 200,
+      'client.address': '95.31.18.0',
+      'user_agent.name': 'Chrome',
+      'user_agent.version': '142',
+      'user_agent.os.name': 'Android',
+      'http.request.header.referer': 'yandex.ru',
+      'client.as.number': 12389,
+      'session.id': 'AAAAAAAAAAAAAAAAAAAAAA',
+    });
+    expect(attrs['http.server.request.duration']).toBeCloseTo(0.0032);
+    expect(Object.keys(attrs)).not.toContain('user_agent.original');
+    for (const v of Object.values(attrs)) expect(['string', 'number', 'boolean']).toContain(typeof v);
+  });
+
+  it('omits what the event does not have', () => {
+    const { referrer: _r, download: _d, session: _s, ...rest } = sampleEvent();
+    const attrs = toOtelAttributes({ ...rest, consent: { analytics: 'unset', source: 'default' } });
+    expect(attrs['session.id']).toBeUndefined();
+    expect(attrs['http.request.header.referer']).toBeUndefined();
+    expect(attrs['privacy_log.download.file']).toBeUndefined();
+  });
+});
