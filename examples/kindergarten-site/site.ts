@@ -15,7 +15,7 @@ import { koaBody } from 'koa-body';
 import { type PrivacyLogMiddleware, privacyLog, statsRoutes } from '../../middleware/koa.js';
 import { assertKnownKeys, type PrivacyLogError } from '../../src/errors.js';
 import { createPipeline, sqliteAggregator, winstonAggregator } from '../../src/index.js';
-import { type ContactStore, openContactStore } from './contact/contact-store.js';
+import { type ContactStore, DEFAULT_CONTACT_RETENTION_DAYS, openContactStore } from './contact/contact-store.js';
 import { validateContact } from './contact/validate-contact.js';
 import { PD_CONSENT_VERSION } from './content/pd-consent.js';
 import { FILES_PREFIX, loadDocuments } from './documents/catalogue.js';
@@ -32,6 +32,7 @@ import { loadPolicy } from './views/policy-text.js';
 import { privacyPage } from './views/privacy-page.js';
 import { privacyStateOf } from './views/privacy-state.js';
 import { recordedPage } from './views/recorded-page.js';
+import type { StorageFact } from './views/technical-appendix.js';
 
 export const DEFAULT_PORT = 3000;
 export const DEFAULT_DATA_DIR = './data';
@@ -47,6 +48,44 @@ export const CONTACTS_DB_FILE = 'contacts.db';
 /** The operator's access log (Apache combined format, anonymized), one file a day. */
 export const LOGS_DIR = 'logs';
 export const SPOOL_DIR = 'spool';
+/** Raw events are deleted after this many days; the daily rollups and visitor sketches outlive them. */
+export const EVENT_RETENTION_DAYS = 30;
+export const ROLLUP_RETENTION_MONTHS = 25;
+export const ACCESS_LOG_RETENTION_DAYS = 30;
+
+/** Where the site keeps what, for the policy's technical appendix. */
+const STORAGE: readonly StorageFact[] = [
+  {
+    what: 'Обезличенные записи о запросах',
+    where: PRIVACY_DB_FILE,
+    keep: `${EVENT_RETENTION_DAYS} дней, затем удаляются`,
+  },
+  {
+    what: 'Сводные счётчики по дням и эскизы для подсчёта числа посетителей (без адресов и идентификаторов)',
+    where: PRIVACY_DB_FILE,
+    keep: `${ROLLUP_RETENTION_MONTHS} месяцев`,
+  },
+  {
+    what: 'Случайная «соль» дня для подсчёта посетителей',
+    where: PRIVACY_DB_FILE,
+    keep: 'текущий и предыдущий день, затем удаляется',
+  },
+  {
+    what: 'Журнал доступа администратора (те же обезличенные записи, формат Apache combined)',
+    where: `${LOGS_DIR}/`,
+    keep: `${ACCESS_LOG_RETENTION_DAYS} дней`,
+  },
+  {
+    what: 'Очередь записей, ожидающих сохранения (обычно пуста)',
+    where: `${SPOOL_DIR}/`,
+    keep: 'до сохранения',
+  },
+  {
+    what: 'Обращения из формы обратной связи (отдельно от статистики, без IP-адреса)',
+    where: CONTACTS_DB_FILE,
+    keep: `до ответа, не более ${DEFAULT_CONTACT_RETENTION_DAYS} дней`,
+  },
+];
 /** How long in-flight requests may take to finish on close before their connections are cut. */
 export const SHUTDOWN_GRACE_MS = 5000;
 /** Largest contact form accepted. */
@@ -193,7 +232,9 @@ export async function createSite(options: SiteOptions = {}): Promise<Site> {
   );
   router.get('/contact/spasibo', (ctx) => render(ctx, 'Обращение принято', contactThanksPage()));
   router.get('/contact/soglasie', (ctx) => render(ctx, 'Согласие на обработку персональных данных', pdConsentPage()));
-  router.get('/privacy', (ctx) => render(ctx, 'Политика конфиденциальности', privacyPage(policy, privacy.describe())));
+  router.get('/privacy', (ctx) =>
+    render(ctx, 'Политика конфиденциальности', privacyPage(policy, privacy.describe(), STORAGE)),
+  );
   router.get('/privacy/choice', (ctx) =>
     render(ctx, 'Настройки статистики и cookie', choicePage(ctx.path, privacyStateOf(ctx.state).consent), {
       hideBanner: true,

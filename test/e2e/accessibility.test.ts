@@ -49,6 +49,8 @@ describe.skipIf(!browserProbe.available)(`accessibility and screenshots (${brows
     const ctx = await newContext(browser, {
       baseURL: site.url,
       viewport: VIEWPORTS[viewport],
+      isMobile: viewport === 'phone',
+      hasTouch: viewport === 'phone',
       bypassCSP: true,
       ...(headers ? { extraHTTPHeaders: headers } : {}),
     });

@@ -5,11 +5,12 @@
  * JavaScript is off in the consent scenarios: the banner must work without it.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrivacyEvent } from '../../src/event.js';
 import { launchBrowser, newContext, probeBrowser } from './support/browser.js';
-import { filesContaining, readContacts, type SiteUnderTest, startSite } from './support/site-harness.js';
+import { filesContaining, listFiles, readContacts, type SiteUnderTest, startSite } from './support/site-harness.js';
 
 const browserProbe = await probeBrowser();
 
@@ -207,6 +208,11 @@ describe.skipIf(!browserProbe.available)(`kindergarten site in Chromium (${brows
     const storedText = JSON.stringify(events);
     for (const n of needles) expect(storedText).not.toContain(n);
     expect(site.logLines.join('\n')).not.toMatch(/Кузнецова|ЖУК-4821|anna\.e2e/);
+    // The operator's access log is among the files checked, and it did record the POST — path only.
+    const accessLog = (await listFiles(join(site.dataDir, 'logs'))).map((f) => join(site.dataDir, 'logs', f));
+    expect(accessLog.length).toBeGreaterThan(0);
+    const logText = (await Promise.all(accessLog.map((f) => readFile(f, 'utf8')))).join('');
+    expect(logText).toMatch(/"POST \/contact HTTP\/1\.1" 303 /);
     // Every file the site and privacy-log wrote — the events database and its WAL, the spool — except the contact store itself.
     const hits = await filesContaining(site.dataDir, needles, (rel) => rel.startsWith('contacts.db'));
     expect(hits).toEqual([]);
@@ -216,20 +222,38 @@ describe.skipIf(!browserProbe.available)(`kindergarten site in Chromium (${brows
   });
 
   it('7. the dashboard answers 401 without the token, and shows the test visits with it', async () => {
-    const anonymous = await (await context()).newPage();
-    const denied = await anonymous.goto('/admin/stats');
-    expect(denied?.status()).toBe(401);
-    expect(await anonymous.content()).not.toMatch(/pageviews|просмотр/i);
+    const anonymous = await context();
+    const denied = await anonymous.request.get('/admin/stats');
+    expect(denied.status()).toBe(401);
+    expect(denied.headers()['www-authenticate']).toMatch(/Basic/);
+    expect(await denied.text()).not.toMatch(/pageviews|просмотр/i);
+    const wrong = await anonymous.request.get('/admin/stats', {
+      headers: { Authorization: 'Bearer not-the-token-at-all' },
+    });
+    expect(wrong.status()).toBe(401);
 
-    const ctx = await context({ extraHTTPHeaders: { Authorization: `Bearer ${site.stats.token}` } });
-    const page = await ctx.newPage();
-    // Everything the earlier scenarios did, flushed and counted before the dashboard is asked.
+    // Visits of this test, then everything stored so far, flushed and counted before the dashboard is asked.
+    const visitor = await (await context()).newPage();
+    for (const path of ['/', '/news', '/documents', '/contact', '/privacy', '/news/menyu-noyabr'])
+      await visitor.goto(path);
     const stored = (await site.events()).filter((e) => e.kind === 'pageview').length;
-    expect(stored).toBeGreaterThan(5);
+    expect(stored).toBeGreaterThanOrEqual(6);
+
+    // The browser login: user "admin", the token as the password.
+    const ctx = await context({ httpCredentials: { username: 'admin', password: site.stats.token } });
+    const page = await ctx.newPage();
     const ok = await page.goto('/admin/stats');
     expect(ok?.status()).toBe(200);
-    const text = (await page.locator('body').innerText()).replace(/\s+/g, ' ');
+    // biome-ignore lint/performance/useDomNodeTextContent: the rendered text, as a person reads it
+    const text = (await page.locator('main').innerText()).replace(/\s+/g, ' ');
     expect(text).toContain(String(stored));
+
+    // Scripts use the bearer token with the JSON API; it counts the same page views.
+    const api = await anonymous.request.get('/admin/stats/api/aggregate?period=day&metrics=pageviews', {
+      headers: { Authorization: `Bearer ${site.stats.token}` },
+    });
+    expect(api.status()).toBe(200);
+    expect(JSON.stringify(await api.json())).toContain(`"pageviews":${stored}`);
   });
 
   it('8. "what we recorded" shows the previous event exactly as stored, with a truncated address', async () => {

@@ -11,6 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStoredEvents } from './support/site-harness.js';
 
 const SERVER = 'examples/kindergarten-site/server.ts';
+/** A parent's phone: a person, not a bot (bots are left out of the stats). */
+const PHONE = {
+  'User-Agent':
+    'Mozilla/5.0 (Linux; Android 14; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Mobile Safari/537.36',
+  'Accept-Language': 'ru-RU,ru;q=0.9',
+};
 const START_TIMEOUT_MS = 20_000;
 
 interface Running {
@@ -67,7 +73,7 @@ describe('npm start (examples/kindergarten-site/server.ts)', () => {
       const paths = ['/', '/news', '/documents', '/contact', '/privacy'];
       const sent = 40;
       for (let i = 0; i < sent; i++) {
-        const res = await fetch(`${site.url}${paths[i % paths.length]}`);
+        const res = await fetch(`${site.url}${paths[i % paths.length]}`, { headers: PHONE });
         expect(res.status).toBe(200);
         await res.arrayBuffer();
       }
@@ -91,7 +97,7 @@ describe('npm start (examples/kindergarten-site/server.ts)', () => {
     try {
       expect(site.output()).toContain(join(dataDir, 'stats-token'));
       expect(site.output()).not.toContain('generated now');
-      const res = await fetch(`${site.url}/news`);
+      const res = await fetch(`${site.url}/news`, { headers: PHONE });
       expect(res.status).toBe(200);
       await res.arrayBuffer();
       site.child.kill('SIGINT');

@@ -71,20 +71,19 @@ function yesNo(v: boolean | undefined): string {
   return v === undefined ? '—' : v ? 'да' : 'нет';
 }
 
-function storage(a: { name: string } & Record<string, unknown>): SafeHtml {
-  const file = typeof a.file === 'string' ? a.file : undefined;
-  const retention =
-    typeof a.retentionDays === 'number'
-      ? `${a.retentionDays} дн.`
-      : typeof a.retention === 'string' || typeof a.retention === 'number'
-        ? String(a.retention)
-        : undefined;
-  return html`<li><strong>${a.name}</strong>${file ? html` — файл <code>${file}</code>` : ''}${
-    retention ? html`; подробные записи хранятся ${retention}, затем остаются только сводные счётчики` : ''
-  }</li>`;
+/** One place the site keeps data, as the site configured it. */
+export interface StorageFact {
+  what: string;
+  /** Relative to the site's data directory (absolute server paths are not published). */
+  where: string;
+  keep: string;
 }
 
-export function technicalAppendix(d: DescriptionView): SafeHtml {
+function storage(f: StorageFact): SafeHtml {
+  return html`<tr><td>${f.what}</td><td><code>${f.where}</code></td><td>${f.keep}</td></tr>`;
+}
+
+export function technicalAppendix(d: DescriptionView, stored: readonly StorageFact[]): SafeHtml {
   const c = d.consent ?? {};
   return html`<section class="appendix" aria-labelledby="appendix-title">
     <h2 id="appendix-title">Приложение: как это устроено технически</h2>
@@ -109,8 +108,15 @@ export function technicalAppendix(d: DescriptionView): SafeHtml {
     <p>${(d.queryAllowList ?? []).length > 0 ? (d.queryAllowList ?? []).join(', ') : 'никакие'}; значения остальных параметров отбрасываются.</p>
     <h3>Скачивания</h3>
     <p>Файлы с расширениями ${(d.downloadExtensions ?? []).join(', ') || '—'} учитываются как скачивания.</p>
-    <h3>Где хранятся данные</h3>
-    <ul>${(d.aggregators ?? []).map(storage)}</ul>
+    <h3>Где и сколько хранятся данные</h3>
+    <p>Все данные хранятся на сервере сайта и никуда не передаются. Записи о запросах получают:
+      ${(d.aggregators ?? []).map((a) => a.name).join(', ') || '—'}.</p>
+    <div class="table-scroll" tabindex="0" role="region" aria-label="Хранение данных">
+    <table class="storage">
+      <thead><tr><th scope="col">Что</th><th scope="col">Где (в каталоге данных сайта)</th><th scope="col">Сколько хранится</th></tr></thead>
+      <tbody>${stored.map(storage)}</tbody>
+    </table>
+    </div>
     <p>Обращения из формы обратной связи хранятся отдельно, в собственной базе сайта, без IP-адреса и не связываются со статистикой.</p>
     <details class="raw-config">
       <summary>Настройки целиком (JSON)</summary>

@@ -37,9 +37,25 @@ export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
 }
 
-/** A fresh context per scenario: no cookies, no cache; Russian locale, like the site's visitors. */
+/**
+ * The User-Agent of this Chromium as a person's browser sends it. Headless Chromium says "HeadlessChrome",
+ * which privacy-log rightly classifies as a bot, and bots are left out of the stats.
+ */
+export function personUserAgent(browser: Browser, device: 'desktop' | 'phone' = 'desktop'): string {
+  const major = browser.version().split('.')[0];
+  return device === 'phone'
+    ? `Mozilla/5.0 (Linux; Android 14; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 Mobile Safari/537.36`
+    : `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${major}.0.0.0 Safari/537.36`;
+}
+
+/** A fresh context per scenario: no cookies, no cache; Russian locale and a person's browser, like the site's visitors. */
 export async function newContext(browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
-  const context = await browser.newContext({ locale: 'ru-RU', acceptDownloads: true, ...options });
+  const context = await browser.newContext({
+    locale: 'ru-RU',
+    acceptDownloads: true,
+    userAgent: personUserAgent(browser, options.isMobile ? 'phone' : 'desktop'),
+    ...options,
+  });
   context.setDefaultTimeout(10_000);
   return context;
 }
