@@ -52,15 +52,24 @@ function validPair(index: number, rank: number): boolean {
  */
 export class HyperLogLog {
   readonly registers: Uint8Array;
+  /** Registers above zero, kept up to date so small sketches estimate without a scan. */
+  private nonZero: number;
 
   constructor(registers?: Uint8Array) {
     this.registers = registers ?? new Uint8Array(HLL_REGISTERS);
+    let n = 0;
+    if (registers) for (let i = 0; i < HLL_REGISTERS; i++) if (registers[i] !== 0) n++;
+    this.nonZero = n;
   }
 
   /** Raise one register; out-of-range pairs are ignored (they cannot come from a 64-bit hash). */
   add(index: number, rank: number): void {
     if (!validPair(index, rank)) return;
-    if (this.registers[index]! < rank) this.registers[index] = rank;
+    const cur = this.registers[index]!;
+    if (cur < rank) {
+      if (cur === 0) this.nonZero++;
+      this.registers[index] = rank;
+    }
   }
 
   addPairs(pairs: ReadonlyArray<RegisterPair>): void {
@@ -70,24 +79,40 @@ export class HyperLogLog {
   merge(other: HyperLogLog): void {
     const a = this.registers;
     const b = other.registers;
-    for (let i = 0; i < HLL_REGISTERS; i++) if (b[i]! > a[i]!) a[i] = b[i]!;
+    let n = this.nonZero;
+    for (let i = 0; i < HLL_REGISTERS; i++) {
+      const r = b[i]!;
+      if (r > a[i]!) {
+        if (a[i] === 0) n++;
+        a[i] = r;
+      }
+    }
+    this.nonZero = n;
   }
 
   /** Merge a stored blob (either encoding) into this sketch. */
   mergeEncoded(blob: Uint8Array): void {
     const a = this.registers;
+    let n = this.nonZero;
     if (blob[0] === FORMAT_DENSE) {
       for (let i = 0; i < HLL_REGISTERS; i++) {
         const r = blob[i + 1]!;
-        if (r > a[i]!) a[i] = r;
+        if (r > a[i]!) {
+          if (a[i] === 0) n++;
+          a[i] = r;
+        }
       }
-      return;
+    } else {
+      for (let o = 1; o + 2 < blob.length; o += PAIR_BYTES) {
+        const idx = (blob[o]! << 8) | blob[o + 1]!;
+        const r = blob[o + 2]!;
+        if (idx < HLL_REGISTERS && r > a[idx]!) {
+          if (a[idx] === 0) n++;
+          a[idx] = r;
+        }
+      }
     }
-    for (let o = 1; o + 2 < blob.length; o += PAIR_BYTES) {
-      const idx = (blob[o]! << 8) | blob[o + 1]!;
-      const r = blob[o + 2]!;
-      if (idx < HLL_REGISTERS && r > a[idx]!) a[idx] = r;
-    }
+    this.nonZero = n;
   }
 
   clone(): HyperLogLog {
@@ -95,8 +120,7 @@ export class HyperLogLog {
   }
 
   isEmpty(): boolean {
-    for (let i = 0; i < HLL_REGISTERS; i++) if (this.registers[i] !== 0) return false;
-    return true;
+    return this.nonZero === 0;
   }
 
   /** The compact storage form. */
@@ -133,6 +157,12 @@ export class HyperLogLog {
   estimate(): number {
     const m = HLL_REGISTERS;
     const q = 64 - SKETCH_PRECISION;
+    if (this.nonZero === 0) return 0;
+    if (this.nonZero < m) {
+      // Linear counting needs only the number of empty registers.
+      const lc = m * Math.log(m / (m - this.nonZero));
+      if (lc <= LINEAR_COUNTING_THRESHOLD) return lc;
+    }
     const hist = new Array<number>(q + 2).fill(0);
     for (let i = 0; i < m; i++) {
       const r = this.registers[i]!;

@@ -43,31 +43,49 @@ function bump(c: Counts, row: EventRow, sign: number): void {
 
 /**
  * Sum the rollup increments of some event rows (`sign` -1 to subtract).
- * The result is sorted by key so concurrent writers lock rows in one order.
+ * With `sortKeys` the result is sorted by key, so concurrent writers lock rows in one order.
  *
  * @example
  * const inc = rollupIncrements(insertedRows);
  * for (const d of inc.days) upsertDay.run(d);
  */
-export function rollupIncrements(rows: Iterable<EventRow>, sign = 1): RollupIncrements {
-  const days = new Map<string, DayRollup>();
+export function rollupIncrements(rows: Iterable<EventRow>, sign = 1, sortKeys = false): RollupIncrements {
+  // One map per dimension keyed by value + a small (day, site, bot) group number: cheap keys on the write path.
+  const groups = new Map<string, number>();
+  const groupInfo: Array<{ day: string; site: string; bot: boolean }> = [];
+  const days = COLUMN_PROPERTIES.map(() => new Map<string, DayRollup>());
   const slots = new Map<string, SlotRollup>();
+  let lastDayNum = Number.NaN;
+  let lastDay = '';
   for (const row of rows) {
-    const day = utcDay(row.ts);
+    const dayNum = Math.floor(row.ts / 86_400_000);
+    if (dayNum !== lastDayNum) {
+      lastDayNum = dayNum;
+      lastDay = utcDay(row.ts);
+    }
     const bot = row.bot;
-    for (const dim of COLUMN_PROPERTIES) {
+    const gk = `${lastDay}\u0000${row.site}\u0000${bot ? 1 : 0}`;
+    let g = groups.get(gk);
+    if (g === undefined) {
+      g = groupInfo.length;
+      groups.set(gk, g);
+      groupInfo.push({ day: lastDay, site: row.site, bot });
+    }
+    for (let k = 0; k < COLUMN_PROPERTIES.length; k++) {
+      const dim = COLUMN_PROPERTIES[k]!;
       const value = row[dim];
       if (value === undefined) continue;
-      const key = `${dim}\u0000${day}\u0000${row.site}\u0000${value}\u0000${bot ? 1 : 0}`;
-      let d = days.get(key);
+      const m = days[k]!;
+      const key = `${g}\u0000${value}`;
+      let d = m.get(key);
       if (d === undefined) {
-        d = { day, site: row.site, dimension: dim, value, bot, events: 0, pageviews: 0, downloads: 0 };
-        days.set(key, d);
+        d = { day: lastDay, site: row.site, dimension: dim, value, bot, events: 0, pageviews: 0, downloads: 0 };
+        m.set(key, d);
       }
       bump(d, row, sign);
     }
     const slot = Math.floor(row.ts / SLOT_MS);
-    const sk = `${slot}\u0000${row.site}\u0000${bot ? 1 : 0}`;
+    const sk = `${slot}\u0000${g}`;
     let s = slots.get(sk);
     if (s === undefined) {
       s = { slot, site: row.site, bot, events: 0, pageviews: 0, downloads: 0 };
@@ -75,7 +93,15 @@ export function rollupIncrements(rows: Iterable<EventRow>, sign = 1): RollupIncr
     }
     bump(s, row, sign);
   }
-  const byKey = <T>(m: Map<string, T>) =>
-    [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
-  return { days: byKey(days), slots: byKey(slots) };
+  const dayList = days.flatMap((m) => [...m.values()]);
+  const slotList = [...slots.values()];
+  if (!sortKeys) return { days: dayList, slots: slotList };
+  const dayKey = (d: DayRollup) => `${d.dimension}\u0000${d.day}\u0000${d.site}\u0000${d.value}\u0000${d.bot ? 1 : 0}`;
+  const slotKey = (s: SlotRollup) => `${String(s.slot).padStart(12, '0')}\u0000${s.site}\u0000${s.bot ? 1 : 0}`;
+  const sorted = <T>(list: T[], key: (t: T) => string) =>
+    list
+      .map((t) => [key(t), t] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map((e) => e[1]);
+  return { days: sorted(dayList, dayKey), slots: sorted(slotList, slotKey) };
 }

@@ -26,7 +26,8 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<(s: string) => string> = [
     doc jsonb NOT NULL
   );
   CREATE INDEX events_ts ON ${s}.events (ts);
-  CREATE INDEX events_session ON ${s}.events (session_id, ts) WHERE session_id IS NOT NULL;
+  CREATE INDEX events_session ON ${s}.events (session_id) WHERE session_id IS NOT NULL;
+  CREATE INDEX events_session_ts ON ${s}.events (ts, session_id, kind, bot, site) WHERE session_id IS NOT NULL;
   CREATE TABLE ${s}.rollup_day (
     dimension text NOT NULL,
     day text NOT NULL,

@@ -411,7 +411,7 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
         const del = await c.query(`DELETE FROM ${quoted}.events WHERE session_id = $1 RETURNING doc`, [sessionId]);
         if (del.rows.length === 0) return 0;
         const rows: EventRow[] = del.rows.map((r) => eventRow(r.doc as never));
-        await c.query(applyRollups, rollupParams(rollupIncrements(rows, -1)));
+        await c.query(applyRollups, rollupParams(rollupIncrements(rows, -1, true)));
         await c.query(`DELETE FROM ${quoted}.rollup_day WHERE events <= 0`);
         await c.query(`DELETE FROM ${quoted}.rollup_slot WHERE events <= 0`);
         return del.rows.length;

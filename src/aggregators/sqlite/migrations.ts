@@ -26,7 +26,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     doc TEXT NOT NULL
   );
   CREATE INDEX events_ts ON events (ts);
-  CREATE INDEX events_session ON events (session_id, ts) WHERE session_id IS NOT NULL;
+  CREATE INDEX events_session ON events (session_id) WHERE session_id IS NOT NULL;
+  -- Covers the session metrics (consenting rows only) without touching the table.
+  CREATE INDEX events_session_ts ON events (ts, session_id, kind, bot, site) WHERE session_id IS NOT NULL;
   CREATE TABLE rollup_day (
     dimension TEXT NOT NULL,
     day TEXT NOT NULL,

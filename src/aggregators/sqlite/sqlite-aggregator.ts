@@ -14,9 +14,10 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { assertKnownKeys, ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '../../errors.js';
 import { createStatsEngine } from '../../stats/engine.js';
-import { COLUMN_PROPERTIES, SLOT_MS } from '../../stats/event-columns.js';
+import { COLUMN_PROPERTIES, type EventRow, SLOT_MS } from '../../stats/event-columns.js';
 import { mergeBlobs, mergePairsIntoBlob } from '../../stats/hll.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
+import { rollupIncrements } from '../../stats/rollup.js';
 import {
   checkBatch,
   checkRetention,
@@ -162,13 +163,19 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     `INSERT OR IGNORE INTO events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, doc)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const newRollups = rollupFromEventsSql('seq > @v', 1);
-  const rollNewDays = db.prepare(newRollups.days);
-  const rollNewSlots = db.prepare(newRollups.slots);
+  const upsertDay = db.prepare(
+    `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET
+       events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`,
+  );
+  const upsertSlot = db.prepare(
+    `INSERT INTO rollup_slot (slot, site, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (slot, site, bot) DO UPDATE SET
+       events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`,
+  );
   const goneRollups = rollupFromEventsSql('session_id = @v', -1);
   const rollGoneDays = db.prepare(goneRollups.days);
   const rollGoneSlots = db.prepare(goneRollups.slots);
-  const maxSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck();
   const appendSketch = db.prepare(
     'INSERT INTO sketches (dimension, day, site, value, registers) VALUES (?, ?, ?, ?, ?)',
   );
@@ -194,11 +201,10 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   let batchesSinceCompaction = 0;
 
   const writeTx = db.transaction((b: ReturnType<typeof checkBatch>) => {
-    const before = maxSeq.get() as number;
-    let inserted = 0;
+    const inserted: EventRow[] = [];
     for (let i = 0; i < b.rows.length; i++) {
       const r = b.rows[i]!;
-      inserted += insertEvent.run(
+      const changes = insertEvent.run(
         r.id,
         r.ts,
         r.site,
@@ -215,11 +221,13 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         r.sessionId,
         JSON.stringify(b.events[i]),
       ).changes;
+      if (changes === 1) inserted.push(r);
     }
-    if (inserted > 0) {
-      rollNewDays.run({ v: before });
-      rollNewSlots.run({ v: before });
+    const inc = rollupIncrements(inserted);
+    for (const d of inc.days) {
+      upsertDay.run(d.dimension, d.day, d.site, d.value, d.bot ? 1 : 0, d.events, d.pageviews, d.downloads);
     }
+    for (const x of inc.slots) upsertSlot.run(x.slot, x.site, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads);
     for (const u of b.sketches) {
       const delta = mergePairsIntoBlob(undefined, u.registers);
       if (delta.length <= 1) continue;
@@ -389,6 +397,12 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         compactTx.immediate([...dirty.values()]);
       } catch {
         // Uncompacted deltas stay valid: readers merge every row of a key.
+      }
+      try {
+        // Lets SQLite's planner learn the data's shape (cheap; recommended before closing).
+        db.pragma('optimize');
+      } catch {
+        // Only a planner hint.
       }
       db.close();
     },
