@@ -62,8 +62,12 @@ describe('the shipped ASN data', () => {
     expect(enricher.metrics().isp).toEqual({ source: 'custom', state: 'ready' });
   });
 
-  it('a second resolver reads the cached binary table and agrees', async () => {
-    const again = asnTableIspResolver({ cacheDir });
+  it('a second resolver shares the loaded table; an unshared one reads the cache file and agrees', async () => {
+    const shared = asnTableIspResolver({ cacheDir });
+    await shared.ready();
+    expect(shared.table()).toBe(isp.table());
+    shared.close();
+    const again = asnTableIspResolver({ cacheDir, share: false });
     await again.ready();
     expect(again.info().source).toBe('cache');
     for (const p of [0x080808, (77 << 16) | (88 << 8) | 8, (2 << 16) | (16 << 8) | 20]) {

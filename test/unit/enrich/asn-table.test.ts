@@ -122,10 +122,25 @@ describe('asnTableIspResolver', () => {
     expect(first.lookup(4, p24('1.0.0.1'))?.asn).toBe(13335);
     expect(first.info().cacheFile).toBe(join(cacheDir, 'asn-table-9.9.9.bin'));
 
+    // while one is open, another resolver of the same data shares its table
+    const sharing = asnTableIspResolver({ dataDir: data, cacheDir });
+    await sharing.ready();
+    expect(sharing.table()).toBe(first.table());
+    const own = asnTableIspResolver({ dataDir: data, cacheDir, share: false });
+    await own.ready();
+    expect(own.table()).not.toBe(first.table());
+    expect(own.info().source).toBe('cache');
+    own.close();
+    sharing.close();
+    expect(first.lookup(4, p24('1.0.0.1'))?.asn).toBe(13335); // closing one leaves the others working
+    first.close();
+
+    // once all are closed, the next one loads again: from the cache file
     const second = asnTableIspResolver({ dataDir: data, cacheDir });
     await second.ready();
     expect(second.info()).toMatchObject({ state: 'ready', source: 'cache' });
     expect(second.lookup(6, 0x20014860 * 65536)?.asn).toBe(15169);
+    second.close();
 
     // same version, new content: stale → rebuilt
     writeFileSync(join(data, 'asn-ipv4-num.csv'), `${ip4('1.0.0.0')},${ip4('1.0.0.255')},64999,Changed\n`);
@@ -134,6 +149,7 @@ describe('asnTableIspResolver', () => {
     await third.ready();
     expect(third.info()).toMatchObject({ source: 'csv', cacheIssue: 'stale' });
     expect(third.lookup(4, p24('1.0.0.1'))?.asn).toBe(64999);
+    third.close();
 
     // a damaged cache file is rebuilt, not trusted
     const file = third.info().cacheFile as string;
@@ -165,14 +181,22 @@ describe('asnTableIspResolver', () => {
     const missing = asnTableIspResolver({ dataDir: join(tmp(), 'nothing-here'), cacheDir: false });
     await expect(missing.ready()).rejects.toMatchObject({ code: ERROR_CODES.ENRICH_DATA });
     expect(missing.info().state).toBe('failed');
-    const empty = asnTableIspResolver({ dataDir: dataDir('', ''), cacheDir: false });
+    const emptyDir = dataDir('', '');
+    const empty = asnTableIspResolver({ dataDir: emptyDir, cacheDir: false });
     await expect(empty.ready()).rejects.toMatchObject({ code: ERROR_CODES.ENRICH_DATA });
+    // a failed load is not shared: once the data is there, the next resolver loads it
+    writeFileSync(join(emptyDir, 'asn-ipv4-num.csv'), V4);
+    const retry = asnTableIspResolver({ dataDir: emptyDir, cacheDir: false });
+    await retry.ready();
+    expect(retry.lookup(4, p24('1.0.0.1'))?.asn).toBe(13335);
+    retry.close();
   });
 
   it('validates its options', () => {
     expect(() => asnTableIspResolver({ cacheDri: '/tmp' } as never)).toThrow(/Did you mean "cacheDir"/);
     expect(() => asnTableIspResolver({ cacheDir: '' })).toThrow(/cacheDir/);
     expect(() => asnTableIspResolver({ dataDir: 5 } as never)).toThrow(/dataDir/);
+    expect(() => asnTableIspResolver({ share: 'yes' } as never)).toThrow(/share/);
   });
 });
 
