@@ -196,7 +196,9 @@ async function load(dir: string, cacheDir: string | false, info: AsnTableInfo): 
   }
 
   const file =
-    cacheDir === false ? undefined : join(cacheDir, `asn-table-${version.replace(/[^0-9A-Za-z.-]/g, '_')}.bin`);
+    cacheDir === false
+      ? undefined
+      : join(cacheDir, `asn-table-f${ASN_TABLE_FORMAT}-${version.replace(/[^0-9A-Za-z.-]/g, '_')}.bin`);
   if (file !== undefined) {
     info.cacheFile = file;
     try {

@@ -120,7 +120,7 @@ describe('asnTableIspResolver', () => {
     await first.ready();
     expect(first.info()).toMatchObject({ state: 'ready', source: 'csv', cacheIssue: 'absent', badRows: 3 });
     expect(first.lookup(4, p24('1.0.0.1'))?.asn).toBe(13335);
-    expect(first.info().cacheFile).toBe(join(cacheDir, 'asn-table-9.9.9.bin'));
+    expect(first.info().cacheFile).toBe(join(cacheDir, 'asn-table-f2-9.9.9.bin'));
 
     // while one is open, another resolver of the same data shares its table
     const sharing = asnTableIspResolver({ dataDir: data, cacheDir });
