@@ -141,10 +141,10 @@ function sanityCheck(port: number): Promise<void> {
 
 async function runOne(config: BenchConfig, roundNo: number, slot: number, workRoot: string): Promise<HttpRun> {
   const workdir = join(workRoot, `${config.id}-r${roundNo}`);
-  const profDir = join(ROOT, 'bench', 'results', 'profiles');
-  const nodeFlags = cpuProf.includes(config.id)
-    ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${config.id}-r${roundNo}.cpuprofile`]
-    : [];
+  // One directory per run: Node writes one profile per thread (the tsx loader has its own);
+  // the main thread's file is the one whose name has thread id 0 (CPU.<date>.<pid>.0.<seq>.cpuprofile).
+  const profDir = join(ROOT, 'bench', 'results', 'profiles', `${config.id}-r${roundNo}`);
+  const nodeFlags = cpuProf.includes(config.id) ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
   if (nodeFlags.length) mkdirSync(profDir, { recursive: true });
   const server = await startServer(
     pinned(pinning, SERVER_CORE, tsxNode(join(ROOT, 'bench', 'http', `${config.id}.ts`), nodeFlags)),

@@ -17,7 +17,7 @@ const OUTPUT_TAIL = 6000;
 /** The bench scripts present, sorted. */
 export function listScripts(benchDir: string): string[] {
   return readdirSync(benchDir)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !NOT_SCRIPTS.has(f))
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('.') && !NOT_SCRIPTS.has(f))
     .sort();
 }
 
