@@ -86,6 +86,7 @@ console.log(
   `sqliteAggregator.write (events + rollups + sketches):       ${fmt(agg)}  (${((agg / Math.max(raw1, raw2)) * 100).toFixed(0)} % of raw)`,
 );
 
+let pgRate: number | undefined;
 try {
   const schema = `bench_ingest_${process.pid}`;
   const pg = postgresAggregator({
@@ -93,11 +94,23 @@ try {
     schema,
   });
   await pg.ready;
-  const rate = await timeAggregator(pg, list);
+  pgRate = await timeAggregator(pg, list);
   await pg.dropSchema();
   await pg.close();
-  console.log(`postgresAggregator.write:                                   ${fmt(rate)}`);
+  console.log(`postgresAggregator.write:                                   ${fmt(pgRate)}`);
 } catch (err) {
   console.log(`postgresAggregator: skipped (${err instanceof Error ? err.message : String(err)})`);
 }
 rmSync(dir, { recursive: true, force: true });
+const BAR = 200_000;
+console.log(
+  JSON.stringify({
+    bench: 'ingest',
+    events: N,
+    batch: BATCH,
+    rawSqliteEventsPerSec: Math.round(Math.max(raw1, raw2)),
+    sqliteAggregatorEventsPerSec: Math.round(agg),
+    postgresAggregatorEventsPerSec: pgRate === undefined ? null : Math.round(pgRate),
+    bar: { sqliteEventsPerSec: BAR, met: agg >= BAR },
+  }),
+);

@@ -33,6 +33,10 @@ async function generate(): Promise<void> {
     process.stdout.write(`\rgenerating: ${Math.min(N, (c + 1) * CHUNK)} / ${N} events`);
   }
   await store.close();
+  const breakdownMs = medians[cases[0]![0]]!;
+  console.log(
+    JSON.stringify({ bench: 'query', events: N, medianMs: medians, bar: { breakdownMs: 50, met: breakdownMs < 50 } }),
+  );
   renameSync(partial, file);
   console.log(`\ngenerated ${N} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
@@ -42,12 +46,25 @@ else console.log(`reusing ${file}`);
 
 const store = sqliteAggregator({ file });
 const cases: Array<[string, StatsQuery]> = [
-  ['breakdown page, 30d (UTC: rollups)', { type: 'breakdown', period: '30d', date: DATE, property: 'page', metrics: ['visitors', 'pageviews'] }],
+  [
+    'breakdown page, 30d (UTC: rollups)',
+    { type: 'breakdown', period: '30d', date: DATE, property: 'page', metrics: ['visitors', 'pageviews'] },
+  ],
   [
     'breakdown page, 30d, Europe/Moscow (rollups + raw edges)',
-    { type: 'breakdown', period: '30d', date: DATE, property: 'page', metrics: ['visitors', 'pageviews'], timeZone: 'Europe/Moscow' },
+    {
+      type: 'breakdown',
+      period: '30d',
+      date: DATE,
+      property: 'page',
+      metrics: ['visitors', 'pageviews'],
+      timeZone: 'Europe/Moscow',
+    },
   ],
-  ['breakdown browser, 30d', { type: 'breakdown', period: '30d', date: DATE, property: 'browser', metrics: ['visitors', 'pageviews'] }],
+  [
+    'breakdown browser, 30d',
+    { type: 'breakdown', period: '30d', date: DATE, property: 'browser', metrics: ['visitors', 'pageviews'] },
+  ],
   [
     'breakdown referrer, 7d, filter browser==Chrome (raw)',
     {
@@ -61,9 +78,18 @@ const cases: Array<[string, StatsQuery]> = [
   ],
   [
     'breakdown page, 30d, with session metrics (raw)',
-    { type: 'breakdown', period: '30d', date: DATE, property: 'page', metrics: ['visitors', 'sessions', 'bounce_rate'] },
+    {
+      type: 'breakdown',
+      period: '30d',
+      date: DATE,
+      property: 'page',
+      metrics: ['visitors', 'sessions', 'bounce_rate'],
+    },
   ],
-  ['timeseries 30d by day (slot rollup)', { type: 'timeseries', period: '30d', date: DATE, metrics: ['visitors', 'pageviews'] }],
+  [
+    'timeseries 30d by day (slot rollup)',
+    { type: 'timeseries', period: '30d', date: DATE, metrics: ['visitors', 'pageviews'] },
+  ],
   [
     'timeseries 30d by day, Asia/Kolkata',
     { type: 'timeseries', period: '30d', date: DATE, metrics: ['visitors', 'pageviews'], timeZone: 'Asia/Kolkata' },
@@ -81,6 +107,7 @@ const cases: Array<[string, StatsQuery]> = [
 ];
 
 console.log(`queries over ${N} events (median of 7 runs after one warm-up):`);
+const medians: Record<string, number> = {};
 for (const [label, q] of cases) {
   await store.query(q);
   const times: number[] = [];
@@ -90,6 +117,11 @@ for (const [label, q] of cases) {
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
+  medians[label] = Math.round(times[3]! * 10) / 10;
   console.log(`  ${label.padEnd(58)} ${times[3]!.toFixed(1).padStart(7)} ms`);
 }
 await store.close();
+const breakdownMs = medians[cases[0]![0]]!;
+console.log(
+  JSON.stringify({ bench: 'query', events: N, medianMs: medians, bar: { breakdownMs: 50, met: breakdownMs < 50 } }),
+);

@@ -5,7 +5,8 @@
  * events. Run it against your own aggregator:
  *
  * @example
- * import { describeAggregatorConformance } from 'privacy-log/test/conformance/aggregator-conformance';
+ * // test/conformance/my-store.test.ts
+ * import { describeAggregatorConformance } from './aggregator-conformance.js';
  * describeAggregatorConformance('my-store', async () => {
  *   const aggregator = myAggregator({ ... });
  *   return { aggregator, cleanup: async () => { ... } };
