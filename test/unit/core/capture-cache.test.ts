@@ -136,9 +136,9 @@ describe('createHashedCache', () => {
   it('keeps what was set and forgets the oldest beyond two generations', () => {
     const c = createHashedCache<number>(4); // generations of 2
     const keys = ['a', 'b', 'c', 'd', 'e', 'f'].map((s) => c.key(s));
-    keys.slice(0, 2).forEach((k, i) => c.set(k, i));
+    for (let i = 0; i < 2; i++) c.set(keys[i] as number, i);
     expect(c.get(keys[0] as number)).toBe(0);
-    keys.slice(2).forEach((k, i) => c.set(k, i + 2));
+    for (let i = 2; i < keys.length; i++) c.set(keys[i] as number, i);
     expect(c.get(keys[0] as number)).toBeUndefined();
     expect(c.get(keys[5] as number)).toBe(5);
   });
