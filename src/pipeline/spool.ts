@@ -22,7 +22,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Batch } from '../aggregators/aggregator.js';
 import { ERROR_CODES, PrivacyLogError } from '../errors.js';
 import type { ResolvedSpoolOptions } from './options.js';
@@ -42,6 +42,20 @@ import type { Ticket } from './ticket.js';
 
 const SEGMENT_RE = /^(\d{12})\.seg$/;
 export const DEAD_LETTER_FILE = 'dead-letter.seg';
+/** Holds the owning process id while a spool directory is open. */
+export const LOCK_FILE = 'LOCK';
+
+/** Spool directories open in this process (a second pipeline on the same one would interleave appends). */
+const openInProcess = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
 
 interface Segment {
   seq: number;
@@ -122,6 +136,9 @@ export class Spool {
   private lastFsync = 0;
   private dirReady = false;
   private closed = false;
+  /** Set when another pipeline or process owns the directory: nothing is written or replayed here. */
+  private lockedBy: string | undefined;
+  private ownsLock = false;
 
   constructor(dir: string, options: ResolvedSpoolOptions, hooks: SpoolHooks) {
     this.dir = dir;
@@ -139,6 +156,18 @@ export class Spool {
     let names: string[];
     try {
       this.ensureDir();
+      this.lock();
+      if (this.lockedBy !== undefined) {
+        this.hooks.report(
+          `spool-locked:${this.dir}`,
+          new PrivacyLogError(
+            ERROR_CODES.SPOOL_WRITE,
+            `spool directory ${this.dir} is in use by ${this.lockedBy}; this pipeline runs without a spool for it (batches it cannot deliver are dropped and counted). Give each process its own spool.dir.`,
+            { retryable: false, details: { dir: this.dir } },
+          ),
+        );
+        return found;
+      }
       names = readdirSync(this.dir);
     } catch (err) {
       this.hooks.report(`spool-open:${this.dir}`, this.writeError('open the spool directory', err));
@@ -235,6 +264,46 @@ export class Spool {
     return seg;
   }
 
+  /** Takes the directory's lock file, unless a live owner holds it. */
+  private lock(): void {
+    const key = resolve(this.dir);
+    if (openInProcess.has(key)) {
+      this.lockedBy = 'another pipeline in this process';
+      return;
+    }
+    const path = join(this.dir, LOCK_FILE);
+    let owner: number | undefined;
+    try {
+      owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
+    } catch {
+      owner = undefined;
+    }
+    if (owner !== undefined && Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
+      this.lockedBy = `process ${owner}`;
+      return;
+    }
+    // Absent, or left by a process that died (SIGKILL, crash): take it over.
+    const fd = openSync(path, 'w', 0o600);
+    try {
+      writeSync(fd, String(process.pid));
+    } finally {
+      closeSync(fd);
+    }
+    openInProcess.add(key);
+    this.ownsLock = true;
+  }
+
+  private unlock(): void {
+    if (!this.ownsLock) return;
+    this.ownsLock = false;
+    openInProcess.delete(resolve(this.dir));
+    try {
+      unlinkSync(join(this.dir, LOCK_FILE));
+    } catch {
+      // already gone
+    }
+  }
+
   private ensureDir(): void {
     if (this.dirReady) return;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
@@ -300,6 +369,13 @@ export class Spool {
   append(batchId: Buffer, batch: Batch): SpoolRef {
     if (this.closed) {
       throw new PrivacyLogError(ERROR_CODES.SPOOL_WRITE, `spool ${this.dir} is closed.`, { retryable: false });
+    }
+    if (this.lockedBy !== undefined) {
+      throw new PrivacyLogError(
+        ERROR_CODES.SPOOL_WRITE,
+        `spool directory ${this.dir} is in use by ${this.lockedBy}; the batch was dropped. Give each process its own spool.dir.`,
+        { retryable: false, details: { dir: this.dir, errno: 'ELOCKED' } },
+      );
     }
     const record = encodeRecord(batchId, batch);
     if (record.length > this.options.maxBytes) {
@@ -533,6 +609,7 @@ export class Spool {
       if (seg.pending.length === 0 && seg === active) this.dropSegment(seg);
       else this.closeFd(seg);
     }
+    this.unlock();
     this.closed = true;
   }
 

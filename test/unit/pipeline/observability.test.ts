@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../../src/errors.js';
 import { createPipeline } from '../../../src/pipeline/create-pipeline.js';
 import { escapeLabel, prometheusMetrics } from '../../../src/pipeline/prometheus.js';
-import { eventOf, sinkDouble, until } from './doubles.js';
+import { eventOf, sinkDouble } from './doubles.js';
 
 const LINE = /^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{aggregator="(?:[^"\\]|\\.)*"\})? -?\d+(\.\d+)?)$/;
 

@@ -182,4 +182,31 @@ describe('Spool', () => {
       { numRuns: 150 },
     );
   });
+
+  it('locks its directory: a second owner in this process or a live process gets no spool', () => {
+    const dir = tmp();
+    const first = spoolAt(dir);
+    first.spool.open();
+    first.spool.append(id(1), batchOf(0, 1));
+    const second = spoolAt(dir);
+    expect(second.spool.open()).toEqual([]); // does not replay what the owner holds
+    expect(second.errors[0]?.message).toMatch(/in use by another pipeline in this process/);
+    expect(() => second.spool.append(id(2), batchOf(1, 1))).toThrow(/in use/);
+    first.spool.close();
+
+    writeFileSync(join(dir, 'LOCK'), String(process.ppid)); // a live process that is not us
+    const third = spoolAt(dir);
+    expect(third.spool.open()).toEqual([]);
+    expect(third.errors[0]?.message).toMatch(new RegExp(`in use by process ${process.ppid}`));
+  });
+
+  it('takes over the lock of a process that died', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'LOCK'), '4194303'); // above the default pid_max: no such process
+    const { spool } = spoolAt(dir);
+    spool.open();
+    expect(() => spool.append(id(1), batchOf(0, 1))).not.toThrow();
+    expect(readFileSync(join(dir, 'LOCK'), 'utf8')).toBe(String(process.pid));
+    spool.close();
+  });
 });
