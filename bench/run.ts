@@ -14,7 +14,11 @@
  *   npm run bench -- [--rounds 3] [--duration 10] [--warmup 3] [--connections 10]
  *                    [--only koa-bare,koa-privacy-log] [--no-http] [--no-hot-path]
  *                    [--no-scripts] [--scripts ingest.ts,query.ts] [--script-timeout 120]
- *                    [--cpu-prof koa-privacy-log] [--out bench/results/latest.json] [--doc]
+ *                    [--cpu-prof koa-privacy-log] [--variant before=/tmp/tree] [--out bench/results/latest.json] [--doc]
+ *
+ * --variant name=dir also runs every selected privacy-log configuration from the
+ * source tree at dir (its own bench/http/ server file and library sources, this
+ * tree's node_modules), as `<id>@name`: a before/after comparison in one session.
  *
  * Each flag also reads from the environment: BENCH_ROUNDS, BENCH_DURATION,
  * BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_ONLY, BENCH_SCRIPT_TIMEOUT.
@@ -24,7 +28,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchConfig, bareOf, CONFIGS } from './lib/configs.js';
+import { type BenchConfig, bareOf, CONFIGS, variantsOf } from './lib/configs.js';
 import { HELLO_HTML } from './lib/hello.js';
 import { runLoad } from './lib/load.js';
 import { gitRevision, machineInfo, packageVersions } from './lib/machine.js';
@@ -91,8 +95,10 @@ const only = listOption('only', 'BENCH_ONLY');
 const onlyScripts = listOption('scripts');
 const cpuProf = listOption('cpu-prof') ?? [];
 const outFile = resolve(ROOT, argValue('out') ?? 'bench/results/latest.json');
+const variant = argValue('variant');
+if (variant !== undefined && !/^[A-Za-z0-9._-]+=.+$/.test(variant)) throw new Error('--variant takes name=dir');
 
-for (const id of [...(only ?? []), ...cpuProf]) {
+for (const id of only ?? []) {
   if (!CONFIGS.some((c) => c.id === id)) {
     throw new Error(`unknown configuration ${JSON.stringify(id)}; known: ${CONFIGS.map((c) => c.id).join(', ')}`);
   }
@@ -100,10 +106,17 @@ for (const id of [...(only ?? []), ...cpuProf]) {
 
 /** The selected configurations, with the bare framework of each (ratios need it). */
 function selectedConfigs(): BenchConfig[] {
-  if (!only) return [...CONFIGS];
-  const ids = new Set(only);
-  for (const c of CONFIGS) if (ids.has(c.id)) ids.add(bareOf(c.framework));
-  return CONFIGS.filter((c) => ids.has(c.id));
+  let list = [...CONFIGS];
+  if (only) {
+    const ids = new Set(only);
+    for (const c of CONFIGS) if (ids.has(c.id)) ids.add(bareOf(c.framework));
+    list = CONFIGS.filter((c) => ids.has(c.id));
+  }
+  if (variant) {
+    const eq = variant.indexOf('=');
+    list.push(...variantsOf(list, variant.slice(0, eq), resolve(variant.slice(eq + 1))));
+  }
+  return list;
 }
 
 // ---------------------------------------------------------------- HTTP runs
@@ -147,7 +160,11 @@ async function runOne(config: BenchConfig, roundNo: number, slot: number, workRo
   const nodeFlags = cpuProf.includes(config.id) ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
   if (nodeFlags.length) mkdirSync(profDir, { recursive: true });
   const server = await startServer(
-    pinned(pinning, SERVER_CORE, tsxNode(join(ROOT, 'bench', 'http', `${config.id}.ts`), nodeFlags)),
+    pinned(
+      pinning,
+      SERVER_CORE,
+      tsxNode(join(config.root ?? ROOT, 'bench', 'http', `${config.server ?? config.id}.ts`), nodeFlags),
+    ),
     {
       ...process.env,
       BENCH_WORKDIR: workdir,
@@ -217,6 +234,10 @@ function summarize(configs: readonly BenchConfig[], runs: readonly HttpRun[]): H
       ),
       non2xx: mine.reduce((s, r) => s + r.non2xx, 0),
       errors: mine.reduce((s, r) => s + r.errors + r.timeouts, 0),
+      generatorBusyPct: round(
+        m((r) => (r.generatorCpuMs / r.elapsedMs) * 100),
+        0,
+      ),
     };
   });
   return base.map((s) => {

@@ -7,8 +7,16 @@ export interface BenchConfig {
   /** What the table shows. */
   label: string;
   framework: Framework;
-  /** privacy-log's own configurations, as opposed to the bare frameworks and the peers. */
-  role: 'bare' | 'privacy-log' | 'peer';
+  /**
+   * privacy-log's own configurations, as opposed to the bare frameworks and the
+   * peers; 'variant' is a privacy-log configuration served from another source
+   * tree (`--variant`), for before/after comparisons in one session.
+   */
+  role: 'bare' | 'privacy-log' | 'peer' | 'variant';
+  /** The server file's id under bench/http/, when it differs from `id` (variants). */
+  server?: string;
+  /** The source tree the server runs from, when not this one (variants). */
+  root?: string;
 }
 
 export const CONFIGS: readonly BenchConfig[] = [
@@ -32,4 +40,14 @@ export const CONFIGS: readonly BenchConfig[] = [
 /** The bare configuration of a framework. */
 export function bareOf(framework: Framework): string {
   return framework === 'koa' ? 'koa-bare' : 'express-bare';
+}
+
+/**
+ * The same privacy-log configurations served from another source tree (a
+ * snapshot before a change, say), named `<id>@<name>`.
+ */
+export function variantsOf(configs: readonly BenchConfig[], name: string, root: string): BenchConfig[] {
+  return configs
+    .filter((c) => c.role === 'privacy-log')
+    .map((c) => ({ ...c, id: `${c.id}@${name}`, label: `${c.label} @ ${name}`, role: 'variant', server: c.id, root }));
 }

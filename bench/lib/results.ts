@@ -43,6 +43,8 @@ export interface HttpSummary extends BenchConfig {
   p99DeltaMs: number | null;
   non2xx: number;
   errors: number;
+  /** The load generator's CPU time over the run's wall time, %: near 100 means the generator, not the server, set the pace. */
+  generatorBusyPct: number | null;
 }
 
 export interface ScriptResult {
