@@ -6,6 +6,7 @@
  *
  * Environment: COLLECTOR_URL, COLLECTOR_TOKEN, SPOOL_DIR, APP_SITE.
  */
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { privacyLog } from '../../middleware/koa.js';
@@ -28,6 +29,11 @@ app.use((ctx) => {
   ctx.type = 'html';
   ctx.body = '<!doctype html><title>page</title><p>hello</p>';
 });
+// The visitor hasher asks the collector for the day's shared salt when privacyLog() is created and
+// uses a local one until the answer arrives. privacyLog exposes no ready() yet, so this server
+// waits for a salt round trip of its own (queued behind the hasher's) before taking requests.
+await pipeline.salt(new Date().toISOString().slice(0, 10), randomBytes(16).toString('hex'));
+await new Promise((r) => setTimeout(r, 200));
 const server = app.listen(0, '127.0.0.1', () => {
   process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
 });
