@@ -12,7 +12,7 @@
 
 import { assertKnownKeys, invalidOption } from '../errors.js';
 import { EVENT_LIMITS, type PrivacyEvent } from '../event.js';
-import { detach, redactPath } from './url.js';
+import { detach, forgetLastMatch, redactPath } from './url.js';
 
 export interface DownloadOptions {
   /**
@@ -163,7 +163,11 @@ export function createDownloadDetector(
     if (!(status >= 200 && status <= 299)) return undefined;
     const path = typeof f.path === 'string' ? f.path : '';
     const { file, ext } = lastSegment(path);
-    const attachment = typeof f.contentDisposition === 'string' && ATTACHMENT_RE.test(f.contentDisposition);
+    let attachment = false;
+    if (typeof f.contentDisposition === 'string') {
+      attachment = ATTACHMENT_RE.test(f.contentDisposition);
+      forgetLastMatch(); // the header may name a person; the regex statics must not keep it
+    }
     if (!attachment) {
       if (ext === '' || !extensions.has(ext) || notDownloads.has(file.toLowerCase())) return undefined;
       if (path.startsWith('/.well-known/')) return undefined;

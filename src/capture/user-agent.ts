@@ -22,7 +22,7 @@ import { UAParser } from 'ua-parser-js';
 import { assertKnownKeys, invalidOption } from '../errors.js';
 import { type DeviceClass, EVENT_LIMITS, type PrivacyEvent } from '../event.js';
 import { type ClientHints, MAX_HINT_LENGTH, parseClientHints } from './client-hints.js';
-import { detach } from './url.js';
+import { detach, forgetLastMatch } from './url.js';
 
 export type { ClientHints } from './client-hints.js';
 
@@ -254,7 +254,11 @@ export function createUserAgentParser(
         h = { secChUa, secChUaPlatform, secChUaMobile, secChUaPlatformVersion };
       }
     }
-    if (generation === 0) return parse(s, h);
+    if (generation === 0) {
+      const agent = parse(s, h);
+      forgetLastMatch();
+      return agent;
+    }
     h1 = seed1;
     h2 = seed2;
     mix(s, 1);
@@ -269,7 +273,11 @@ export function createUserAgentParser(
     h2 = 0;
     let agent = young.get(key);
     if (agent !== undefined) return agent;
-    agent = old.get(key) ?? parse(s, h);
+    agent = old.get(key);
+    if (agent === undefined) {
+      agent = parse(s, h);
+      forgetLastMatch(); // the regexes of the parse must not keep the UA alive
+    }
     if (young.size >= generation) {
       old = young;
       young = new Map();

@@ -2,6 +2,7 @@
  * A minimal valid PrivacyEvent for checking one parser's output against
  * validateEvent: the tests put the output into its field and validate the whole.
  */
+import fc from 'fast-check';
 import { type PrivacyEvent, validateEvent } from '../../../src/event.js';
 
 export function baseEvent(): PrivacyEvent {
@@ -28,3 +29,8 @@ export function validateWith(patch: (e: PrivacyEvent) => void): string | undefin
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point of this pattern is to find them
 export const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** A 16 KiB-plus string of any code points: a short random piece repeated (cheap to generate). */
+export const big16k: fc.Arbitrary<string> = fc
+  .string({ unit: 'binary', minLength: 1, maxLength: 64 })
+  .map((s) => s.repeat(Math.ceil(16_384 / s.length) + 1));
