@@ -40,6 +40,8 @@ export interface PrivacyLogMiddleware extends ExpressMiddleware {
   readonly stats: StatsSource | undefined;
   describe(): PrivacyLogDescription;
   captureMetrics(): CaptureMetrics;
+  /** Resolves once the shared visitor salt and the ISP data are loaded. */
+  ready(): Promise<void>;
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
@@ -146,6 +148,7 @@ export function privacyLog(options?: PrivacyLogOptions): PrivacyLogMiddleware {
     stats: { get: () => core.stats },
     describe: { value: () => core.describe() },
     captureMetrics: { value: () => core.captureMetrics() },
+    ready: { value: () => core.ready() },
     close: { value: (opts?: { timeoutMs?: number }) => core.close(opts) },
   });
   return middleware;

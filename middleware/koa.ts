@@ -48,6 +48,8 @@ export interface PrivacyLogMiddleware extends KoaMiddleware {
   describe(): PrivacyLogDescription;
   /** The capture step's counters; the pipeline's are at `pipeline.metrics()`. */
   captureMetrics(): CaptureMetrics;
+  /** Resolves once the shared visitor salt and the ISP data are loaded (see docs/operators.md). */
+  ready(): Promise<void>;
   /** Flush everything accepted, then close the pipeline. Idempotent. */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -135,6 +137,7 @@ export function privacyLog(options?: PrivacyLogOptions): PrivacyLogMiddleware {
     stats: { get: () => core.stats },
     describe: { value: () => core.describe() },
     captureMetrics: { value: () => core.captureMetrics() },
+    ready: { value: () => core.ready() },
     close: { value: (opts?: { timeoutMs?: number }) => core.close(opts) },
   });
   return middleware;

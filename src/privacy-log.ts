@@ -95,6 +95,13 @@ export interface PrivacyLogCore {
   handleRoute(req: ConsentRequest): Promise<ConsentResponse | undefined>;
   describe(): PrivacyLogDescription;
   captureMetrics(): CaptureMetrics;
+  /**
+   * Resolves once today's visitor salt is loaded from the store (shared by every
+   * server) and the ISP data is loaded. Requests before that are still recorded:
+   * with a local salt, and without ISP. Rejects with ENRICH_DATA when explicitly
+   * configured ISP data cannot be loaded.
+   */
+  ready(): Promise<void>;
   /** Flush and close the pipeline, then stop enrichment. Idempotent. */
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -191,7 +198,10 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
   const consent = createConsent(o.consent);
   const aggregators: Aggregator[] | undefined = o.pipeline ? undefined : (o.aggregators ?? [sqliteAggregator()]);
   const pipeline: Pipeline = o.pipeline ?? createPipeline({ aggregators, onError: report });
-  const hasher = createVisitorHasher({ saltSource: (day, candidate) => pipeline.salt(day, candidate) });
+  const hasher = createVisitorHasher({
+    saltSource: (day, candidate) => pipeline.salt(day, candidate),
+    onError: report,
+  });
   const enricher: Enricher = createEnricher(o.enrich);
   const capture = createCapture({
     site: o.site,
@@ -269,10 +279,12 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
     begin(req, res, secure, route, routeContext) {
       metrics.requests++;
       const headers = req.headers;
+      const startMs = Date.now();
       let state: ConsentState = consent.resolve(
         headerString(headers.cookie),
         headerString(headers['sec-gpc']),
         headerString(headers.dnt),
+        startMs,
       );
       if (state.analytics === 'granted') {
         const sessionId = state.sessionId ?? consent.newSessionId();
@@ -293,7 +305,7 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
       }
       const tracked = res as TrackedResponse;
       tracked[IN_FLIGHT] = {
-        facts: { method: req.method ?? 'GET', url: req.url ?? '/', headers, socketAddress, startMs: Date.now() },
+        facts: { method: req.method ?? 'GET', url: req.url ?? '/', headers, socketAddress, startMs },
         socket: req.socket as { errored?: unknown } | undefined,
         state: requestState,
         t0: performance.now(),
@@ -343,6 +355,10 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
 
     captureMetrics() {
       return { ...metrics };
+    },
+
+    async ready() {
+      await Promise.all([hasher.ready(), enricher.ready()]);
     },
 
     close(opts) {

@@ -4,7 +4,7 @@
  * proving `exports`, the built `dist/`, the types and the runtime dependencies.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,10 +32,28 @@ describe('consumer: the packed package', () => {
     expect(files).toContain('dist/src/index.js');
     expect(files.some((f) => f.startsWith('test/') || f.startsWith('src/'))).toBe(false);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--omit=dev', tarball], {
-      cwd: dir,
-      stdio: 'ignore',
-    });
+    // Install scripts are skipped so better-sqlite3 is not compiled a second time (minutes on
+    // this 2-core machine): its native binary is the one this checkout built for the same
+    // version. When the versions differ, it is rebuilt for real.
+    execFileSync(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--omit=dev', '--ignore-scripts', tarball],
+      {
+        cwd: dir,
+        stdio: 'ignore',
+      },
+    );
+    const version = (p: string) =>
+      (JSON.parse(readFileSync(join(p, 'package.json'), 'utf8')) as { version: string }).version;
+    const ours = join(root, 'node_modules', 'better-sqlite3');
+    const theirs = join(dir, 'node_modules', 'better-sqlite3');
+    const binary = join('build', 'Release', 'better_sqlite3.node');
+    if (version(ours) === version(theirs) && existsSync(join(ours, binary))) {
+      mkdirSync(join(theirs, 'build', 'Release'), { recursive: true });
+      copyFileSync(join(ours, binary), join(theirs, binary));
+    } else {
+      execFileSync('npm', ['rebuild', 'better-sqlite3'], { cwd: dir, stdio: 'ignore' });
+    }
   }, 600_000);
 
   afterAll(() => {
