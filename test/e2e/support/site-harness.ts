@@ -16,11 +16,18 @@ import {
 } from '../../../examples/kindergarten-site/site.js';
 import type { PrivacyEvent } from '../../../src/event.js';
 
+/** How long `events(until)` waits for a matching event. */
+export const EVENTS_WAIT_MS = 5000;
+
 export interface SiteUnderTest extends Site {
   /** Lines the site logged (server errors, privacy-log errors). */
   logLines: string[];
-  /** Flush the pipeline, then read every stored event, oldest first. */
-  events(): Promise<PrivacyEvent[]>;
+  /**
+   * Flush the pipeline, then read every stored event, oldest first. With `until`, repeat (for at most
+   * {@link EVENTS_WAIT_MS}) until some stored event matches: a request's event is pushed when its
+   * response closes on the server, which can be a moment after the browser has the page.
+   */
+  events(until?: (e: PrivacyEvent) => boolean): Promise<PrivacyEvent[]>;
   /** Stop the site and delete its data directory. */
   dispose(): Promise<void>;
 }
@@ -43,9 +50,14 @@ export async function startSite(options: SiteOptions = {}): Promise<SiteUnderTes
   });
   return Object.assign(site, {
     logLines,
-    async events() {
-      await site.privacy.pipeline.flush({ timeoutMs: 5000 });
-      return readStoredEvents(join(dataDir, PRIVACY_DB_FILE));
+    async events(until?: (e: PrivacyEvent) => boolean) {
+      const deadline = Date.now() + EVENTS_WAIT_MS;
+      for (;;) {
+        await site.privacy.pipeline.flush({ timeoutMs: 5000 });
+        const events = readStoredEvents(join(dataDir, PRIVACY_DB_FILE));
+        if (!until || events.some(until) || Date.now() > deadline) return events;
+        await new Promise((r) => setTimeout(r, 25));
+      }
     },
     async dispose() {
       await site.close();
