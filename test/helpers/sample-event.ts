@@ -9,7 +9,7 @@ export function sampleEvent(overrides: Partial<PrivacyEvent> = {}): PrivacyEvent
     kind: 'download',
     request: { method: 'GET', path: '/documents/menu.pdf', query: 'utm_source=vk', route: '/documents/:file' },
     response: { status: 200, bytes: 48213, durationMs: 3.2 },
-    client: { address: '95.31.18.0', prefixLength: 24, isp: 'PJSC Rostelecom', asn: 12389, domain: 'rostelecom.ru' },
+    client: { address: '2.16.20.0', prefixLength: 24, isp: 'PJSC Rostelecom', asn: 12389, domain: 'rostelecom.ru' },
     agent: { browser: 'Chrome', browserVersion: '142', os: 'Android', osVersion: '10', device: 'mobile', bot: false },
     referrer: { host: 'yandex.ru', type: 'search' },
     download: { file: 'menu.pdf', contentType: 'application/pdf', complete: true },

@@ -57,7 +57,7 @@ describe('toOtelAttributes', () => {
       'url.query': 'utm_source=vk',
       'http.route': '/documents/:file',
       'http.response.status_code': 200,
-      'client.address': '95.31.18.0',
+      'client.address': '2.16.20.0',
       'user_agent.name': 'Chrome',
       'user_agent.version': '142',
       'user_agent.os.name': 'Android',
