@@ -14,6 +14,8 @@ import { collectorRoutes } from '../../middleware/koa-collector.js';
 import type { Aggregator, SketchUpdate } from '../../src/aggregators/aggregator.js';
 import { httpAggregator } from '../../src/aggregators/http-aggregator.js';
 import { memoryAggregator } from '../../src/aggregators/memory-aggregator.js';
+import { createCollector } from '../../src/collector/collector.js';
+import { collectorListener } from '../../src/collector/receive.js';
 import { ERROR_CODES, PrivacyLogError } from '../../src/errors.js';
 import { makeEvent } from '../unit/access-log/fixtures.js';
 
@@ -200,6 +202,40 @@ describe('httpAggregator → Koa collectorRoutes', () => {
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ accepted: 1, rejected: [{ index: 1, reason: 'id: not a UUID' }] });
     expect(memory.events).toHaveLength(1);
+  });
+
+  it('counts bytes while reading: a chunked body without Content-Length is cut off at the limit', async () => {
+    const memory = memoryAggregator();
+    const collector = createCollector({ aggregators: [memory], auth: { token: TOKEN }, maxBodyBytes: 8192 });
+    const base = await listen(http.createServer(collectorListener(collector)));
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${base}/privacy-log/collect`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          'content-type': 'application/json',
+          'transfer-encoding': 'chunked',
+        },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.write('{"events":[');
+      const chunk = `${JSON.stringify(makeEvent())},`;
+      let sent = 0;
+      // Up to ~1 MB, far past the limit; stops as soon as the collector answers.
+      const pump = () => {
+        while (sent < 1_000_000 && req.write(chunk)) sent += chunk.length;
+        if (sent < 1_000_000) req.once('drain', pump);
+        else req.end(']}');
+      };
+      pump();
+    });
+    expect(status).toBe(413);
+    expect(memory.events).toEqual([]);
+    expect(collector.metrics().requests).toBe(0);
   });
 
   it('explains app.use(collectorRoutes) and a body parser mounted first', async () => {
