@@ -109,13 +109,12 @@ export function winstonAggregator(options: WinstonAggregatorOptions = {}): Aggre
   let seq = 0;
   let closed = false;
 
-  const settleTransport = (t: TransportStream, error?: Error) => {
+  /** A transport failed: every record still waiting on it fails (winston's warnings name no record). */
+  const failTransport = (t: TransportStream, error: Error) => {
     for (const [id, p] of pending) {
       if (!p.waiting.has(t)) continue;
-      if (error) {
-        pending.delete(id);
-        p.done(error);
-      }
+      pending.delete(id);
+      p.done(error);
     }
   };
   const watch = (t: TransportStream) => {
@@ -132,7 +131,7 @@ export function winstonAggregator(options: WinstonAggregatorOptions = {}): Aggre
         p.done();
       }
     });
-    const fail = (err: unknown) => settleTransport(t, err instanceof Error ? err : new Error(String(err)));
+    const fail = (err: unknown) => failTransport(t, err instanceof Error ? err : new Error(String(err)));
     t.on('warn', fail);
     t.on('error', fail);
   };
