@@ -31,6 +31,12 @@ export interface CaptureOptions {
 export interface RoutesOptions {
   /** Where the consent routes live. Default '/privacy'. */
   prefix?: string;
+  /**
+   * Serve the pipeline's and capture's metrics in Prometheus text format at
+   * `path` (default '/metrics'). Off by default. With `token`, a scraper must
+   * send `Authorization: Bearer <token>`.
+   */
+  metrics?: boolean | { path?: string; token?: string };
 }
 
 export interface PrivacyLogOptions {
@@ -65,7 +71,8 @@ export const PRIVACY_LOG_OPTION_KEYS = [
   'onError',
 ] as const;
 const CAPTURE_KEYS = ['queryAllowList', 'downloadExtensions', 'ignore', 'kinds', 'rememberPrevious'] as const;
-const ROUTES_KEYS = ['prefix'] as const;
+const ROUTES_KEYS = ['prefix', 'metrics'] as const;
+export const DEFAULT_METRICS_PATH = '/metrics';
 
 /** Kinds forwarded when `capture.kinds` is not given. */
 export const DEFAULT_KINDS: readonly EventKind[] = EVENT_KINDS.filter((k) => k !== 'asset');
@@ -127,6 +134,7 @@ export interface ResolvedPrivacyLogOptions {
   rememberPrevious: { ttlMs: number; maxEntries: number } | undefined;
   enrich: EnrichOptions | undefined;
   routesPrefix: string;
+  metrics: { path: string; token: string | undefined } | undefined;
   onError: ((err: PrivacyLogError) => void) | undefined;
 }
 
@@ -207,6 +215,23 @@ export function resolvePrivacyLogOptions(input: unknown): ResolvedPrivacyLogOpti
     throw invalidOption(WHERE, 'routes.prefix', "a path such as '/privacy' (no trailing slash)");
   }
 
+  let metrics: ResolvedPrivacyLogOptions['metrics'];
+  const m = routes.metrics;
+  if (m === true) metrics = { path: DEFAULT_METRICS_PATH, token: undefined };
+  else if (isPlainObject(m)) {
+    assertKnownKeys(m, ['path', 'token'], `${WHERE} routes.metrics`);
+    const path = m.path ?? DEFAULT_METRICS_PATH;
+    if (typeof path !== 'string' || !/^\/[A-Za-z0-9._~/-]*$/.test(path)) {
+      throw invalidOption(WHERE, 'routes.metrics.path', "a path such as '/metrics'");
+    }
+    if (m.token !== undefined && (typeof m.token !== 'string' || m.token.length < 16)) {
+      throw invalidOption(WHERE, 'routes.metrics.token', 'a string of at least 16 characters');
+    }
+    metrics = { path, token: m.token };
+  } else if (m !== undefined && m !== false) {
+    throw invalidOption(WHERE, 'routes.metrics', 'a boolean or { path, token }');
+  }
+
   return {
     site: o.site,
     pipeline: o.pipeline,
@@ -221,6 +246,7 @@ export function resolvePrivacyLogOptions(input: unknown): ResolvedPrivacyLogOpti
     rememberPrevious,
     enrich: o.enrich,
     routesPrefix: prefix,
+    metrics,
     onError: o.onError,
   };
 }

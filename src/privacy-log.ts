@@ -6,6 +6,8 @@
  * Koa and Express both hand us Node's IncomingMessage and ServerResponse, so the
  * adapters only read their framework's route and secure flag and call `begin()`.
  */
+
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Aggregator } from './aggregators/aggregator.js';
@@ -31,6 +33,7 @@ import { ERROR_CODES, PrivacyLogError } from './errors.js';
 import type { PrivacyEvent } from './event.js';
 import { resolvePrivacyLogOptions } from './options.js';
 import { createPipeline } from './pipeline/create-pipeline.js';
+import { PROMETHEUS_CONTENT_TYPE, prometheusMetrics } from './pipeline/prometheus.js';
 import type { Pipeline } from './pipeline/types.js';
 import type { StatsSource } from './stats/query.js';
 
@@ -90,7 +93,7 @@ export interface PrivacyLogCore {
     route?: RouteReader,
     routeContext?: unknown,
   ): PrivacyRequestState;
-  /** True when `path` is one of the consent routes (so adapters read a body only then). */
+  /** True when `path` is one of the consent routes or the metrics route (adapters read a body only then). */
   ownsRoute(path: string): boolean;
   handleRoute(req: ConsentRequest): Promise<ConsentResponse | undefined>;
   describe(): PrivacyLogDescription;
@@ -156,6 +159,10 @@ interface InFlight {
 
 const IN_FLIGHT = Symbol('privacy-log.in-flight');
 type TrackedResponse = ServerResponse & { [IN_FLIGHT]?: InFlight };
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
 
 function headerString(v: number | string | string[] | undefined): string | undefined {
   return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : typeof v === 'number' ? String(v) : undefined;
@@ -223,6 +230,48 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
   const consentPath = `${o.routesPrefix}/consent`;
   const metrics: CaptureMetrics = { requests: 0, captured: 0, skipped: 0, failed: 0 };
   let closing: Promise<void> | undefined;
+
+  const metricsTokenHash = o.metrics?.token ? sha256(o.metrics.token) : undefined;
+  function metricsResponse(req: ConsentRequest): ConsentResponse {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return {
+        status: 405,
+        headers: { allow: 'GET, HEAD', 'content-type': 'text/plain' },
+        body: 'method not allowed\n',
+      };
+    }
+    if (metricsTokenHash) {
+      const auth = headerString(req.headers.authorization) ?? '';
+      const given = auth.startsWith('Bearer ') ? sha256(auth.slice(7)) : undefined;
+      if (!given || !timingSafeEqual(given, metricsTokenHash)) {
+        return {
+          status: 401,
+          headers: { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' },
+          body: 'unauthorized\n',
+        };
+      }
+    }
+    const c = metrics;
+    const capture = [
+      '# HELP privacy_log_capture_requests_total Requests seen by the middleware.',
+      '# TYPE privacy_log_capture_requests_total counter',
+      `privacy_log_capture_requests_total ${c.requests}`,
+      '# HELP privacy_log_capture_events_total Requests that became an event.',
+      '# TYPE privacy_log_capture_events_total counter',
+      `privacy_log_capture_events_total ${c.captured}`,
+      '# HELP privacy_log_capture_skipped_total Requests not recorded (ignored paths, kinds not forwarded).',
+      '# TYPE privacy_log_capture_skipped_total counter',
+      `privacy_log_capture_skipped_total ${c.skipped}`,
+      '# HELP privacy_log_capture_failed_total Requests whose capture failed (each reported through onError).',
+      '# TYPE privacy_log_capture_failed_total counter',
+      `privacy_log_capture_failed_total ${c.failed}`,
+    ].join('\n');
+    return {
+      status: 200,
+      headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' },
+      body: `${prometheusMetrics(pipeline).trimEnd()}\n${capture}\n`,
+    };
+  }
 
   function finish(this: TrackedResponse): void {
     const flight = this[IN_FLIGHT];
@@ -318,10 +367,11 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
     },
 
     ownsRoute(path) {
-      return path === consentPath || path === '/.well-known/gpc.json';
+      return path === consentPath || path === '/.well-known/gpc.json' || path === o.metrics?.path;
     },
 
     handleRoute(req) {
+      if (o.metrics && req.path === o.metrics.path) return Promise.resolve(metricsResponse(req));
       return routes.handle(req);
     },
 

@@ -386,6 +386,29 @@ export function adapterCases(name: string, factory: HarnessFactory): void {
     });
   });
 
+  describe(`${name}: metrics route`, () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await factory({ site: 'oblachko', routes: { metrics: { token: 'scrape-token-0123456789' } } });
+    });
+    afterAll(async () => h.close());
+
+    it('serves Prometheus text behind its token, counting what happened', async () => {
+      await h.agent.get('/');
+      await h.agent.get('/style.css');
+      await settle(h);
+      expect((await h.agent.get('/metrics')).status).toBe(401);
+      expect((await h.agent.get('/metrics').set('Authorization', 'Bearer wrong-token-0123456789')).status).toBe(401);
+      const res = await h.agent.get('/metrics').set('Authorization', 'Bearer scrape-token-0123456789');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/plain/);
+      expect(res.text).toMatch(/^# HELP /m);
+      expect(res.text).toMatch(/^privacy_log_capture_skipped_total [1-9]/m);
+      const accepted = /^privacy_log_\w*accepted\w* (\d+)/m.exec(res.text);
+      expect(Number(accepted?.[1])).toBeGreaterThanOrEqual(1);
+    });
+  });
+
   describe(`${name}: options`, () => {
     it('rejects a misspelled option with a suggestion', async () => {
       await expect(factory({ sitee: 'x' } as never)).rejects.toMatchObject({
