@@ -137,7 +137,8 @@ export async function main(
         return 2;
     }
   } catch (e) {
-    io.stderr(`privacy-log: ${e instanceof Error ? e.message : String(e)}\n`);
+    const message = e instanceof Error ? e.message : String(e);
+    io.stderr(`${message.startsWith('privacy-log') ? message : `privacy-log: ${message}`}\n`);
     return isPrivacyLogError(e) ? 2 : 1;
   }
 }
