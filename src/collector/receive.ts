@@ -28,8 +28,10 @@ export async function receive(
   const meta = { method: req.method ?? 'GET', path, headers: req.headers };
   const early = collector.precheck(meta);
   if (early) {
+    // Refused before reading: drop the connection after answering rather than drain an unwanted upload.
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
     req.resume();
-    return early;
+    return hasBody ? { ...early, headers: { ...early.headers, connection: 'close' } } : early;
   }
   let body: Buffer;
   try {
