@@ -11,11 +11,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Aggregator } from '../src/aggregators/aggregator.js';
+import type { Aggregator, Batch } from '../src/aggregators/aggregator.js';
 import { memoryAggregator } from '../src/aggregators/memory-aggregator.js';
 import { sqliteAggregator } from '../src/aggregators/sqlite/sqlite-aggregator.js';
 import type { PrivacyEvent } from '../src/event.js';
 import { createPipeline } from '../src/pipeline/create-pipeline.js';
+import { buildSketchUpdates } from '../src/pipeline/sketches.js';
 import { packMark } from '../src/stats/visitor-mark.js';
 import { countingSink } from './lib/counting-sink.js';
 
@@ -86,6 +87,26 @@ async function ingest(aggregator: Aggregator, events: readonly PrivacyEvent[]): 
   return (events.length / ms) * 1000;
 }
 
+/** The same events written straight to a fresh aggregator in 500-event batches: the pipeline's baseline. */
+async function direct(aggregator: Aggregator, events: readonly PrivacyEvent[]): Promise<number> {
+  const batches: Batch[] = [];
+  for (let i = 0; i < events.length; i += 500) {
+    const slice = events.slice(i, i + 500);
+    batches.push({
+      events: slice,
+      sketches: buildSketchUpdates(
+        slice,
+        slice.map((_, j) => packMark((i + j) & 16383, 2)),
+      ),
+    });
+  }
+  const t0 = performance.now();
+  for (const b of batches) await aggregator.write(b);
+  const ms = performance.now() - t0;
+  await aggregator.close?.();
+  return (events.length / ms) * 1000;
+}
+
 const pool = Array.from({ length: 10_000 }, (_, i) => eventAt(i));
 const distinct = Array.from({ length: INGEST }, (_, i) => eventAt(i));
 try {
@@ -93,16 +114,22 @@ try {
   const unvalidated = await pushNs(false, pool);
   const memory = await ingest(memoryAggregator({ name: 'memory' }), distinct);
   const sqlite = await ingest(sqliteAggregator({ file: join(dir, 'bench.db'), name: 'sqlite' }), distinct);
+  const sqliteDirect = await direct(
+    sqliteAggregator({ file: join(dir, 'direct.db'), name: 'sqlite-direct' }),
+    distinct,
+  );
   console.log(`push() with validation:    ${validated.toFixed(0)} ns/op (${PUSHES} pushes)`);
   console.log(`push() without validation: ${unvalidated.toFixed(0)} ns/op`);
   console.log(`ingest into memoryAggregator: ${Math.round(memory)} events/s (${INGEST} events, flush included)`);
   console.log(`ingest into sqliteAggregator: ${Math.round(sqlite)} events/s (bar: ≥ 200000 events/s)`);
+  console.log(`sqliteAggregator.write() alone, same events: ${Math.round(sqliteDirect)} events/s`);
   console.log(
     JSON.stringify({
       pushNsValidated: Math.round(validated),
       pushNsUnvalidated: Math.round(unvalidated),
       ingestMemoryEventsPerSec: Math.round(memory),
       ingestSqliteEventsPerSec: Math.round(sqlite),
+      sqliteDirectEventsPerSec: Math.round(sqliteDirect),
       pushes: PUSHES,
       ingestEvents: INGEST,
     }),
