@@ -226,10 +226,18 @@ export function createReferrerReducer(
     if (typeof referer !== 'string' || referer.length < 8) return undefined;
     const s = referer.length > MAX_REFERER_INPUT_LENGTH ? referer.slice(0, MAX_REFERER_INPUT_LENGTH) : referer;
     // scheme: http:// or https://, any case
+    if (
+      (s.charCodeAt(0) | 0x20) !== 104 || // h
+      (s.charCodeAt(1) | 0x20) !== 116 || // t
+      (s.charCodeAt(2) | 0x20) !== 116 || // t
+      (s.charCodeAt(3) | 0x20) !== 112 // p
+    ) {
+      return undefined;
+    }
     let i: number;
     const c4 = s.charCodeAt(4);
-    if (c4 === 58 && s.slice(0, 4).toLowerCase() === 'http') i = 5;
-    else if ((c4 | 0x20) === 115 && s.charCodeAt(5) === 58 && s.slice(0, 4).toLowerCase() === 'http') i = 6;
+    if (c4 === 58) i = 5;
+    else if ((c4 | 0x20) === 115 && s.charCodeAt(5) === 58) i = 6;
     else return undefined;
     if (s.charCodeAt(i) !== 47 || s.charCodeAt(i + 1) !== 47) return undefined;
     i += 2;
