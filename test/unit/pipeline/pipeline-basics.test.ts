@@ -335,3 +335,49 @@ describe('overflow', () => {
     expect(p.metrics()).toMatchObject({ accepted: 25, dropped: 15, queued: 10 });
   });
 });
+
+describe('spool limits and hanging sinks', () => {
+  it('evicts the oldest spool segment at maxBytes: counted as dropped, reported, invariant kept', async () => {
+    const errors: PrivacyLogError[] = [];
+    const down = sinkDouble('down', 'fail');
+    const p = track(
+      createPipeline({
+        aggregators: [down],
+        batch: { maxEvents: 20, maxWaitMs: 1 },
+        retry: { initialMs: 1, maxMs: 60_000, maxAttempts: 1 },
+        spool: { dir: tmp(), maxBytes: 64 * 1024, segmentBytes: 16 * 1024 },
+        onError: (e) => errors.push(e),
+      }),
+    );
+    await pushInTurns(p, 2000, 20);
+    await p.flush();
+    const m = p.metrics();
+    const lane = m.aggregators.down;
+    expect(lane?.evicted).toBeGreaterThan(0);
+    expect(m.dropped).toBe((lane?.evicted ?? 0) * 20);
+    expect(m.spoolPending).toBe(2000 - m.dropped);
+    expect(lane?.spoolBytes).toBeLessThanOrEqual(64 * 1024 + 16 * 1024);
+    expect(invariantViolation(m)).toBeUndefined();
+    expect(errors.some((e) => /reached spool.maxBytes/.test(e.message))).toBe(true);
+  });
+
+  it('aborts a hanging write after attemptTimeoutMs, spools, and replays once the sink answers', async () => {
+    const sink = sinkDouble('sink', 'hang');
+    const p = track(
+      createPipeline({
+        aggregators: [sink],
+        batch: { maxEvents: 5, maxWaitMs: 1 },
+        retry: { initialMs: 1, maxMs: 20, maxAttempts: 2, attemptTimeoutMs: 20 },
+        spool: { dir: tmp() },
+        onError: () => undefined,
+      }),
+    );
+    for (let i = 0; i < 10; i++) p.push(eventOf(i));
+    await until(() => p.metrics().spoolPending === 10, 3000);
+    expect(p.health().aggregators[0]?.lastError?.code).toBe(ERROR_CODES.TIMEOUT);
+    sink.mode = 'ok';
+    await until(() => p.metrics().delivered === 10, 3000);
+    expect(sink.stored.size).toBe(10);
+    expect(p.metrics()).toMatchObject({ spooled: 10, replayed: 10, dropped: 0, queued: 0, spoolPending: 0 });
+  });
+});
