@@ -1,6 +1,6 @@
 /**
  * Model-based test (fast-check commands): random sequences of pushes, sink
- * failures, recoveries, flushes, restarts and waits. After every step the
+ * failures, hangs, recoveries, flushes, restarts and waits. After every step the
  * accounting identity holds at the top level and for every aggregator, and the
  * counts match an in-memory model; at the end every valid pushed event is
  * stored exactly once in each sink.
@@ -12,7 +12,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createPipeline } from '../../src/pipeline/create-pipeline.js';
 import type { Pipeline } from '../../src/pipeline/types.js';
-import { eventOf, idOf, invariantViolation, type SinkDouble, sinkDouble, until } from '../unit/pipeline/doubles.js';
+import {
+  eventOf,
+  idOf,
+  invariantViolation,
+  type SinkDouble,
+  type SinkMode,
+  sinkDouble,
+  until,
+} from '../unit/pipeline/doubles.js';
 
 interface Model {
   /** Ids of every valid event pushed, across restarts. */
@@ -34,7 +42,7 @@ function open(real: Pick<Real, 'dir' | 'sinks'>): Pipeline {
     aggregators: real.sinks,
     batch: { maxEvents: 5, maxWaitMs: 2 },
     queue: { maxEvents: 1000 },
-    retry: { initialMs: 1, maxMs: 4, maxAttempts: 2, attemptTimeoutMs: 1000 },
+    retry: { initialMs: 1, maxMs: 4, maxAttempts: 2, attemptTimeoutMs: 30 },
     spool: { dir: real.dir, fsyncIntervalMs: 5 },
     onError: () => undefined,
   });
@@ -73,15 +81,15 @@ class Push implements fc.AsyncCommand<Model, Real> {
 class SetSink implements fc.AsyncCommand<Model, Real> {
   constructor(
     readonly index: number,
-    readonly up: boolean,
+    readonly mode: SinkMode,
   ) {}
   check = () => true;
   async run(model: Model, real: Real): Promise<void> {
     const sink = real.sinks[this.index % real.sinks.length] as SinkDouble;
-    sink.mode = this.up ? 'ok' : 'fail';
+    sink.mode = this.mode;
     check(model, real);
   }
-  toString = () => `${this.up ? 'recover' : 'fail'}(${this.index})`;
+  toString = () => `${this.mode}(${this.index})`;
 }
 
 class Flush implements fc.AsyncCommand<Model, Real> {
@@ -123,14 +131,14 @@ class Restart implements fc.AsyncCommand<Model, Real> {
 
 const commands = [
   fc.tuple(fc.integer({ min: 1, max: 12 }), fc.boolean()).map(([n, bad]) => new Push(n, bad)),
-  fc.tuple(fc.nat(1), fc.boolean()).map(([i, up]) => new SetSink(i, up)),
+  fc.tuple(fc.nat(1), fc.constantFrom<SinkMode>('ok', 'fail', 'hang')).map(([i, mode]) => new SetSink(i, mode)),
   fc.constant(new Flush()),
   fc.integer({ min: 1, max: 15 }).map((ms) => new Wait(ms)),
   fc.constant(new Restart()),
 ];
 
 describe('pipeline accounting against a model', () => {
-  it('holds after every step of random pushes, failures, recoveries, flushes and restarts', {
+  it('holds after every step of random pushes, failures, hangs, recoveries, flushes and restarts', {
     timeout: 60_000,
   }, async () => {
     await fc.assert(
