@@ -92,7 +92,8 @@ let sinkHole = 0;
 /** What begin() and finish() do per request, minus Node's own header calls. */
 function oneRequest(i: number): void {
   const r = requests[i & MASK] as Prepared;
-  let state: ConsentState = consent.resolve(r.cookie, r.gpc, r.dnt);
+  const startMs = Date.now();
+  let state: ConsentState = consent.resolve(r.cookie, r.gpc, r.dnt, startMs);
   if (state.analytics === 'granted') {
     const sessionId = state.sessionId ?? consent.newSessionId();
     if (!state.sessionId) state = { ...state, sessionId };
@@ -103,7 +104,7 @@ function oneRequest(i: number): void {
     url: r.url,
     headers: r.headers,
     socketAddress: '127.0.0.1',
-    startMs: Date.now(),
+    startMs,
   };
   const captured = capture.record(facts, response, state);
   if (captured) pipeline.push(captured.event, captured.visitor, captured.enrichment);

@@ -13,7 +13,8 @@
  *
  *   npm run bench -- [--rounds 3] [--duration 10] [--warmup 3] [--connections 10]
  *                    [--only koa-bare,koa-privacy-log] [--no-http] [--no-hot-path]
- *                    [--no-scripts] [--scripts ingest.ts,query.ts] [--script-timeout 120]
+ *                    [--no-scripts] [--scripts ingest.ts,query.ts] [--script-timeout 300]
+ *                    [--reuse-scripts bench/results/scripts.json]
  *                    [--cpu-prof koa-privacy-log] [--variant before=/tmp/tree] [--out bench/results/latest.json] [--doc]
  *
  * --variant name=dir also runs every selected privacy-log configuration from the
@@ -23,7 +24,7 @@
  * Each flag also reads from the environment: BENCH_ROUNDS, BENCH_DURATION,
  * BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_ONLY, BENCH_SCRIPT_TIMEOUT.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -50,7 +51,7 @@ import { median, round } from './lib/stats.js';
 import { formatHttpTable } from './lib/table.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DEFAULTS = { rounds: 3, duration: 10, warmup: 3, connections: 10, scriptTimeout: 120 };
+const DEFAULTS = { rounds: 3, duration: 10, warmup: 3, connections: 10, scriptTimeout: 300 };
 /** Pause between two runs, so the previous server's sockets and files settle. */
 const GAP_MS = 500;
 const MiB = 1024;
@@ -329,6 +330,33 @@ function bars(summary: HttpSummary[] | undefined, hot: ScriptResult | null): Bar
   return out;
 }
 
+/** Bars the other scripts report in their JSON summary (`bar: { …, met }` or `barMet`). */
+function scriptBars(scripts: readonly ScriptResult[]): BarCheck[] {
+  const out: BarCheck[] = [];
+  for (const s of scripts) {
+    const j = s.json as { bar?: Record<string, unknown>; barMet?: unknown; deltaMs?: unknown } | undefined;
+    if (j?.bar && typeof j.bar.met === 'boolean') {
+      const { met, ...target } = j.bar;
+      out.push({
+        name: `bench/${s.script}`,
+        target: Object.entries(target)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
+        measured: 'see its section below',
+        met: met as boolean,
+      });
+    } else if (j && typeof j.barMet === 'boolean') {
+      out.push({
+        name: `bench/${s.script}`,
+        target: 'its own bar',
+        measured: typeof j.deltaMs === 'number' ? `Δ ${j.deltaMs.toFixed(3)} ms` : 'see its section below',
+        met: j.barMet,
+      });
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -348,7 +376,13 @@ async function main(): Promise<void> {
   if (hotPath) log(`hot-path.ts: exit ${hotPath.code} in ${hotPath.elapsedMs} ms`);
 
   const scripts: ScriptResult[] = [];
-  if (!has('no-scripts')) {
+  const reuse = argValue('reuse-scripts');
+  if (reuse !== undefined) {
+    // The other scripts' results of an earlier session (e.g. run while nothing else was measured).
+    const earlier = JSON.parse(readFileSync(resolve(ROOT, reuse), 'utf8')) as BenchResults;
+    for (const s of earlier.scripts) scripts.push({ ...s, reusedFrom: earlier.date });
+    log(`reused ${earlier.scripts.length} script results from ${reuse} (${earlier.date})`);
+  } else if (!has('no-scripts')) {
     const names = listScripts(join(ROOT, 'bench')).filter((s) => !onlyScripts || onlyScripts.includes(s));
     for (const script of names) {
       const result = await runScript(ROOT, script, [], pinning, scriptTimeoutMs);
@@ -386,7 +420,7 @@ async function main(): Promise<void> {
     http,
     hotPath,
     scripts,
-    bars: bars(http?.summary, hotPath),
+    bars: [...bars(http?.summary, hotPath), ...scriptBars(scripts)],
   };
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);

@@ -41,7 +41,13 @@ function scriptSection(s: ScriptResult): string {
     : s.code === 0
       ? `ran in ${(s.elapsedMs / 1000).toFixed(1)} s`
       : `failed (exit ${s.code}) after ${(s.elapsedMs / 1000).toFixed(1)} s`;
-  const lines = [`### \`bench/${s.script}\`${s.args.length ? ` ${s.args.join(' ')}` : ''}`, '', `${status}.`, ''];
+  const when = s.reusedFrom ? ` Measured in the session of ${s.reusedFrom} on the same machine.` : '';
+  const lines = [
+    `### \`bench/${s.script}\`${s.args.length ? ` ${s.args.join(' ')}` : ''}`,
+    '',
+    `${status}.${when}`,
+    '',
+  ];
   lines.push(fence(s.output));
   return lines.join('\n');
 }

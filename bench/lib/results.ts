@@ -59,6 +59,8 @@ export interface ScriptResult {
   figures: string[];
   /** The tail of stdout (and of stderr on failure). */
   output: string;
+  /** Set when the result was taken over from an earlier session (`--reuse-scripts`): that session's date. */
+  reusedFrom?: string;
 }
 
 export interface BarCheck {
