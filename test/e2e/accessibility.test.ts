@@ -80,6 +80,14 @@ describe.skipIf(!browserProbe.available)(`accessibility and screenshots (${brows
         it(path, async () => {
           await tab.goto(path);
           expect(describeViolations(path, await seriousA11yViolations(tab))).toBe('');
+          // Responsive: nothing makes the page scroll sideways, on a phone either.
+          const width = await tab.evaluate(() => {
+            const root = (
+              globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }
+            ).document.documentElement;
+            return { scroll: root.scrollWidth, client: root.clientWidth };
+          });
+          expect(width.scroll).toBeLessThanOrEqual(width.client);
         });
       }
 

@@ -317,17 +317,25 @@ describe.skipIf(!browserProbe.available)(`kindergarten site in Chromium (${brows
     await page.goto('/');
     await page.locator('#consent-banner button[value="granted"]').click();
     await page.waitForURL(`${site.url}/`);
-    expect((await ctx.cookies()).map((c) => c.name)).toContain(SESSION_COOKIE);
+    const sessionId = (await ctx.cookies()).find((c) => c.name === SESSION_COOKIE)?.value;
+    expect(sessionId).toBeTruthy();
 
     await page.locator('#consent-settings').click();
     await page.waitForURL('**/privacy/choice');
+    expect(await page.locator('#consent-state').textContent()).toContain('Вы разрешили');
+    const inSession = (e: PrivacyEvent) => e.session?.id !== undefined && sessionId?.includes(e.session.id) === true;
+    expect((await site.events(pageview('/privacy/choice', since))).filter(inSession).length).toBeGreaterThanOrEqual(2);
+
     await page.locator('button[value="withdraw"]').click();
     await page.waitForURL('**/privacy/choice');
     expect((await ctx.cookies()).map((c) => c.name)).not.toContain(SESSION_COOKIE);
     await page.goto('/news');
-    const event = last(await site.events(pageview('/news', since)), pageview('/news', since));
+    const events = await site.events(pageview('/news', since));
+    const event = last(events, pageview('/news', since));
     expect(event.session).toBeUndefined();
     expect(event.consent.analytics).not.toBe('granted');
+    // Withdrawal erased what was stored under that session.
+    expect(events.filter(inSession)).toEqual([]);
   });
 });
 

@@ -110,10 +110,10 @@ export function technicalAppendix(d: DescriptionView, stored: readonly StorageFa
     <p>Файлы с расширениями ${(d.downloadExtensions ?? []).join(', ') || '—'} учитываются как скачивания.</p>
     <h3>Где и сколько хранятся данные</h3>
     <p>Все данные хранятся на сервере сайта и никуда не передаются. Записи о запросах получают:
-      ${(d.aggregators ?? []).map((a) => a.name).join(', ') || '—'}.</p>
+      ${(d.aggregators ?? []).map((a) => a.name).join(', ') || '—'}. «Где» — файл или папка в каталоге данных сайта.</p>
     <div class="table-scroll" tabindex="0" role="region" aria-label="Хранение данных">
     <table class="storage">
-      <thead><tr><th scope="col">Что</th><th scope="col">Где (в каталоге данных сайта)</th><th scope="col">Сколько хранится</th></tr></thead>
+      <thead><tr><th scope="col">Что</th><th scope="col">Где</th><th scope="col">Срок</th></tr></thead>
       <tbody>${stored.map(storage)}</tbody>
     </table>
     </div>
