@@ -132,7 +132,7 @@ export function createDownloadDetector(
   options: DownloadOptions = {},
 ): (f: DownloadFacts) => PrivacyEvent['download'] | undefined {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidOption(WHERE, 'downloadExtensions', 'given inside an options object');
+    throw invalidOption(WHERE, 'options', "an object such as { downloadExtensions: ['pdf'] }");
   }
   assertKnownKeys(options, DOWNLOAD_OPTION_KEYS, WHERE);
   const list = options.downloadExtensions ?? DEFAULT_DOWNLOAD_EXTENSIONS;

@@ -62,7 +62,7 @@ export const DEFAULT_ASSET_EXTENSIONS: readonly string[] = Object.freeze([
 
 export const DEFAULT_API_PREFIXES: readonly string[] = Object.freeze(['/api/']);
 
-const WHERE = 'privacyLog({ capture })';
+const WHERE = 'createKindClassifier()';
 const KIND_OPTION_KEYS = ['assetExtensions', 'apiPrefixes'] as const;
 const EXTENSION_RE = /^[a-z0-9]{1,16}$/;
 const PREFIX_RE = /^\/[\x21-\x7e]{0,255}$/;
@@ -121,7 +121,7 @@ function compileList(list: unknown, field: keyof KindOptions, re: RegExp, exampl
  */
 export function createKindClassifier(options: KindOptions = {}): (f: KindFacts) => EventKind {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidOption(WHERE, 'assetExtensions', 'given inside an options object');
+    throw invalidOption(WHERE, 'options', "an object such as { apiPrefixes: ['/api/'] }");
   }
   assertKnownKeys(options, KIND_OPTION_KEYS, WHERE);
   const assets: ReadonlySet<string> = new Set(

@@ -79,7 +79,7 @@ export const MAX_REFERER_INPUT_LENGTH = 4096;
 export const IP_REFERRER_HOST = 'ip-address';
 const HOST_CACHE_SIZE = 512;
 
-const WHERE = 'privacyLog({ capture })';
+const WHERE = 'createReferrerReducer()';
 const REFERRER_OPTION_KEYS = ['searchHosts', 'socialHosts'] as const;
 const ENTRY_RE = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*(?:\.\*)?$/;
 const HOST_CHAR = new Uint8Array(128);
@@ -188,7 +188,7 @@ export function createReferrerReducer(
   options: ReferrerOptions = {},
 ): (referer: string | undefined, siteHost: string | undefined) => PrivacyEvent['referrer'] | undefined {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidOption(WHERE, 'searchHosts', 'given inside an options object');
+    throw invalidOption(WHERE, 'options', "an object such as { searchHosts: ['google.*'] }");
   }
   assertKnownKeys(options, REFERRER_OPTION_KEYS, WHERE);
   const exact = new Map<string, ExternalType>();

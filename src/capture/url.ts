@@ -50,6 +50,8 @@ for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const HEX = '0123456789ABCDEF';
 
 const DASH_RE = /-/;
+/** Set when a regex ran on raw input during the current call; reduceUrl then calls forgetLastMatch. */
+let matchedRaw = false;
 
 /**
  * Makes V8 forget the subject of the last successful regular-expression match.
@@ -203,7 +205,10 @@ function secretKind(segment: string): number {
   if (looksLikeEmail(segment)) return WHOLE_SECRET;
   if (n < 8) return NOT_SECRET;
   const c0 = segment.charCodeAt(0);
-  if ((c0 === 43 || c0 === 37) && PHONE_RE.test(segment)) return WHOLE_SECRET;
+  if (c0 === 43 || c0 === 37) {
+    matchedRaw = true;
+    if (PHONE_RE.test(segment)) return WHOLE_SECRET;
+  }
   if (n < 16) return NOT_SECRET;
   if (c0 === 101 && segment.startsWith('eyJ') && segment.indexOf('.') > 0) return WHOLE_SECRET; // JWT / JWS
   if (looksLikeUuid(segment) || looksLikeToken(segment)) return WHOLE_SECRET;
@@ -305,6 +310,10 @@ export function redactPath(path: string): string {
     const reduced = redactSegment(tail);
     if (reduced !== tail) out = out.slice(0, last + 1) + reduced;
   }
+  if (matchedRaw) {
+    matchedRaw = false;
+    forgetLastMatch();
+  }
   // An unchanged path is the caller's own string; anything built from pieces of it is copied.
   return out === path ? path : detach(out);
 }
@@ -315,6 +324,7 @@ function lenientDecode(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {
+    matchedRaw = true;
     return s.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
       try {
         return decodeURIComponent(run);
@@ -380,7 +390,7 @@ const ABSOLUTE_RE = /^[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^/?#]*/;
  */
 export function createUrlReducer(options: UrlOptions = {}): (rawUrl: string) => { path: string; query?: string } {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidOption(WHERE, 'queryAllowList', 'given inside an options object');
+    throw invalidOption(WHERE, 'options', "an object such as { queryAllowList: ['utm_*'] }");
   }
   assertKnownKeys(options, URL_OPTION_KEYS, WHERE);
   const list = options.queryAllowList ?? DEFAULT_QUERY_ALLOW_LIST;
@@ -413,7 +423,10 @@ export function createUrlReducer(options: UrlOptions = {}): (rawUrl: string) => 
     if (s.charCodeAt(0) !== 47) {
       // absolute-form (a proxy request): drop scheme and authority — userinfo included.
       const m = ABSOLUTE_RE.exec(s);
-      if (m) s = s.slice(m[0].length);
+      if (m) {
+        s = s.slice(m[0].length);
+        matchedRaw = true;
+      }
     }
     const hash = s.indexOf('#');
     if (hash >= 0) s = s.slice(0, hash);
@@ -421,12 +434,11 @@ export function createUrlReducer(options: UrlOptions = {}): (rawUrl: string) => 
     const input = q < 0 ? s : s.slice(0, q);
     let path = redactPath(input) || '/';
     if (path === input && input !== rawUrl) path = detach(path); // a slice would keep the raw URL alive
-    if (q < 0 || !keepsQuery) {
-      if (q >= 0 || s !== rawUrl) forgetLastMatch();
-      return { path };
+    const query = q < 0 || !keepsQuery ? undefined : reduceQuery(s.slice(q + 1), allow);
+    if (matchedRaw) {
+      matchedRaw = false;
+      forgetLastMatch();
     }
-    const query = reduceQuery(s.slice(q + 1), allow);
-    forgetLastMatch();
     return query === undefined ? { path } : { path, query };
   };
 }

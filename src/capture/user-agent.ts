@@ -39,7 +39,7 @@ export const DEFAULT_UA_MAX_LENGTH = 512;
 export const MIN_UA_MAX_LENGTH = 64;
 export const MAX_UA_MAX_LENGTH = 4096;
 
-const WHERE = 'privacyLog({ userAgent })';
+const WHERE = 'createUserAgentParser()';
 const UA_OPTION_KEYS = ['cacheSize', 'maxLength'] as const;
 
 const BOT_NAME_RE = /([A-Za-z][A-Za-z0-9_-]{0,30}?(?:bot|spider|crawler|fetcher|externalhit))(?:\/([0-9]{1,6}))?/i;
@@ -193,7 +193,7 @@ export function createUserAgentParser(
   options: UserAgentOptions = {},
 ): (ua: string | undefined, hints?: ClientHints) => PrivacyEvent['agent'] {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidOption(WHERE, 'userAgent', 'an object such as { cacheSize: 2000 }');
+    throw invalidOption(WHERE, 'options', 'an object such as { cacheSize: 2000 }');
   }
   assertKnownKeys(options, UA_OPTION_KEYS, WHERE);
   const cacheSize =
