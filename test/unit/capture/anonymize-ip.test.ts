@@ -198,6 +198,9 @@ describe('createIpAnonymizer: defaults /24 and /48', () => {
     fc.assert(
       fc.property(anything, (s) => {
         const out = an(s);
+        const normal = normalizeAddress(s);
+        expect(normal === undefined).toBe(out.family === 0);
+        if (normal) expect(normal.family).toBe(out.family);
         expect(validateWith((e) => (e.client = { address: out.address, prefixLength: out.prefixLength }))).toBe(
           undefined,
         );
