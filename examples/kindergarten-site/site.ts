@@ -13,6 +13,7 @@ import { Router } from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { koaBody } from 'koa-body';
 import { type PrivacyLogMiddleware, privacyLog, statsRoutes } from '../../middleware/koa.js';
+import type { Aggregator } from '../../src/aggregators/aggregator.js';
 import { assertKnownKeys, type PrivacyLogError } from '../../src/errors.js';
 import { createPipeline, sqliteAggregator, winstonAggregator } from '../../src/index.js';
 import { type ContactStore, DEFAULT_CONTACT_RETENTION_DAYS, openContactStore } from './contact/contact-store.js';
@@ -102,13 +103,24 @@ export interface SiteOptions {
   statsToken?: string;
   /** The privacy policy's version: changing it brings the consent banner back. Default '2026-11'. */
   policyVersion?: string;
+  /** More aggregators beside the SQLite store and the access log, e.g. an httpAggregator to a central collector. */
+  aggregators?: Aggregator[];
   /** Mount GET /debug/error, which throws, to show the 500 page. Default false. */
   debugRoutes?: boolean;
   /** Receives operational lines (server errors, privacy-log errors). Default: console.error. */
   log?: (line: string) => void;
 }
 
-const SITE_OPTION_KEYS = ['dataDir', 'port', 'host', 'statsToken', 'policyVersion', 'debugRoutes', 'log'] as const;
+const SITE_OPTION_KEYS = [
+  'dataDir',
+  'port',
+  'host',
+  'statsToken',
+  'policyVersion',
+  'aggregators',
+  'debugRoutes',
+  'log',
+] as const;
 
 export interface Site {
   app: Koa;
@@ -120,8 +132,11 @@ export interface Site {
   stats: StatsToken;
   privacy: PrivacyLogMiddleware;
   contacts: ContactStore;
-  /** Stop accepting requests, let in-flight ones finish, flush and close the pipeline, close the contact store. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stop accepting requests, let in-flight ones finish, flush and close the pipeline (what a store cannot take
+   * within `timeoutMs` is spooled and replayed on the next start), close the contact store. Idempotent.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
 const PAGE_HEADERS: Readonly<Record<string, string>> = {
@@ -166,12 +181,17 @@ export async function createSite(options: SiteOptions = {}): Promise<Site> {
   // for the operator; both only ever see the anonymized event. The spool lives in the data directory too.
   const pipeline = createPipeline({
     aggregators: [
-      sqliteAggregator({ file: join(dataDir, PRIVACY_DB_FILE) }),
+      sqliteAggregator({
+        file: join(dataDir, PRIVACY_DB_FILE),
+        retentionDays: EVENT_RETENTION_DAYS,
+        rollupRetentionMonths: ROLLUP_RETENTION_MONTHS,
+      }),
       winstonAggregator({
         name: 'access-log',
         format: 'combined',
-        transports: [{ type: 'file', dir: join(dataDir, LOGS_DIR) }],
+        transports: [{ type: 'file', dir: join(dataDir, LOGS_DIR), maxFiles: `${ACCESS_LOG_RETENTION_DAYS}d` }],
       }),
+      ...(options.aggregators ?? []),
     ],
     spool: { dir: join(dataDir, SPOOL_DIR) },
     onError: reportError,
@@ -302,7 +322,7 @@ export async function createSite(options: SiteOptions = {}): Promise<Site> {
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
 
   let closing: Promise<void> | undefined;
-  const close = () =>
+  const close = (opts?: { timeoutMs?: number }) =>
     (closing ??= (async () => {
       await new Promise<void>((ok) => {
         const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
@@ -313,7 +333,7 @@ export async function createSite(options: SiteOptions = {}): Promise<Site> {
         server.closeIdleConnections();
       });
       try {
-        await privacy.close();
+        await privacy.close(opts);
       } finally {
         contacts.close();
       }

@@ -5,10 +5,13 @@
  * JavaScript is off in the consent scenarios: the banner must work without it.
  */
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrivacyEvent } from '../../src/event.js';
+import { httpAggregator } from '../../src/index.js';
 import { launchBrowser, newContext, probeBrowser } from './support/browser.js';
 import { filesContaining, listFiles, readContacts, type SiteUnderTest, startSite } from './support/site-harness.js';
 
@@ -363,6 +366,53 @@ describe.skipIf(!browserProbe.available)(`policy version change (${browserProbe.
       await browser.close();
       await second?.close();
       await first.dispose();
+    }
+  });
+});
+
+describe.skipIf(!browserProbe.available)(`contact form while a store is down (${browserProbe.reason})`, () => {
+  it('6. spooled events hold nothing that was typed into the form', async () => {
+    // A central collector that is down: a real httpAggregator aimed at a loopback port nobody listens on.
+    const closed = createServer();
+    await new Promise<void>((ok) => closed.listen(0, '127.0.0.1', ok));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((ok) => closed.close(() => ok()));
+    const collector = httpAggregator({
+      url: `http://127.0.0.1:${port}/collect`,
+      token: 'collector-token-0123456789',
+      name: 'collector',
+    });
+
+    const browser = await launchBrowser();
+    const site = await startSite({ aggregators: [collector] });
+    try {
+      const page = await (await newContext(browser, { baseURL: site.url })).newPage();
+      await page.goto('/contact');
+      await page.fill('#name', 'Пётр Спулов-Ю3');
+      await page.fill('#email', 'petr.spool.y3@example.org');
+      await page.fill('#message', 'Сообщение для проверки очереди: ЁЖИК-7731');
+      await page.check('#pd_consent');
+      await page.locator('form.form button[type="submit"]').click();
+      await page.waitForURL('**/contact/spasibo');
+      await browser.close();
+      // The collector cannot take the events before the deadline: close() spools them for the next start.
+      await site.close({ timeoutMs: 1500 });
+
+      const spool = join(site.dataDir, 'spool');
+      const spooled = await listFiles(spool);
+      expect(spooled.length).toBeGreaterThan(0);
+      // The spool is readable to this check: it does hold the form's path…
+      expect(await filesContaining(spool, ['/contact/spasibo'], () => false)).not.toEqual([]);
+      // …and none of what was typed.
+      const needles = ['Спулов', 'petr.spool.y3@example.org', 'ЁЖИК-7731', 'проверки очереди'];
+      expect(await filesContaining(site.dataDir, needles, (rel) => rel.startsWith('contacts.db'))).toEqual([]);
+      expect(readContacts(site.dataDir).rows).toHaveLength(1);
+      // The failing collector was reported in the site's log — without any of it either.
+      expect(site.logLines.length).toBeGreaterThan(0);
+      expect(site.logLines.join('\n')).not.toMatch(/Спулов|petr\.spool|ЁЖИК|очереди/);
+    } finally {
+      await browser.close().catch(() => undefined);
+      await site.dispose();
     }
   });
 });
