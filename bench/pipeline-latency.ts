@@ -5,7 +5,7 @@
  * alternating rounds, pinned to their own core when taskset works, and loaded
  * by the shared autocannon worker (bench/lib/load-worker.ts) on the other core.
  *
- *   npx tsx bench/pipeline-latency.ts [rounds=3] [seconds=8] [warmup=2] [connections=10]
+ *   npx tsx bench/pipeline-latency.ts [rounds=3] [seconds=6] [warmup=2] [connections=10]
  *
  * The same file is the server when PIPELINE_BENCH_SERVER is 'healthy' or 'hanging'.
  * Prints figures, then one JSON line.
@@ -50,7 +50,7 @@ async function server(hanging: boolean): Promise<void> {
 async function runner(): Promise<void> {
   const { detectPinning, LOAD_CORE, pinned, SERVER_CORE, startServer, tsxNode } = await import('./lib/proc.js');
   const { runLoad } = await import('./lib/load.js');
-  const [rounds = 3, seconds = 8, warmup = 2, connections = 10] = process.argv.slice(2).map(Number);
+  const [rounds = 3, seconds = 6, warmup = 2, connections = 10] = process.argv.slice(2).map(Number);
   const self = fileURLToPath(import.meta.url);
   const worker = fileURLToPath(new URL('./lib/load-worker.ts', import.meta.url));
   const pinning = detectPinning(cpus().length);
