@@ -288,7 +288,7 @@ export class AggregatorLane {
         ERROR_CODES.AGGREGATOR_FAILED,
         `aggregator "${this.name}" refused a batch of ${count} events with an error a retry cannot fix; ${
           kept ? 'it was kept in the dead-letter file and' : 'it was'
-        } counted as dropped. Fix the cause (${describe(err).message}).`,
+        } counted as dropped. Fix the cause (the aggregator's error is this error's \`cause\`).`,
         { cause: err, retryable: false, details: { aggregator: this.name, events: count, deadLettered: kept } },
       ),
     );
