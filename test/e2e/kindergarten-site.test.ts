@@ -301,8 +301,20 @@ describe.skipIf(!browserProbe.available)(`kindergarten site in Chromium (${brows
     expect(broken?.status()).toBe(500);
     expect(await page.locator('h1').textContent()).toBe('Что-то пошло не так');
     expect(await page.content()).not.toContain('deliberate');
+    expect(site.logLines.join('\n')).toContain('GET /debug/error failed');
 
-    const events = await site.events((e) => e.request.path === '/debug/error' && e.time >= since);
+    // An oversized contact form is refused in the site's style, and the refusal is counted, body unseen.
+    const huge = await page.request.post('/contact', {
+      form: { name: 'Огромный', message: 'Щ'.repeat(40_000), pd_consent: 'yes' },
+    });
+    expect(huge.status()).toBe(413);
+    expect(await huge.text()).toContain('Запрос не может быть обработан');
+
+    const refused = (e: PrivacyEvent) =>
+      e.request.method === 'POST' && e.request.path === '/contact' && e.time >= since;
+    const events = await site.events(refused);
+    expect(last(events, refused)).toMatchObject({ kind: 'error', response: { status: 413 } });
+    expect(JSON.stringify(events)).not.toContain('ЩЩЩ');
     expect(last(events, (e) => e.request.path === '/net-takoj-stranicy')).toMatchObject({
       kind: 'error',
       response: { status: 404 },
