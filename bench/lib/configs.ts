@@ -10,9 +10,10 @@ export interface BenchConfig {
   /**
    * privacy-log's own configurations, as opposed to the bare frameworks and the
    * peers; 'variant' is a privacy-log configuration served from another source
-   * tree (`--variant`), for before/after comparisons in one session.
+   * tree (`--variant`), for before/after comparisons in one session;
+   * 'diagnostic' isolates a part of privacy-log's cost (not a product setup).
    */
-  role: 'bare' | 'privacy-log' | 'peer' | 'variant';
+  role: 'bare' | 'privacy-log' | 'peer' | 'variant' | 'diagnostic';
   /** The server file's id under bench/http/, when it differs from `id` (variants). */
   server?: string;
   /** The source tree the server runs from, when not this one (variants). */
@@ -27,6 +28,12 @@ export const CONFIGS: readonly BenchConfig[] = [
     label: 'Koa + privacy-log + combined access log',
     framework: 'koa',
     role: 'privacy-log',
+  },
+  {
+    id: 'koa-privacy-log-sink',
+    label: 'Koa + privacy-log, in-memory sink (diagnostic: no store)',
+    framework: 'koa',
+    role: 'diagnostic',
   },
   { id: 'koa-pino-logger', label: 'Koa + koa-pino-logger', framework: 'koa', role: 'peer' },
   { id: 'koa-logger', label: 'Koa + koa-logger', framework: 'koa', role: 'peer' },
@@ -48,6 +55,6 @@ export function bareOf(framework: Framework): string {
  */
 export function variantsOf(configs: readonly BenchConfig[], name: string, root: string): BenchConfig[] {
   return configs
-    .filter((c) => c.role === 'privacy-log')
+    .filter((c) => c.role === 'privacy-log' || c.role === 'diagnostic')
     .map((c) => ({ ...c, id: `${c.id}@${name}`, label: `${c.label} @ ${name}`, role: 'variant', server: c.id, root }));
 }

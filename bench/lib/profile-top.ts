@@ -3,6 +3,11 @@
  * most self time, and optionally the total (inclusive) time of each.
  *
  *   npx tsx bench/lib/profile-top.ts <file.cpuprofile> [top=30] [--filter substring]
+ *                                    [--skip-ms N] [--total] [--areas]
+ *
+ * --skip-ms drops the first N ms (start-up and module loading); --areas sums
+ * self time by where the code lives (privacy-log, better-sqlite3, Koa, Node's
+ * HTTP stack, garbage collection, idle…).
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -38,13 +43,66 @@ function frameName(f: CallFrame): string {
   return url ? `${fn} ${url}:${f.lineNumber + 1}` : fn;
 }
 
-export function topFunctions(profile: Profile): FunctionTime[] {
+/** Where a frame's code lives, for --areas. */
+export function areaOf(name: string): string {
+  if (name.startsWith('(idle)')) return 'idle';
+  if (name.startsWith('(garbage collector)')) return 'garbage collection';
+  if (name.startsWith('(program)')) return 'V8/native (program)';
+  if (/ (src|middleware)\//.test(name)) {
+    if (/ src\/aggregators\//.test(name) || / src\/stats\//.test(name))
+      return 'privacy-log: store (aggregators, stats)';
+    if (/ src\/pipeline\//.test(name)) return 'privacy-log: pipeline';
+    if (/ src\/event\.ts/.test(name)) return 'privacy-log: event validation';
+    return 'privacy-log: capture, consent, adapter';
+  }
+  if (name.includes('better-sqlite3')) return 'better-sqlite3 (JS side)';
+  if (
+    /node_modules\/(koa|koa-compose|delegates|on-finished|ee-first|mime-types|statuses|http-errors|cookies|accepts|type-is|content-type|vary|encodeurl|escape-html|destroy|only|fresh|depd)\//.test(
+      name,
+    )
+  )
+    return 'Koa and its helpers';
+  if (
+    /node_modules\/(express|router|finalhandler|send|etag|body-parser|qs|parseurl|proxy-addr|forwarded|serve-static|range-parser|merge-descriptors|cookie-signature|setprototypeof)\//.test(
+      name,
+    )
+  )
+    return 'Express and its helpers';
+  if (/node_modules\/(ua-parser-js|isbot|tldts|ipaddr\.js)\//.test(name))
+    return 'parsers (ua-parser-js, isbot, tldts, ipaddr.js)';
+  if (
+    /node_modules\/(winston|logform|triple-beam|winston-transport|readable-stream|winston-daily-rotate-file|file-stream-rotator)/.test(
+      name,
+    )
+  )
+    return 'winston';
+  if (/node_modules\/(pino|sonic-boom|pino-http|koa-pino-logger|koa-logger|morgan|express-winston)/.test(name))
+    return 'peer logger';
+  if (
+    name.includes('tsx/dist') ||
+    /esm\/(hooks|worker|loader|resolve|utils)|modules\/cjs|cjs-module-lexer|bootstrap\/realm|pre_execution/.test(name)
+  )
+    return 'module loading (start-up)';
+  if (
+    /node:(_http|net|stream|internal\/streams|internal\/stream_base|events|internal\/process\/task_queues|internal\/timers|timers|internal\/http|internal\/url|buffer)/.test(
+      name,
+    ) ||
+    /^(writev|writeUtf8String|writeBuffer|createWriteWrap|runMicrotasks|close|read|shutdown)\b/.test(name)
+  )
+    return 'Node: HTTP, sockets, streams, events';
+  return 'other';
+}
+
+export function topFunctions(profile: Profile, skipMs = 0): FunctionTime[] {
   const byId = new Map<number, ProfileNode>();
   for (const n of profile.nodes) byId.set(n.id, n);
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const selfUs = new Map<number, number>();
+  let at = 0;
   for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at < skipMs * 1000) continue;
     const id = profile.samples[i] as number;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
@@ -82,7 +140,24 @@ if (process.argv[1]?.endsWith('profile-top.ts')) {
   const fi = process.argv.indexOf('--filter');
   const filter = fi === -1 ? undefined : process.argv[fi + 1];
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-  let rows = topFunctions(profile);
+  const si = process.argv.indexOf('--skip-ms');
+  const skipMs = si === -1 ? 0 : Number(process.argv[si + 1]) || 0;
+  let rows = topFunctions(profile, skipMs);
+  if (process.argv.includes('--areas')) {
+    const areas = new Map<string, number>();
+    let busy = 0;
+    for (const r of rows) {
+      const a = areaOf(r.name);
+      areas.set(a, (areas.get(a) ?? 0) + r.selfMs);
+      if (a !== 'idle') busy += r.selfMs;
+    }
+    console.log(`areas (self time; % of non-idle time), after skipping ${skipMs} ms:`);
+    for (const [a, ms] of [...areas].sort((x, y) => y[1] - x[1])) {
+      console.log(
+        `${ms.toFixed(0).padStart(9)} ms ${a === 'idle' ? '      ' : `${((ms / busy) * 100).toFixed(1).padStart(5)}%`}  ${a}`,
+      );
+    }
+  }
   if (process.argv.includes('--total')) rows = rows.sort((a, b) => b.totalMs - a.totalMs);
   if (filter) rows = rows.filter((r) => r.name.includes(filter));
   const wall = (profile.endTime - profile.startTime) / 1000;
