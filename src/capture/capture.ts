@@ -17,7 +17,7 @@ import { createDownloadDetector } from './download.js';
 import { createHashedCache } from './hashed-cache.js';
 import { createKindClassifier } from './kind.js';
 import { createReferrerReducer } from './referrer.js';
-import { createUrlReducer } from './url.js';
+import { createUrlReducer, forgetLastMatch } from './url.js';
 import { createUserAgentParser } from './user-agent.js';
 import { uuidv7 } from './uuid7.js';
 import type { VisitorHasher } from './visitor-hash.js';
@@ -279,6 +279,8 @@ export function createCapture(parts: CaptureParts): Capture {
       if (referrer) event.referrer = referrer;
       if (download) event.download = download;
       if (consent.analytics === 'granted' && consent.sessionId) event.session = { id: consent.sessionId };
+      // V8 keeps the subject of the last regex match alive; make it a constant, not a raw header.
+      forgetLastMatch();
       return { event, visitor, enrichment };
     },
   };
