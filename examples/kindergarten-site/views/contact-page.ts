@@ -75,7 +75,7 @@ export function contactPage(
     <div class="field field--check${errors.pdConsent ? ' field--error' : ''}">
       ${errorOf(errors, 'pdConsent')}
       <input id="pd_consent" name="pd_consent" type="checkbox" value="yes" required${values.pdConsent ? html` checked` : ''}${invalid(errors, 'pdConsent')}${describedBy(errors, 'pdConsent')}>
-      <label for="pd_consent">Я даю <a href="${PD_CONSENT_PATH}">согласие на обработку персональных данных</a> (отдельный документ, редакция ${PD_CONSENT_VERSION})</label>
+      <label for="pd_consent">Я даю <a href="${PD_CONSENT_PATH}" target="_blank" rel="noopener">согласие на обработку персональных данных<span class="visually-hidden"> (откроется в новой вкладке)</span></a> (отдельный документ, редакция ${PD_CONSENT_VERSION})</label>
     </div>
     <p class="hint">Обращение хранится отдельно от статистики посещений, без IP-адреса. Подробнее — в <a href="/privacy">политике конфиденциальности</a>.</p>
     <button class="button" type="submit">Отправить</button>
