@@ -72,7 +72,7 @@ interface Prepared {
 }
 const requests: Prepared[] = REQUEST_MIX.map((r) => ({
   url: r.path,
-  headers: { host: '127.0.0.1:3000', ...r.headers },
+  headers: { ...r.headers },
   cookie: r.headers.cookie,
   gpc: r.headers['sec-gpc'],
   dnt: r.headers.dnt,

@@ -2,7 +2,8 @@
  * Realistic request facts, shared by the HTTP load and the hot-path
  * micro-benchmark: browsers with client hints, consent cookies (granted with a
  * session, denied, none with Sec-GPC), X-Forwarded-For from a trusted loopback
- * proxy, referrers, and a query string with allow-listed and other parameters.
+ * proxy, external and internal referrers, a named Host, and a query string
+ * with allow-listed and other parameters.
  *
  * The addresses are documentation ranges (RFC 5737 / RFC 3849).
  */
@@ -22,6 +23,9 @@ const DENIED = encodeConsentCookie({ policyVersion: '1', analytics: false, day: 
 /** 22 base64url characters, the shape of `consent.newSessionId()`. */
 const SESSION = 'q3VhZ8m1Rk2xYp0TfW7cAg';
 
+/** A named site (requests still go to 127.0.0.1): the Host header of every request. */
+export const SITE_HOST = 'kindergarten.example';
+
 const ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 
 const CHROME_UA =
@@ -38,6 +42,7 @@ export const REQUEST_MIX: readonly BenchRequest[] = [
     method: 'GET',
     path: '/',
     headers: {
+      host: SITE_HOST,
       accept: ACCEPT,
       'accept-language': 'ru-RU,ru;q=0.9,en;q=0.8',
       'user-agent': CHROME_UA,
@@ -53,10 +58,11 @@ export const REQUEST_MIX: readonly BenchRequest[] = [
     method: 'GET',
     path: '/news/2026/open-day',
     headers: {
+      host: SITE_HOST,
       accept: ACCEPT,
       'accept-language': 'ru,en-US;q=0.7,en;q=0.3',
       'user-agent': FIREFOX_UA,
-      referer: 'http://127.0.0.1/news',
+      referer: `https://${SITE_HOST}/news?page=2`,
       cookie: `privacy_consent=${DENIED}`,
       'x-forwarded-for': '198.51.100.23',
     },
@@ -65,6 +71,7 @@ export const REQUEST_MIX: readonly BenchRequest[] = [
     method: 'GET',
     path: '/groups/sunflowers?utm_source=newsletter&utm_medium=email&fbclid=IwAR0secret',
     headers: {
+      host: SITE_HOST,
       accept: ACCEPT,
       'accept-language': 'ru-RU,ru;q=0.9',
       'user-agent': SAFARI_IOS_UA,
@@ -77,6 +84,7 @@ export const REQUEST_MIX: readonly BenchRequest[] = [
     method: 'GET',
     path: '/documents/menu',
     headers: {
+      host: SITE_HOST,
       accept: ACCEPT,
       'accept-language': 'ru-RU,ru;q=0.9',
       'user-agent': CHROME_ANDROID_UA,
