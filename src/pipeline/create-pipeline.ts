@@ -56,17 +56,14 @@ class PrivacyPipeline implements Pipeline {
 
   private closed = false;
   private closing: Promise<void> | undefined;
-  private forceCut: () => void = () => undefined;
-  private readonly forced: Promise<void>;
+  /** Aborted when close() runs out of time: batches stop waiting for enrichment. */
+  private readonly forced = new AbortController();
 
   constructor(o: ResolvedPipelineOptions) {
     this.o = o;
     this.aggregators = Object.freeze([...o.aggregators]);
     this.stats = firstStatsSource(o.aggregators);
     this.report = createReporter(o.onError);
-    this.forced = new Promise<void>((resolve) => {
-      this.forceCut = resolve;
-    });
     const filter = (batch: Batch) => this.filterForgotten(batch);
     this.lanes = o.aggregators.map(
       (a, i) =>
@@ -195,7 +192,8 @@ class PrivacyPipeline implements Pipeline {
   ): Promise<void> {
     let ready = events;
     try {
-      if (enrich !== undefined) ready = await applyEnrichments(events, enrich, this.o.enrichTimeoutMs, this.forced);
+      if (enrich !== undefined)
+        ready = await applyEnrichments(events, enrich, this.o.enrichTimeoutMs, this.forced.signal);
     } catch {
       ready = events; // enrichment is best effort; never lose the batch over it
     }
@@ -308,7 +306,7 @@ class PrivacyPipeline implements Pipeline {
     const queuedBefore = this.acct.queued;
     if (forced) {
       // Stop waiting for enrichment, let the last batches reach their lanes, then spool what is left.
-      this.forceCut();
+      this.forced.abort();
       for (let i = 0; i < 10 && this.hasPreparing(); i++) await new Promise((r) => setImmediate(r));
       for (const lane of this.lanes) lane.forceSpill();
     }

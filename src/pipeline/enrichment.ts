@@ -8,7 +8,7 @@ import type { ClientEnrichment } from './types.js';
 
 /**
  * Waits for the given enrichments (index-aligned with `events`, holes allowed)
- * for at most `timeoutMs` in total, or until `cut` resolves, then returns
+ * for at most `timeoutMs` in total, or until `cut` is aborted, then returns
  * the events with every resolved enrichment merged. Rejected or late
  * enrichments leave their event as it was.
  *
@@ -19,7 +19,7 @@ export async function applyEnrichments(
   events: readonly PrivacyEvent[],
   pending: ReadonlyArray<Promise<ClientEnrichment> | undefined>,
   timeoutMs: number,
-  cut?: Promise<void>,
+  cut?: AbortSignal,
 ): Promise<PrivacyEvent[]> {
   const resolved: Array<ClientEnrichment | undefined> = new Array(events.length);
   const waits: Promise<void>[] = [];
@@ -35,18 +35,23 @@ export async function applyEnrichments(
       ),
     );
   }
-  if (waits.length > 0) {
+  if (waits.length > 0 && cut?.aborted !== true) {
     let timer: NodeJS.Timeout | undefined;
-    const races: Promise<unknown>[] = [
+    let onCut: (() => void) | undefined;
+    await Promise.race([
       Promise.all(waits),
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
         timer.unref();
+        if (cut !== undefined) {
+          onCut = resolve;
+          cut.addEventListener('abort', onCut, { once: true });
+        }
       }),
-    ];
-    if (cut) races.push(cut);
-    await Promise.race(races);
-    if (timer) clearTimeout(timer);
+    ]);
+    if (timer !== undefined) clearTimeout(timer);
+    // Nothing stays attached to the long-lived signal once this batch is done waiting.
+    if (onCut !== undefined) cut?.removeEventListener('abort', onCut);
   }
   const out = events.slice();
   for (let i = 0; i < out.length; i++) {

@@ -42,14 +42,27 @@ describe('enrichment', () => {
     expect(mergeEnrichment(e, { domain: 'mts.ru' }).client.domain).toBe('mts.ru');
   });
 
-  it('stops waiting when the cut signal fires', async () => {
-    let cut: () => void = () => undefined;
-    const signal = new Promise<void>((r) => {
-      cut = r;
-    });
+  it('stops waiting when the cut signal fires, and leaves no listener behind', async () => {
+    const cut = new AbortController();
+    const attached: unknown[] = [];
+    const add = cut.signal.addEventListener.bind(cut.signal);
+    const remove = cut.signal.removeEventListener.bind(cut.signal);
+    cut.signal.addEventListener = ((type: string, fn: never, o: never) => {
+      attached.push(fn);
+      add(type, fn, o);
+    }) as typeof cut.signal.addEventListener;
+    cut.signal.removeEventListener = ((type: string, fn: never) => {
+      attached.splice(attached.indexOf(fn), 1);
+      remove(type, fn);
+    }) as typeof cut.signal.removeEventListener;
+
+    // A batch whose enrichment resolves in time detaches its listener.
+    await applyEnrichments([eventOf(1)], [Promise.resolve({ isp: 'MTS' })], 60_000, cut.signal);
+    expect(attached).toHaveLength(0);
+
     const started = Date.now();
-    const pending = applyEnrichments([eventOf(1)], [new Promise(() => undefined)], 60_000, signal);
-    setTimeout(cut, 10);
+    const pending = applyEnrichments([eventOf(1)], [new Promise(() => undefined)], 60_000, cut.signal);
+    setTimeout(() => cut.abort(), 10);
     const out = await pending;
     expect(Date.now() - started).toBeLessThan(5000);
     expect(out[0]?.client.isp).toBeUndefined();

@@ -259,6 +259,24 @@ describe('flush and close', () => {
     expect(q.metrics()).toMatchObject({ accepted: 3, delivered: 3, replayed: 3 });
   });
 
+  it('close does not wait out a stuck enrichment beyond its deadline, and keeps the event', async () => {
+    const a = sinkDouble('a');
+    const p = createPipeline({
+      aggregators: [a],
+      spool: { dir: tmp() },
+      enrichTimeoutMs: 60_000,
+      onError: () => undefined,
+    });
+    p.push(eventOf(1), undefined, new Promise(() => undefined));
+    const started = Date.now();
+    await p.close({ timeoutMs: 200 });
+    expect(Date.now() - started).toBeLessThan(5000);
+    const m = p.metrics();
+    expect(m.dropped).toBe(0);
+    expect(m.queued).toBe(0);
+    expect(m.delivered + m.spoolPending).toBe(1);
+  });
+
   it('close rejects with TIMEOUT when events could not be kept (no spool)', async () => {
     const a = sinkDouble('a', 'hang');
     const p = createPipeline({
