@@ -3,7 +3,7 @@
  * (or PRIVACY_LOG_DATA_DIR). SIGTERM/SIGINT close it gracefully: requests in
  * flight finish, and every accepted event is flushed before the process exits.
  */
-import { createSite, DEFAULT_DATA_DIR, DEFAULT_PORT, STATS_PREFIX, STATS_USER } from './site.js';
+import { createSite, DEFAULT_DATA_DIR, DEFAULT_PORT, type Site, STATS_PREFIX, STATS_USER } from './site.js';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
@@ -17,11 +17,19 @@ function portFromEnv(value: string | undefined): number {
   return port;
 }
 
-const site = await createSite({
-  dataDir: process.env.PRIVACY_LOG_DATA_DIR || DEFAULT_DATA_DIR,
-  port: portFromEnv(process.env.PORT),
-  statsToken: process.env.STATS_TOKEN || undefined,
-});
+let site: Site;
+try {
+  site = await createSite({
+    dataDir: process.env.PRIVACY_LOG_DATA_DIR || DEFAULT_DATA_DIR,
+    port: portFromEnv(process.env.PORT),
+    statsToken: process.env.STATS_TOKEN || undefined,
+  });
+} catch (err) {
+  const code = (err as NodeJS.ErrnoException).code;
+  const hint = code === 'EADDRINUSE' ? ' — the port is taken: stop the other server or set PORT.' : '';
+  console.error(`The site could not start: ${err instanceof Error ? err.message : String(err)}${hint}`);
+  process.exit(1);
+}
 
 const tokenHelp =
   site.stats.source === 'given'

@@ -313,10 +313,17 @@ export async function createSite(options: SiteOptions = {}): Promise<Site> {
   app.use(router.allowedMethods());
 
   const server = app.listen(options.port ?? DEFAULT_PORT, options.host);
-  await new Promise<void>((ok, fail) => {
-    server.once('listening', ok);
-    server.once('error', fail);
-  });
+  try {
+    await new Promise<void>((ok, fail) => {
+      server.once('listening', ok);
+      server.once('error', fail);
+    });
+  } catch (err) {
+    // Nothing was served: release the stores before reporting (e.g. EADDRINUSE).
+    await privacy.close().catch(() => undefined);
+    contacts.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const shownHost = !options.host || options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;

@@ -6,6 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +121,25 @@ describe('npm start (examples/kindergarten-site/server.ts)', () => {
       expect(news).toHaveLength(newsBefore + 1);
     } finally {
       site.child.kill('SIGKILL');
+    }
+  });
+
+  it('says so and exits 1 when the port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((ok) => taken.listen(0, ok));
+    const port = String((taken.address() as AddressInfo).port);
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, PORT: port, PRIVACY_LOG_DATA_DIR: dataDir };
+      const child = spawn(process.execPath, ['--import', 'tsx', SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stderr?.on('data', (d: Buffer) => {
+        out += d.toString('utf8');
+      });
+      const code = await new Promise<number | null>((ok) => child.once('exit', (c) => ok(c)));
+      expect(code).toBe(1);
+      expect(out).toMatch(/could not start: .*EADDRINUSE.*the port is taken/);
+    } finally {
+      await new Promise<void>((ok) => taken.close(() => ok()));
     }
   });
 });
