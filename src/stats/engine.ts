@@ -16,7 +16,7 @@ import type { SketchDimension } from '../aggregators/aggregator.js';
 import type { CountRow, Grouping, SessionRow, StatsBackend } from './backend.js';
 import { SLOT_MS, utcDay } from './event-columns.js';
 import { matchesFilter } from './filter.js';
-import { type HyperLogLog, unionOf } from './hll.js';
+import type { HyperLogLog } from './hll.js';
 import {
   type Filter,
   type Metric,
@@ -315,7 +315,7 @@ class QueryRun {
       }
       let visitorsOk = true;
       if (vc !== undefined) {
-        const merged = unionOf(folded.map((v) => vc.sketch(rowKey(v))));
+        const merged = vc.union(property as SketchDimension, folded);
         other.visitors = estimateVisitors([merged, ...filterPos], filterNeg, other.events);
         visitorsOk = other.visitors >= k;
       }

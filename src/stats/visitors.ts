@@ -73,6 +73,24 @@ export class VisitorCounter {
     return h;
   }
 
+  /** One sketch merging several values of a dimension straight from the stored blobs (no per-value sketch). */
+  union(
+    dimension: SketchDimension,
+    values: readonly string[],
+    fromDay = this.fromDay,
+    toDay = this.toDay,
+  ): HyperLogLog {
+    const h = new HyperLogLog();
+    const byValue = this.loaded.get(dimension);
+    if (byValue === undefined) return h;
+    for (const v of values) {
+      for (const b of byValue.get(v) ?? []) {
+        if (b.day >= fromDay && b.day <= toDay) h.mergeEncoded(b.registers);
+      }
+    }
+    return h;
+  }
+
   /** Values of a loaded dimension that have any sketch. */
   values(dimension: SketchDimension): string[] {
     return [...(this.loaded.get(dimension)?.keys() ?? [])];
