@@ -97,7 +97,9 @@ export function privacyLog(options?: PrivacyLogOptions): PrivacyLogMiddleware {
   // recognises the context and throws NOT_CALLED, which Koa reports per request.
   const core = createPrivacyLog(options);
 
-  const middleware = async function privacyLogMiddleware(ctx: KoaContextLike, next: KoaNext) {
+  // Not async: next() already returns the promise Koa waits for, and koa-compose turns a
+  // synchronous throw into a rejection, so no extra promise is made per request.
+  const middleware = function privacyLogMiddleware(ctx: KoaContextLike, next: KoaNext) {
     ctx.state.privacy = core.begin(ctx.req, ctx.res, ctx.secure, koaRoute, ctx);
     return next();
   } as PrivacyLogMiddleware;

@@ -362,7 +362,9 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
         routeContext,
         recentKey,
       };
-      res.once('close', finish);
+      // 'close' comes once per response and finish() ignores a repeat: on() spares the
+      // wrapper closure once() would allocate for every request.
+      res.on('close', finish);
       return requestState;
     },
 
