@@ -78,3 +78,30 @@ describe('toOtelAttributes', () => {
     expect(attrs['privacy_log.download.file']).toBeUndefined();
   });
 });
+
+describe('validateEvent time checks', () => {
+  it.each([
+    ['2026-02-29T00:00:00.000Z', false],
+    ['2028-02-29T00:00:00.000Z', true],
+    ['2100-02-29T00:00:00.000Z', false],
+    ['2000-02-29T00:00:00.000Z', true],
+    ['2026-04-31T00:00:00.000Z', false],
+    ['2026-12-31T23:59:59.999Z', true],
+    ['2026-13-01T00:00:00.000Z', false],
+    ['2026-11-24T24:00:00.000Z', false],
+  ])('%s valid: %s', (time, valid) => {
+    expect(validateEvent({ ...sampleEvent(), time }) === undefined).toBe(valid);
+  });
+
+  it('agrees with Date for every day of a leap and a common year', () => {
+    for (const year of [2026, 2028]) {
+      for (let m = 1; m <= 12; m++) {
+        for (let d = 1; d <= 31; d++) {
+          const time = `${year}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}T12:00:00.000Z`;
+          const real = new Date(time).getUTCDate() === d;
+          expect(validateEvent({ ...sampleEvent(), time }) === undefined).toBe(real);
+        }
+      }
+    }
+  });
+});
