@@ -230,4 +230,28 @@ describe('sqliteAggregator: running', () => {
     });
     db.close();
   });
+
+  it('never serves stale visitors from its sketch cache: own writes and other connections invalidate it', async () => {
+    const file = join(dir, 'cache.db');
+    const a = sqliteAggregator({ file });
+    const b = sqliteAggregator({ file });
+    const q = { type: 'aggregate' as const, period: '7d' as const, date: '2026-03-10', metrics: ['visitors' as const] };
+    const batch = (from: number, n: number) => {
+      const events = Array.from({ length: n }, (_, i) => makeEvent({ time: `2026-03-09T1${i % 10}:00:00.000Z` }));
+      return {
+        events,
+        sketches: sketchUpdatesFor(
+          events,
+          events.map((_, i) => `visitor-${from + i}`),
+        ),
+      };
+    };
+    await a.write(batch(0, 10));
+    expect((await a.query(q)).results[0]!.visitors).toBe(10);
+    await a.write(batch(10, 10));
+    expect((await a.query(q)).results[0]!.visitors).toBe(20);
+    await b.write(batch(20, 10));
+    expect((await a.query(q)).results[0]!.visitors).toBe(30);
+    await Promise.all([a.close(), b.close()]);
+  });
 });

@@ -196,6 +196,8 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const deleteZeroDays = db.prepare('DELETE FROM rollup_day WHERE events <= 0');
   const deleteZeroSlots = db.prepare('DELETE FROM rollup_slot WHERE events <= 0');
 
+  const backend = sqliteBackend(db);
+
   // Sketch keys this process appended deltas to since the last compaction.
   const dirty = new Map<string, readonly [string, string, string, string]>();
   let batchesSinceCompaction = 0;
@@ -232,6 +234,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       const delta = mergePairsIntoBlob(undefined, u.registers);
       if (delta.length <= 1) continue;
       appendSketch.run(u.dimension, u.day, u.site, u.value, delta);
+      backend.invalidate(u.dimension, u.day);
       const key = `${u.dimension}\u0000${u.day}\u0000${u.site}\u0000${u.value}`;
       if (!dirty.has(key)) dirty.set(key, [u.dimension, u.day, u.site, u.value]);
     }
@@ -263,7 +266,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     return getSalt.get(day) as string;
   });
 
-  const engine = createStatsEngine(sqliteBackend(db));
+  const engine = createStatsEngine(backend);
   let closed = false;
   let retentionRunning: Promise<unknown> | undefined;
 
@@ -327,6 +330,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     out.rollups += expireDays.run(c.rollupDayBefore).changes;
     out.rollups += expireSlots.run(c.slotBefore).changes;
     out.sketches += expireSketches.run(c.rollupDayBefore).changes;
+    backend.clear();
     out.salts += deleteSalts.run(c.saltDayBefore).changes;
     return out;
   }

@@ -3,7 +3,7 @@
  * through cached prepared statements.
  */
 import type Database from 'better-sqlite3';
-import type { CountRow, SessionRow, SketchRow, StatsBackend } from '../../stats/backend.js';
+import type { CountRow, SessionRow, SketchRow, SketchSpec, StatsBackend } from '../../stats/backend.js';
 import {
   dayCountsSql,
   rawCountsSql,
@@ -23,6 +23,9 @@ export const SQLITE_DIALECT: SqlDialect = {
 };
 
 const MAX_CACHED_STATEMENTS = 256;
+/** Bytes of sketch blobs kept between queries (past days rarely change; writes invalidate their days). */
+const MAX_SKETCH_CACHE_BYTES = 64 * 1024 * 1024;
+const DAY_MS = 86_400_000;
 
 type Row = Record<string, unknown>;
 
@@ -35,11 +38,24 @@ function countRow(r: Row): CountRow {
   };
 }
 
+export interface SqliteBackend extends StatsBackend {
+  /** A write touched this (dimension, day): drop its cached sketches. */
+  invalidate(dimension: string, day: string): void;
+  /** Drop every cached sketch (retention, or another connection wrote). */
+  clear(): void;
+}
+
 /**
+ * The stats primitives on one SQLite connection. Sketch rows of whole
+ * dimensions are cached per UTC day between queries — a dashboard asks for the
+ * same 30 days again and again — and dropped for a day as soon as a write of
+ * this process touches it, or entirely when another connection commits
+ * (`PRAGMA data_version` moves).
+ *
  * @example
  * const source = createStatsEngine(sqliteBackend(db));
  */
-export function sqliteBackend(db: Database.Database): StatsBackend {
+export function sqliteBackend(db: Database.Database): SqliteBackend {
   const cache = new Map<string, Database.Statement>();
   const all = (q: SqlQuery): Row[] => {
     let st = cache.get(q.sql);
@@ -50,7 +66,68 @@ export function sqliteBackend(db: Database.Database): StatsBackend {
     }
     return st.all(...q.params) as Row[];
   };
+  const toSketchRow = (r: Row): SketchRow => ({
+    day: r.day as string,
+    value: r.value as string,
+    registers: r.registers as Uint8Array,
+  });
+
+  // (dimension, day) → site ('' = all sites) → that day's rows.
+  const sketchCache = new Map<string, Map<string, SketchRow[]>>();
+  let cachedBytes = 0;
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  let seenVersion = dataVersion.get() as number;
+  const clear = () => {
+    sketchCache.clear();
+    cachedBytes = 0;
+  };
+
+  function cachedSketches(spec: SketchSpec): SketchRow[] {
+    const version = dataVersion.get() as number;
+    if (version !== seenVersion) {
+      clear();
+      seenVersion = version;
+    }
+    const siteKey = spec.site === undefined ? '' : `=${spec.site}`;
+    const days: string[] = [];
+    const first = Date.parse(`${spec.fromDay}T00:00:00.000Z`);
+    const last = Date.parse(`${spec.toDay}T00:00:00.000Z`);
+    for (let t = first; t <= last && days.length <= 4000; t += DAY_MS)
+      days.push(new Date(t).toISOString().slice(0, 10));
+    const missing = days.filter((d) => !sketchCache.get(`${spec.dimension}\u0000${d}`)?.has(siteKey));
+    if (missing.length > 0) {
+      const rows = all(
+        sketchesSql(SQLITE_DIALECT, { ...spec, fromDay: missing[0]!, toDay: missing[missing.length - 1]! }),
+      ).map(toSketchRow);
+      const byDay = new Map<string, SketchRow[]>(missing.map((d) => [d, []]));
+      for (const r of rows) byDay.get(r.day)?.push(r);
+      for (const [d, list] of byDay) {
+        const key = `${spec.dimension}\u0000${d}`;
+        let bySite = sketchCache.get(key);
+        if (bySite === undefined) {
+          bySite = new Map();
+          sketchCache.set(key, bySite);
+        }
+        bySite.set(siteKey, list);
+        for (const r of list) cachedBytes += r.registers.length + 64;
+      }
+      if (cachedBytes > MAX_SKETCH_CACHE_BYTES) {
+        const out = days.flatMap((d) => sketchCache.get(`${spec.dimension}\u0000${d}`)?.get(siteKey) ?? []);
+        clear();
+        return out;
+      }
+    }
+    return days.flatMap((d) => sketchCache.get(`${spec.dimension}\u0000${d}`)?.get(siteKey) ?? []);
+  }
+
   return {
+    invalidate(dimension: string, day: string) {
+      const bySite = sketchCache.get(`${dimension}\u0000${day}`);
+      if (bySite === undefined) return;
+      for (const list of bySite.values()) for (const r of list) cachedBytes -= r.registers.length + 64;
+      sketchCache.delete(`${dimension}\u0000${day}`);
+    },
+    clear,
     async rawCounts(spec) {
       return all(rawCountsSql(SQLITE_DIALECT, spec)).map(countRow);
     },
@@ -69,11 +146,8 @@ export function sqliteBackend(db: Database.Database): StatsBackend {
       return all(slotCountsSql(SQLITE_DIALECT, spec)).map(countRow);
     },
     async sketches(spec): Promise<SketchRow[]> {
-      return all(sketchesSql(SQLITE_DIALECT, spec)).map((r) => ({
-        day: r.day as string,
-        value: r.value as string,
-        registers: r.registers as Uint8Array,
-      }));
+      if (spec.values !== undefined) return all(sketchesSql(SQLITE_DIALECT, spec)).map(toSketchRow);
+      return cachedSketches(spec);
     },
   };
 }
