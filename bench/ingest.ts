@@ -27,9 +27,11 @@ function batches(): Batch[] {
   return out;
 }
 
+/** Writes every batch, then closes (which finishes any deferred folding), and times all of it. */
 async function timeAggregator(a: Aggregator, list: readonly Batch[]): Promise<number> {
   const t0 = performance.now();
   for (const b of list) await a.write(b);
+  await a.close?.();
   return (N / (performance.now() - t0)) * 1000;
 }
 
@@ -78,7 +80,6 @@ console.log(`ingest: ${N} events in ${list.length} batches of ${BATCH}`);
 const raw1 = timeRawSqlite(list);
 const sqlite = sqliteAggregator({ file: join(dir, 'agg.db') });
 const agg = await timeAggregator(sqlite, list);
-await sqlite.close();
 rmSync(join(dir, 'raw.db'));
 const raw2 = timeRawSqlite(list);
 console.log(`raw better-sqlite3 insert (same rows, no rollups/sketches): ${fmt(Math.max(raw1, raw2))}`);
@@ -89,14 +90,13 @@ console.log(
 let pgRate: number | undefined;
 try {
   const schema = `bench_ingest_${process.pid}`;
-  const pg = postgresAggregator({
-    connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-    schema,
-  });
+  const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const pg = postgresAggregator({ connectionString: url, schema });
   await pg.ready;
   pgRate = await timeAggregator(pg, list);
-  await pg.dropSchema();
-  await pg.close();
+  const cleanup = postgresAggregator({ connectionString: url, schema });
+  await cleanup.dropSchema();
+  await cleanup.close();
   console.log(`postgresAggregator.write:                                   ${fmt(pgRate)}`);
 } catch (err) {
   console.log(`postgresAggregator: skipped (${err instanceof Error ? err.message : String(err)})`);

@@ -254,4 +254,40 @@ describe('sqliteAggregator: running', () => {
     expect((await a.query(q)).results[0]!.visitors).toBe(30);
     await Promise.all([a.close(), b.close()]);
   });
+
+  it('keeps a journal of batches not yet folded, and a later open folds it before any read', async () => {
+    const file = join(dir, 'journal.db');
+    const a = sqliteAggregator({ file });
+    const events = Array.from({ length: 12 }, (_, i) =>
+      makeEvent({ time: `2026-03-10T0${i % 10}:00:00.000Z`, path: '/j' }),
+    );
+    await a.write({
+      events,
+      sketches: sketchUpdatesFor(
+        events,
+        events.map((_, i) => `j${i}`),
+      ),
+    });
+    // Not folded yet (folding waits for more batches, or a read): the journal holds the batch.
+    const raw = new Database(file, { readonly: true });
+    expect((raw.prepare('SELECT count(*) AS n FROM pending').get() as { n: number }).n).toBe(1);
+    expect((raw.prepare('SELECT count(*) AS n FROM rollup_day').get() as { n: number }).n).toBe(0);
+    raw.close();
+    // Another process (a restart after a crash) reads: it folds first, so nothing is missing.
+    const b = sqliteAggregator({ file });
+    const r = await b.query({
+      type: 'breakdown',
+      period: 'day',
+      date: '2026-03-10',
+      property: 'page',
+      metrics: ['pageviews', 'visitors'],
+    });
+    expect(r.results).toEqual([{ value: '/j', pageviews: 12, visitors: 12 }]);
+    await b.close();
+    // The first one's view agrees (its cache is dropped: another connection committed).
+    expect(
+      (await a.query({ type: 'aggregate', period: 'day', date: '2026-03-10', metrics: ['pageviews'] })).results,
+    ).toEqual([{ pageviews: 12 }]);
+    await a.close();
+  });
 });

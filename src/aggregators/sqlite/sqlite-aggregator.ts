@@ -14,10 +14,9 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { assertKnownKeys, ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '../../errors.js';
 import { createStatsEngine } from '../../stats/engine.js';
-import { COLUMN_PROPERTIES, type EventRow, SLOT_MS } from '../../stats/event-columns.js';
+import { COLUMN_PROPERTIES, SLOT_MS } from '../../stats/event-columns.js';
 import { mergeBlobs, mergePairsIntoBlob } from '../../stats/hll.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
-import { rollupIncrements } from '../../stats/rollup.js';
 import {
   checkBatch,
   checkRetention,
@@ -69,27 +68,30 @@ export interface SqliteAggregator extends StatsAggregator {
 
 const WHERE = 'sqliteAggregator()';
 
-/** Compact sketch deltas after this many batches (or dirty keys), off the write path. */
-const COMPACT_EVERY_BATCHES = 20;
+/** Fold the write journal into rollups and sketches after this many batches, off the write path. */
+const FOLD_EVERY_BATCHES = 20;
+/** Compact sketch deltas after this many folds (or dirty keys), off the write path. */
+const COMPACT_EVERY_FOLDS = 5;
 const COMPACT_DIRTY_KEYS = 5000;
 /** Keys compacted per transaction, so compaction never holds the write lock for long. */
 const COMPACT_SLICE = 256;
 
 /**
- * Rollup increments computed by SQLite itself from event rows (`where` picks
- * them: the rows a batch just inserted, or a session's rows times -1), so the
- * write path does no per-event work in JavaScript for rollups.
+ * Rollup increments computed by SQLite from event rows (`where` picks them:
+ * the rows of folded batches, or a session's rows times -1), in one pass over
+ * the rows crossed with the property list.
  */
 function rollupFromEventsSql(where: string, sign: 1 | -1): { days: string; slots: string } {
   const counts = `${sign} * COUNT(*), ${sign} * COUNT(CASE WHEN kind = 'pageview' THEN 1 END), ${sign} * COUNT(CASE WHEN kind = 'download' THEN 1 END)`;
-  const dims = COLUMN_PROPERTIES.map(
-    (d) =>
-      `SELECT '${d}' AS dimension, ${d} AS value, ts, site, bot, kind FROM events WHERE ${where} AND ${d} IS NOT NULL`,
-  ).join(' UNION ALL ');
+  const dims = COLUMN_PROPERTIES.map((d) => `('${d}')`).join(', ');
+  const value = `CASE d.column1 ${COLUMN_PROPERTIES.map((d) => `WHEN '${d}' THEN ${d}`).join(' ')} END`;
   const update = `events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`;
   return {
     days: `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads)
-      SELECT dimension, date(ts / 1000, 'unixepoch') AS day, site, value, bot, ${counts} FROM (${dims}) WHERE true
+      SELECT dimension, day, site, value, bot, ${counts} FROM (
+        SELECT d.column1 AS dimension, date(ts / 1000, 'unixepoch') AS day, site, ${value} AS value, bot, kind
+        FROM events CROSS JOIN (VALUES ${dims}) AS d WHERE ${where}
+      ) WHERE value IS NOT NULL
       GROUP BY 1, 2, 3, 4, 5
       ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET ${update}`,
     slots: `INSERT INTO rollup_slot (slot, site, bot, events, pageviews, downloads)
@@ -163,16 +165,13 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     `INSERT OR IGNORE INTO events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, doc)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const upsertDay = db.prepare(
-    `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET
-       events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`,
-  );
-  const upsertSlot = db.prepare(
-    `INSERT INTO rollup_slot (slot, site, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (slot, site, bot) DO UPDATE SET
-       events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`,
-  );
+  const foldRollups = rollupFromEventsSql('seq >= @a AND seq <= @b', 1);
+  const rollFoldDays = db.prepare(foldRollups.days);
+  const rollFoldSlots = db.prepare(foldRollups.slots);
+  const maxSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck();
+  const insertPending = db.prepare('INSERT INTO pending (seq_from, seq_to, sketches) VALUES (?, ?, ?)');
+  const selectPending = db.prepare('SELECT id, seq_from, seq_to, sketches FROM pending ORDER BY id');
+  const deletePending = db.prepare('DELETE FROM pending WHERE id <= ?');
   const goneRollups = rollupFromEventsSql('session_id = @v', -1);
   const rollGoneDays = db.prepare(goneRollups.days);
   const rollGoneSlots = db.prepare(goneRollups.slots);
@@ -202,11 +201,15 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const dirty = new Map<string, readonly [string, string, string, string]>();
   let batchesSinceCompaction = 0;
 
+  let batchesSinceFold = 0;
+
+  /** The write path: event rows plus one journal row; rollups and sketches are folded in later. */
   const writeTx = db.transaction((b: ReturnType<typeof checkBatch>) => {
-    const inserted: EventRow[] = [];
+    const before = maxSeq.get() as number;
+    let inserted = 0;
     for (let i = 0; i < b.rows.length; i++) {
       const r = b.rows[i]!;
-      const changes = insertEvent.run(
+      inserted += insertEvent.run(
         r.id,
         r.ts,
         r.site,
@@ -223,21 +226,51 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         r.sessionId,
         JSON.stringify(b.events[i]),
       ).changes;
-      if (changes === 1) inserted.push(r);
     }
-    const inc = rollupIncrements(inserted);
-    for (const d of inc.days) {
-      upsertDay.run(d.dimension, d.day, d.site, d.value, d.bot ? 1 : 0, d.events, d.pageviews, d.downloads);
+    if (inserted === 0 && b.sketches.length === 0) return;
+    const after = inserted > 0 ? (maxSeq.get() as number) : before;
+    const sketches = JSON.stringify(b.sketches.map((u) => [u.dimension, u.day, u.site, u.value, u.registers]));
+    insertPending.run(before + 1, after, sketches);
+  });
+
+  type PendingRow = { id: number; seq_from: number; seq_to: number; sketches: string };
+  /** Fold the journal into rollups (SQL over the inserted rows) and sketch deltas (one per key for all folded batches). */
+  const foldTx = db.transaction(() => {
+    const pend = selectPending.all() as PendingRow[];
+    if (pend.length === 0) return 0;
+    let a = Number.POSITIVE_INFINITY;
+    let z = Number.NEGATIVE_INFINITY;
+    const merged = new Map<string, { key: [string, string, string, string]; regs: Map<number, number> }>();
+    for (const p of pend) {
+      if (p.seq_to >= p.seq_from) {
+        a = Math.min(a, p.seq_from);
+        z = Math.max(z, p.seq_to);
+      }
+      for (const [dimension, day, site, value, registers] of JSON.parse(p.sketches) as Array<
+        [string, string, string, string, Array<[number, number]>]
+      >) {
+        const k = `${dimension}\u0000${day}\u0000${site}\u0000${value}`;
+        let m = merged.get(k);
+        if (m === undefined) {
+          m = { key: [dimension, day, site, value], regs: new Map() };
+          merged.set(k, m);
+        }
+        for (const [idx, rank] of registers) if ((m.regs.get(idx) ?? 0) < rank) m.regs.set(idx, rank);
+      }
     }
-    for (const x of inc.slots) upsertSlot.run(x.slot, x.site, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads);
-    for (const u of b.sketches) {
-      const delta = mergePairsIntoBlob(undefined, u.registers);
+    if (a <= z) {
+      rollFoldDays.run({ a, b: z });
+      rollFoldSlots.run({ a, b: z });
+    }
+    for (const [k, m] of merged) {
+      const delta = mergePairsIntoBlob(undefined, [...m.regs.entries()]);
       if (delta.length <= 1) continue;
-      appendSketch.run(u.dimension, u.day, u.site, u.value, delta);
-      backend.invalidate(u.dimension, u.day);
-      const key = `${u.dimension}\u0000${u.day}\u0000${u.site}\u0000${u.value}`;
-      if (!dirty.has(key)) dirty.set(key, [u.dimension, u.day, u.site, u.value]);
+      appendSketch.run(...m.key, delta);
+      backend.invalidate(m.key[0], m.key[1]);
+      if (!dirty.has(k)) dirty.set(k, m.key);
     }
+    deletePending.run(pend[pend.length - 1]!.id);
+    return pend.length;
   });
 
   /** Merge each dirty key's rows into one, a slice of keys per transaction. */
@@ -253,6 +286,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   });
 
   const forgetTx = db.transaction((sessionId: string) => {
+    foldTx();
     rollGoneDays.run({ v: sessionId });
     rollGoneSlots.run({ v: sessionId });
     deleteZeroDays.run();
@@ -306,6 +340,27 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       await yieldTurn();
     }
   }
+  let folding: Promise<void> | undefined;
+  /** Fold now (reads call this first, so results always include every stored batch). */
+  const foldNow = () => {
+    batchesSinceFold = 0;
+    foldTx.immediate();
+    batchesSinceCompaction++;
+    if (batchesSinceCompaction >= COMPACT_EVERY_FOLDS || dirty.size >= COMPACT_DIRTY_KEYS) scheduleCompaction();
+  };
+  const scheduleFold = () => {
+    if (folding || closed) return;
+    folding = yieldTurn()
+      .then(() => {
+        if (!closed) foldNow();
+      })
+      .catch(() => {
+        // Left in the journal: the next fold (or read) retries it.
+      })
+      .finally(() => {
+        folding = undefined;
+      });
+  };
   const scheduleCompaction = () => {
     if (compacting || closed) return;
     compacting = yieldTurn()
@@ -319,6 +374,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     assertOpen('runRetention');
     const c = retentionCutoffs(now, retention);
     const out = { events: 0, rollups: 0, sketches: 0, salts: 0 };
+    foldNow();
     for (let i = 0; i < 100_000 && !closed; i++) {
       const n = expireEvents.run(c.eventsBefore).changes;
       out.events += n;
@@ -361,8 +417,8 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       } catch (err) {
         throw failed('write', err);
       }
-      batchesSinceCompaction++;
-      if (batchesSinceCompaction >= COMPACT_EVERY_BATCHES || dirty.size >= COMPACT_DIRTY_KEYS) scheduleCompaction();
+      batchesSinceFold++;
+      if (batchesSinceFold >= FOLD_EVERY_BATCHES) scheduleFold();
     },
     async forget(sessionId: string): Promise<number> {
       assertOpen('forget');
@@ -387,6 +443,11 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     },
     async query(q: StatsQuery): Promise<StatsResult> {
       assertOpen('query');
+      try {
+        foldNow();
+      } catch (err) {
+        throw failed('query', err);
+      }
       return engine.query(q);
     },
     runRetention,
@@ -396,6 +457,12 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       clearInterval(timer);
       clearTimeout(first);
       await retentionRunning;
+      await folding;
+      try {
+        foldTx.immediate();
+      } catch {
+        // The journal stays in the file; the next open folds it before any read.
+      }
       await compacting;
       try {
         compactTx.immediate([...dirty.values()]);
