@@ -116,6 +116,37 @@ interface ReducedUrl {
   kind: EventKind | undefined;
 }
 
+/** Slot of a consent value and source (0-2 × 4 + 0-3), or -1 for a value outside the contract. */
+function consentSlot(analytics: string, source: string): number {
+  const a = analytics === 'granted' ? 0 : analytics === 'denied' ? 1 : analytics === 'unset' ? 2 : -1;
+  const s = source === 'choice' ? 0 : source === 'gpc' ? 1 : source === 'dnt' ? 2 : source === 'default' ? 3 : -1;
+  return a < 0 || s < 0 ? -1 : a * 4 + s;
+}
+
+/**
+ * The event's consent part, one frozen object per (analytics, source) of the
+ * policy version seen last: events share it, and validateEvent checks a shared
+ * frozen part once instead of once per event.
+ */
+function createConsentParts(): (c: ConsentState) => PrivacyEvent['consent'] {
+  const slots: Array<PrivacyEvent['consent'] | undefined> = new Array(12).fill(undefined);
+  let version: string | undefined;
+  return (c) => {
+    const i = consentSlot(c.analytics, c.source);
+    if (i < 0) return { analytics: c.analytics, source: c.source, policyVersion: c.policyVersion };
+    if (c.policyVersion !== version) {
+      slots.fill(undefined);
+      version = c.policyVersion;
+    }
+    let part = slots[i];
+    if (part === undefined) {
+      part = Object.freeze({ analytics: c.analytics, source: c.source, policyVersion: c.policyVersion });
+      slots[i] = part;
+    }
+    return part;
+  };
+}
+
 /**
  * `new Date(ms).toISOString()`, with the part up to the second computed once
  * per second: consecutive requests share it.
@@ -157,6 +188,7 @@ export function createCapture(parts: CaptureParts): Capture {
   const urls = createHashedCache<ReducedUrl>(REDUCTION_CACHE_SIZE);
   const referrers = createHashedCache<NonNullable<PrivacyEvent['referrer']>>(REDUCTION_CACHE_SIZE);
   const isoTime = createIsoTime();
+  const consentPart = createConsentParts();
 
   function reducedUrl(rawUrl: string): ReducedUrl {
     const key = urls.key(rawUrl);
@@ -266,11 +298,7 @@ export function createCapture(parts: CaptureParts): Capture {
         response: { status: res.status, durationMs: Math.max(0, Math.round(res.durationMs * 1000) / 1000) },
         client,
         agent,
-        consent: {
-          analytics: consent.analytics,
-          source: consent.source,
-          policyVersion: consent.policyVersion,
-        },
+        consent: consentPart(consent),
       };
       if (query !== undefined) event.request.query = query;
       if (res.route !== undefined) event.request.route = res.route;

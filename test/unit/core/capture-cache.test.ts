@@ -123,6 +123,35 @@ describe('capture caches', () => {
   });
 });
 
+describe('consent part of the event', () => {
+  it('is one frozen object per consent value and source, equal to the state', () => {
+    const capture = newCapture();
+    const consent = createConsent();
+    const [req, res] = facts({
+      method: 'GET',
+      url: '/',
+      referer: undefined,
+      status: 200,
+      contentType: 'text/html',
+      contentDisposition: undefined,
+      contentLength: 10,
+      finished: true,
+    });
+    const states = [
+      consent.resolve(undefined, undefined, undefined),
+      consent.resolve(undefined, '1', undefined),
+      consent.resolve(undefined, undefined, '1'),
+    ];
+    const parts = states.map((s) => capture.record(req, res, s)?.event.consent);
+    states.forEach((s, i) => {
+      expect(parts[i]).toEqual({ analytics: s.analytics, source: s.source, policyVersion: s.policyVersion });
+      expect(Object.isFrozen(parts[i])).toBe(true);
+      expect(capture.record(req, res, s)?.event.consent).toBe(parts[i]);
+    });
+    expect(new Set(parts).size).toBe(3);
+  });
+});
+
 describe('createHashedCache', () => {
   it('keys depend on both strings and where they split', () => {
     const c = createHashedCache<number>(10);
