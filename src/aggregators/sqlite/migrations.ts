@@ -59,14 +59,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     registers BLOB NOT NULL
   );
   CREATE INDEX sketches_key ON sketches (dimension, day, site, value);
-  -- The write path's journal: each batch records the event rows it inserted
-  -- (a seq range) and its sketch updates; folding it into the rollups and
-  -- sketches happens off the write path, and always before a read.
+  -- The write path's journal: each batch records the rollup increments of the
+  -- events it inserted and its sketch updates, as one row; folding the journal
+  -- into rollups and sketches happens off the write path, and before any read.
   CREATE TABLE pending (
     id INTEGER PRIMARY KEY,
-    seq_from INTEGER NOT NULL,
-    seq_to INTEGER NOT NULL,
-    sketches TEXT NOT NULL
+    payload TEXT NOT NULL
   );
   CREATE TABLE salts (
     day TEXT PRIMARY KEY,

@@ -14,9 +14,10 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { assertKnownKeys, ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '../../errors.js';
 import { createStatsEngine } from '../../stats/engine.js';
-import { COLUMN_PROPERTIES, SLOT_MS } from '../../stats/event-columns.js';
-import { mergeBlobs, mergePairsIntoBlob } from '../../stats/hll.js';
+import { COLUMN_PROPERTIES, type EventRow, SLOT_MS } from '../../stats/event-columns.js';
+import { HyperLogLog, mergeBlobs, mergePairsIntoBlob } from '../../stats/hll.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
+import { rollupIncrements } from '../../stats/rollup.js';
 import {
   checkBatch,
   checkRetention,
@@ -67,6 +68,17 @@ export interface SqliteAggregator extends StatsAggregator {
 }
 
 const WHERE = 'sqliteAggregator()';
+
+/** Rollup row increments as stored in the journal: dimension, day, site, value, bot, events, pageviews, downloads. */
+type JournalDay = [string, string, string, string, number, number, number, number];
+/** slot, site, bot, events, pageviews, downloads. */
+type JournalSlot = [number, string, number, number, number, number];
+/** One batch in the journal: rollup increments and sketch updates (dimension, day, site, value, base64 blob). */
+interface Journal {
+  d: JournalDay[];
+  s: JournalSlot[];
+  k: Array<[string, string, string, string, string]>;
+}
 
 /** Fold the write journal into rollups and sketches after this many batches, off the write path. */
 const FOLD_EVERY_BATCHES = 20;
@@ -165,12 +177,18 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     `INSERT OR IGNORE INTO events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, doc)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const foldRollups = rollupFromEventsSql('seq >= @a AND seq <= @b', 1);
-  const rollFoldDays = db.prepare(foldRollups.days);
-  const rollFoldSlots = db.prepare(foldRollups.slots);
-  const maxSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events').pluck();
-  const insertPending = db.prepare('INSERT INTO pending (seq_from, seq_to, sketches) VALUES (?, ?, ?)');
-  const selectPending = db.prepare('SELECT id, seq_from, seq_to, sketches FROM pending ORDER BY id');
+  const upsertDay = db.prepare(
+    `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET
+       events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`,
+  );
+  const upsertSlot = db.prepare(
+    `INSERT INTO rollup_slot (slot, site, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (slot, site, bot) DO UPDATE SET
+       events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`,
+  );
+  const insertPending = db.prepare('INSERT INTO pending (payload) VALUES (?)');
+  const selectPending = db.prepare('SELECT id, payload FROM pending ORDER BY id');
   const deletePending = db.prepare('DELETE FROM pending WHERE id <= ?');
   const goneRollups = rollupFromEventsSql('session_id = @v', -1);
   const rollGoneDays = db.prepare(goneRollups.days);
@@ -205,11 +223,10 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
 
   /** The write path: event rows plus one journal row; rollups and sketches are folded in later. */
   const writeTx = db.transaction((b: ReturnType<typeof checkBatch>) => {
-    const before = maxSeq.get() as number;
-    let inserted = 0;
+    const inserted: EventRow[] = [];
     for (let i = 0; i < b.rows.length; i++) {
       const r = b.rows[i]!;
-      inserted += insertEvent.run(
+      const changes = insertEvent.run(
         r.id,
         r.ts,
         r.site,
@@ -226,46 +243,68 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         r.sessionId,
         JSON.stringify(b.events[i]),
       ).changes;
+      if (changes === 1) inserted.push(r);
     }
-    if (inserted === 0 && b.sketches.length === 0) return;
-    const after = inserted > 0 ? (maxSeq.get() as number) : before;
-    const sketches = JSON.stringify(b.sketches.map((u) => [u.dimension, u.day, u.site, u.value, u.registers]));
-    insertPending.run(before + 1, after, sketches);
+    if (inserted.length === 0 && b.sketches.length === 0) return;
+    const inc = rollupIncrements(inserted);
+    const journal: Journal = {
+      d: inc.days.map((x) => [x.dimension, x.day, x.site, x.value, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads]),
+      s: inc.slots.map((x) => [x.slot, x.site, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads]),
+      k: b.sketches.map((u) => [
+        u.dimension,
+        u.day,
+        u.site,
+        u.value,
+        Buffer.from(mergePairsIntoBlob(undefined, u.registers)).toString('base64'),
+      ]),
+    };
+    insertPending.run(JSON.stringify(journal));
   });
 
-  type PendingRow = { id: number; seq_from: number; seq_to: number; sketches: string };
-  /** Fold the journal into rollups (SQL over the inserted rows) and sketch deltas (one per key for all folded batches). */
+  /** Fold the journal: sum the rollup increments and merge the sketch updates of every pending batch, then apply each key once. */
   const foldTx = db.transaction(() => {
-    const pend = selectPending.all() as PendingRow[];
+    const pend = selectPending.all() as Array<{ id: number; payload: string }>;
     if (pend.length === 0) return 0;
-    let a = Number.POSITIVE_INFINITY;
-    let z = Number.NEGATIVE_INFINITY;
-    const merged = new Map<string, { key: [string, string, string, string]; regs: Map<number, number> }>();
+    const days = new Map<string, JournalDay>();
+    const slots = new Map<string, JournalSlot>();
+    const sketches = new Map<string, { key: [string, string, string, string]; hll: HyperLogLog }>();
     for (const p of pend) {
-      if (p.seq_to >= p.seq_from) {
-        a = Math.min(a, p.seq_from);
-        z = Math.max(z, p.seq_to);
-      }
-      for (const [dimension, day, site, value, registers] of JSON.parse(p.sketches) as Array<
-        [string, string, string, string, Array<[number, number]>]
-      >) {
-        const k = `${dimension}\u0000${day}\u0000${site}\u0000${value}`;
-        let m = merged.get(k);
-        if (m === undefined) {
-          m = { key: [dimension, day, site, value], regs: new Map() };
-          merged.set(k, m);
+      const j = JSON.parse(p.payload) as Journal;
+      for (const d of j.d) {
+        const k = `${d[0]}\u0000${d[1]}\u0000${d[2]}\u0000${d[3]}\u0000${d[4]}`;
+        const cur = days.get(k);
+        if (cur === undefined) days.set(k, d);
+        else {
+          cur[5] += d[5];
+          cur[6] += d[6];
+          cur[7] += d[7];
         }
-        for (const [idx, rank] of registers) if ((m.regs.get(idx) ?? 0) < rank) m.regs.set(idx, rank);
+      }
+      for (const x of j.s) {
+        const k = `${x[0]}\u0000${x[1]}\u0000${x[2]}`;
+        const cur = slots.get(k);
+        if (cur === undefined) slots.set(k, x);
+        else {
+          cur[3] += x[3];
+          cur[4] += x[4];
+          cur[5] += x[5];
+        }
+      }
+      for (const [dimension, day, site, value, b64] of j.k) {
+        const k = `${dimension}\u0000${day}\u0000${site}\u0000${value}`;
+        let m = sketches.get(k);
+        if (m === undefined) {
+          m = { key: [dimension, day, site, value], hll: new HyperLogLog() };
+          sketches.set(k, m);
+        }
+        m.hll.mergeEncoded(Buffer.from(b64, 'base64'));
       }
     }
-    if (a <= z) {
-      rollFoldDays.run({ a, b: z });
-      rollFoldSlots.run({ a, b: z });
-    }
-    for (const [k, m] of merged) {
-      const delta = mergePairsIntoBlob(undefined, [...m.regs.entries()]);
-      if (delta.length <= 1) continue;
-      appendSketch.run(...m.key, delta);
+    for (const d of days.values()) upsertDay.run(...d);
+    for (const x of slots.values()) upsertSlot.run(...x);
+    for (const [k, m] of sketches) {
+      if (m.hll.isEmpty()) continue;
+      appendSketch.run(...m.key, m.hll.encode());
       backend.invalidate(m.key[0], m.key[1]);
       if (!dirty.has(k)) dirty.set(k, m.key);
     }
