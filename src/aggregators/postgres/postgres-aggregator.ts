@@ -168,6 +168,26 @@ function isTransient(err: unknown): boolean {
   return code === '40P01' || code === '40001';
 }
 
+const ignoreClientError = (): undefined => undefined;
+
+/**
+ * Check a connection out of the pool with an 'error' listener on it. The pool
+ * only listens on idle clients; without this, a connection dropped while checked
+ * out (a server restart) would surface as an uncaught exception and end the
+ * process. The query in flight rejects instead, and the batch is retried.
+ */
+async function checkout(p: PgPoolLike): Promise<PgClientLike> {
+  const client = await p.connect();
+  (client as { on?: (e: string, f: () => undefined) => void }).on?.('error', ignoreClientError);
+  return client;
+}
+
+/** Return a connection; one that failed (`err`) is destroyed rather than reused. */
+function checkin(client: PgClientLike, err?: unknown): void {
+  (client as { off?: (e: string, f: () => undefined) => void }).off?.('error', ignoreClientError);
+  client.release(err instanceof Error ? err : undefined);
+}
+
 /**
  * @example
  * const store = postgresAggregator({ connectionString: process.env.DATABASE_URL, schema: 'privacy_log' });
@@ -232,11 +252,11 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
         p = created;
       }
       try {
-        const client = await p.connect();
+        const client = await checkout(p);
         try {
           await migrate(client, schema, quoted);
         } finally {
-          client.release();
+          checkin(client);
         }
       } catch (err) {
         if (!external) await p.end().catch(() => undefined);
@@ -278,7 +298,7 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
     for (let attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
       let client: PgClientLike;
       try {
-        client = await p.connect();
+        client = await checkout(p);
       } catch (err) {
         throw failed(op, err);
       }
@@ -286,11 +306,12 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
         await client.query('BEGIN');
         const out = await fn(client);
         await client.query('COMMIT');
-        client.release();
+        checkin(client);
         return out;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
-        client.release();
+        // A failed connection is discarded by the pool instead of being reused.
+        checkin(client, err);
         lastErr = err;
         if (!isTransient(err)) break;
       }
