@@ -7,7 +7,14 @@
 export { type AccessLogger, type AccessLoggerOptions, createAccessLogger } from './access-log/access-logger.js';
 export { ACCESS_LOG_FORMATS, type AccessLogFormat } from './access-log/formats.js';
 // Aggregators
-export type { Aggregator, Batch, SketchDimension, SketchUpdate, StatsAggregator } from './aggregators/aggregator.js';
+export type {
+  Aggregator,
+  AggregatorDescription,
+  Batch,
+  SketchDimension,
+  SketchUpdate,
+  StatsAggregator,
+} from './aggregators/aggregator.js';
 export { SKETCH_DIMENSIONS, SKETCH_PRECISION } from './aggregators/aggregator.js';
 export { type HttpAggregatorOptions, httpAggregator } from './aggregators/http-aggregator.js';
 export {
@@ -73,6 +80,15 @@ export {
   type PrivacyLogDescription,
   type PrivacyRequestState,
 } from './privacy-log.js';
+export type { StatsBackend } from './stats/backend.js';
+export { createStatsEngine } from './stats/engine.js';
+export { parseFilter } from './stats/filter.js';
+export {
+  createStatsHandler,
+  type StatsAuthOptions,
+  type StatsHandler,
+  type StatsHandlerOptions,
+} from './stats/http/handler.js';
 // Stats
 export {
   DEFAULT_K,

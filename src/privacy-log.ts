@@ -10,7 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Aggregator } from './aggregators/aggregator.js';
+import type { Aggregator, AggregatorDescription } from './aggregators/aggregator.js';
 import { isStatsSource } from './aggregators/aggregator.js';
 import { sqliteAggregator } from './aggregators/sqlite/sqlite-aggregator.js';
 import {
@@ -78,7 +78,7 @@ export interface PrivacyLogDescription {
   downloadExtensions: string[];
   kinds: string[];
   enrichment: { isp: boolean; domain: boolean };
-  aggregators: Array<{ name: string } & Record<string, unknown>>;
+  aggregators: Array<{ name: string } & Partial<AggregatorDescription>>;
 }
 
 export interface PrivacyLogCore {
@@ -398,10 +398,7 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
         downloadExtensions: [...(o.downloadExtensions ?? DEFAULT_DOWNLOAD_EXTENSIONS)],
         kinds: [...o.kinds],
         enrichment: { isp: o.enrich?.isp !== false, domain: Boolean(o.enrich?.domain) },
-        aggregators: pipeline.aggregators.map((a) => {
-          const d = (a as { describe?: () => Record<string, unknown> }).describe?.();
-          return { ...(d ?? {}), name: a.name };
-        }),
+        aggregators: pipeline.aggregators.map((a) => ({ ...a.describe?.(), name: a.name })),
       };
     },
 

@@ -65,6 +65,20 @@ export interface Aggregator {
    */
   salt?(day: string, candidate: string): Promise<string>;
   close?(): Promise<void>;
+  /** What it stores and where, for a policy's technical appendix (`privacy.describe()`). Never a secret. */
+  describe?(): AggregatorDescription;
+}
+
+/** A public description of an aggregator: no credentials, no connection strings. */
+export interface AggregatorDescription {
+  /** 'sqlite', 'postgresql', 'memory', … */
+  kind: string;
+  /** Where the data lives: a file path, a schema, 'process memory'. */
+  location?: string;
+  /** Days raw events are kept. */
+  retentionDays?: number;
+  /** Months the aggregated rollups are kept. */
+  rollupRetentionMonths?: number;
 }
 
 /** An aggregator that also answers stats queries. */

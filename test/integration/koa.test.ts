@@ -31,3 +31,34 @@ describe('koa: misuse', () => {
     return first.close();
   });
 });
+
+describe('koa: describe()', () => {
+  it('reports the live configuration, including where and how long data is kept', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { sqliteAggregator } = await import('../../src/aggregators/sqlite/sqlite-aggregator.js');
+    const dir = mkdtempSync(join(tmpdir(), 'privacy-log-describe-'));
+    const privacy = privacyLog({
+      site: 'oblachko',
+      ip: { preset: 'strict' },
+      consent: { policyVersion: '2026-11', honorDnt: false },
+      aggregators: [sqliteAggregator({ file: join(dir, 'events.db'), retentionDays: 14 })],
+    });
+    try {
+      const d = privacy.describe();
+      expect(d.ip).toEqual({ ipv4Prefix: 16, ipv6Prefix: 32 });
+      expect(d.consent).toMatchObject({ policyVersion: '2026-11', honorGpc: true, honorDnt: false, default: 'unset' });
+      expect(d.aggregators).toEqual([
+        expect.objectContaining({ name: 'sqlite', kind: 'sqlite', retentionDays: 14, rollupRetentionMonths: 25 }),
+      ]);
+      expect(d.aggregators[0]?.location).toBe(join(dir, 'events.db'));
+      expect(d.kinds).not.toContain('asset');
+      expect(d.neverCaptured).toContain('full IP address');
+      expect(JSON.parse(JSON.stringify(d))).toEqual(d);
+    } finally {
+      await privacy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

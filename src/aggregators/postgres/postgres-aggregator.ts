@@ -358,6 +358,12 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
     name,
     schema,
     ready,
+    describe: () => ({
+      kind: 'postgresql',
+      location: `schema "${schema}"`,
+      retentionDays: retention.retentionDays,
+      rollupRetentionMonths: retention.rollupRetentionMonths,
+    }),
     async write(batch: Batch): Promise<void> {
       assertOpen('write');
       const b = checkBatch(name, batch);

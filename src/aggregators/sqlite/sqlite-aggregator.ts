@@ -448,6 +448,12 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   return {
     name,
     file,
+    describe: () => ({
+      kind: 'sqlite',
+      location: file,
+      retentionDays: retention.retentionDays,
+      rollupRetentionMonths: retention.rollupRetentionMonths,
+    }),
     async write(batch: Batch): Promise<void> {
       assertOpen('write');
       const b = checkBatch(name, batch);
