@@ -70,10 +70,12 @@ function number(n: number | undefined, lang: Lang): string {
 
 function table(data: DashboardData, property: DashboardProperty, L: Labels): string {
   const rows: StatsRow[] = data.breakdowns[property].results;
+  const hidden = data.breakdowns[property].suppressed ?? 0;
+  const empty = hidden > 0 ? L.hidden.replace('{n}', String(hidden)) : L.none;
   const head = `<tr><th>${escapeHtml(L.properties[property])}</th><th class="n">${escapeHtml(L.visitors)}</th><th class="n">${escapeHtml(property === 'download' ? L.downloads : L.pageviews)}</th></tr>`;
   const body =
     rows.length === 0
-      ? `<tr><td colspan="3" class="note">${escapeHtml(L.none)}</td></tr>`
+      ? `<tr><td colspan="3" class="note">${escapeHtml(empty)}</td></tr>`
       : rows
           .map((r) => {
             const value = r.value ?? '';

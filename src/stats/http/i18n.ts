@@ -18,6 +18,8 @@ export interface Labels {
   visit_duration: string;
   overTime: string;
   none: string;
+  /** Shown when every group was folded away by k-anonymity; {n} is the number of groups. */
+  hidden: string;
   periods: Record<'day' | '7d' | '30d' | 'month' | '12mo', string>;
   properties: Record<'page' | 'referrer' | 'browser' | 'os' | 'device' | 'isp' | 'domain' | 'download', string>;
   note: string;
@@ -42,6 +44,7 @@ export const LABELS: Record<Lang, Labels> = {
     visit_duration: 'Visit duration, s',
     overTime: 'Visitors and pageviews over time',
     none: 'No data for this period.',
+    hidden: 'Hidden: {n} group(s), each with fewer visitors than the k-anonymity threshold.',
     periods: { day: 'Day', '7d': 'Last 7 days', '30d': 'Last 30 days', month: 'Month', '12mo': 'Last 12 months' },
     properties: {
       page: 'Pages',
@@ -73,6 +76,7 @@ export const LABELS: Record<Lang, Labels> = {
     visit_duration: 'Длительность визита, с',
     overTime: 'Посетители и просмотры по времени',
     none: 'За этот период данных нет.',
+    hidden: 'Скрыто групп: {n} — в каждой меньше посетителей, чем порог k-анонимности.',
     periods: { day: 'День', '7d': '7 дней', '30d': '30 дней', month: 'Месяц', '12mo': '12 месяцев' },
     properties: {
       page: 'Страницы',

@@ -52,8 +52,10 @@ export function lineChart(labels: readonly string[], series: readonly ChartSerie
     );
   }
   const step = Math.max(1, Math.ceil(labels.length / 8));
+  const last = labels.length - 1;
   labels.forEach((label, i) => {
-    if (i % step !== 0 && i !== labels.length - 1) return;
+    // Every step-th label and the last one; a step label too close to the last is dropped so they never overlap.
+    if (i !== last && (i % step !== 0 || last - i < step / 2 + 1)) return;
     out.push(
       `<text x="${x(i).toFixed(1)}" y="${height - PAD.bottom + 16}" font-size="11" text-anchor="middle" fill="#6b7280">${escapeHtml(label)}</text>`,
     );

@@ -180,3 +180,26 @@ describe('createStatsHandler', () => {
     expect(bad?.body).not.toContain('<b>');
   });
 });
+
+describe('dashboard under k-anonymity', () => {
+  it('says how many groups were hidden instead of "no data"', async () => {
+    const m = memoryAggregator();
+    const events = Array.from({ length: 6 }, (_, i) =>
+      makeEvent({ time: `2026-03-10T1${i}:00:00.000Z`, path: '/only-two-visitors', browser: 'Firefox' }),
+    );
+    await m.write({
+      events,
+      sketches: sketchUpdatesFor(
+        events,
+        events.map((_, i) => `v${i % 2}`),
+      ),
+    });
+    const h = createStatsHandler({ source: m, prefix: '/admin/stats', auth: { token: TOKEN } });
+    const res = await h.handle(
+      req('/admin/stats', 'period=custom&from=2026-03-10&to=2026-03-10', { ...bearer, 'accept-language': 'en' }),
+    );
+    expect(res?.status).toBe(200);
+    expect(res?.body).toContain('Hidden: 1 group(s)');
+    expect(res?.body).not.toContain('/only-two-visitors');
+  });
+});
