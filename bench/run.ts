@@ -24,10 +24,10 @@
  * Each flag also reads from the environment: BENCH_ROUNDS, BENCH_DURATION,
  * BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_ONLY, BENCH_SCRIPT_TIMEOUT.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BenchConfig, bareOf, CONFIGS, variantsOf } from './lib/configs.js';
 import { HELLO_HTML } from './lib/hello.js';
@@ -43,6 +43,7 @@ import {
   startServer,
   tsxNode,
 } from './lib/proc.js';
+import { type ProfileSummary, summarizeProfile } from './lib/profile-top.js';
 import { REQUEST_MIX } from './lib/request-mix.js';
 import type { BarCheck, BenchResults, HttpRun, HttpSummary, ScriptResult } from './lib/results.js';
 import { RESULTS_SCHEMA } from './lib/results.js';
@@ -122,6 +123,11 @@ function selectedConfigs(): BenchConfig[] {
 
 // ---------------------------------------------------------------- HTTP runs
 
+/** CLOCK_MONOTONIC in µs: the clock of V8's CPU profiles (startTime, timeDeltas), to cut a profile to the measured run. */
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
 const machine = machineInfo();
 const pinning = detectPinning(machine.nproc ?? machine.cores);
 
@@ -176,13 +182,16 @@ async function runOne(config: BenchConfig, roundNo: number, slot: number, workRo
   try {
     await sanityCheck(server.port);
     let cpuAtWarm: number | undefined;
+    let warmAtUs: number | undefined;
     const load = await runLoad(
       pinned(pinning, LOAD_CORE, tsxNode(join(ROOT, 'bench', 'lib', 'load-worker.ts'))),
       { url: `http://127.0.0.1:${server.port}`, connections, warmupSeconds, durationSeconds },
       () => {
         cpuAtWarm = readProcCpuMs(server.pid);
+        warmAtUs = monotonicUs();
       },
     );
+    const endAtUs = monotonicUs();
     const cpuAtEnd = readProcCpuMs(server.pid);
     const status = readProcStatus(server.pid);
     const stopped = await server.stop();
@@ -208,6 +217,9 @@ async function runOne(config: BenchConfig, roundNo: number, slot: number, workRo
       generatorCpuMs: Math.round(load.generatorCpuMs),
       elapsedMs: Math.round(load.elapsedMs),
       exit: stopped.exit ?? { code: stopped.code, stderr: server.stderr().slice(-1000) },
+      ...(nodeFlags.length && warmAtUs !== undefined
+        ? { profile: { dir: relative(ROOT, profDir), windowUs: [warmAtUs, endAtUs] as [number, number] } }
+        : {}),
     };
   } catch (err) {
     await server.stop(5000);
@@ -277,7 +289,21 @@ async function runHttp(configs: readonly BenchConfig[]): Promise<{ runs: HttpRun
   } finally {
     rmSync(workRoot, { recursive: true, force: true });
   }
-  return { runs, summary: summarize(configs, runs) };
+  return { runs, summary: summarize(configs, runs), ...(cpuProf.length ? { profiles: profileSummaries(runs) } : {}) };
+}
+
+/** The main-thread profile of every profiled run, cut to its measured window. */
+function profileSummaries(runs: readonly HttpRun[]): ProfileSummary[] {
+  const out: ProfileSummary[] = [];
+  for (const run of runs) {
+    if (!run.profile) continue;
+    const dir = join(ROOT, run.profile.dir);
+    // Node names the main thread's file CPU.<date>.<pid>.0.<seq>.cpuprofile (thread id 0).
+    const main = readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+    if (!main) continue;
+    out.push(summarizeProfile(join(dir, main), run.config, run.round, run.profile.windowUs, run.requests));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- bars

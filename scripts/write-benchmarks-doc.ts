@@ -4,11 +4,15 @@
  * between the HAND_START and HAND_END markers, which is carried over from the
  * current file.
  *
- *   npx tsx scripts/write-benchmarks-doc.ts [results.json] [docs/benchmarks.md]
+ *   npx tsx scripts/write-benchmarks-doc.ts [results.json] [docs/benchmarks.md] [profile.json]
+ *
+ * profile.json (default bench/results/profile.json when present) is a run made
+ * with --cpu-prof; its profiles are rendered in their own section.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ProfileSummary } from '../bench/lib/profile-top.js';
 import type { BenchResults, ScriptResult } from '../bench/lib/results.js';
 import { RESULTS_SCHEMA } from '../bench/lib/results.js';
 import { formatHttpTable } from '../bench/lib/table.js';
@@ -122,7 +126,45 @@ function pipelineEvidence(r: BenchResults): string {
   ].join('\n');
 }
 
-export function renderBenchmarksDoc(r: BenchResults, hand: string): string {
+function profileSection(profiles: readonly ProfileSummary[], source: string): string {
+  if (profiles.length === 0) return '';
+  const configs = profiles.map((p) => `${p.config} (r${p.round})`);
+  const areas = [...new Set(profiles.flatMap((p) => p.areas.map((a) => a.area)))];
+  const out = [
+    `Main-thread CPU profiles (\`node --cpu-prof\`) of ${source}, cut to the measured run (warm-up and start-up`,
+    'left out), self time by where the code lives, in µs per request served. The profiler itself slows the',
+    'server down a little; the kernel side of the sockets (softirq) is not in a V8 profile.',
+    '',
+    `| area | ${configs.join(' | ')} |`,
+    `|---|${configs.map(() => '--:').join('|')}|`,
+  ];
+  for (const area of areas) {
+    const cells = profiles.map((p) => {
+      const a = p.areas.find((x) => x.area === area);
+      return a ? a.usPerRequest.toFixed(1) : '–';
+    });
+    out.push(`| ${area} | ${cells.join(' | ')} |`);
+  }
+  out.push(`| **busy, total** | ${profiles.map((p) => `**${p.busyUsPerRequest.toFixed(1)}**`).join(' | ')} |`, '');
+  for (const p of profiles) {
+    out.push(
+      `<details><summary>Top functions: ${p.config} (round ${p.round}, ${p.requests} requests)</summary>`,
+      '',
+      '| self µs/req | total µs/req | function |',
+      '|--:|--:|---|',
+      ...p.top.map(
+        (t) =>
+          `| ${t.selfUsPerRequest.toFixed(2)} | ${t.totalUsPerRequest.toFixed(2)} | \`${t.name.replace(/\|/g, '\\|')}\` |`,
+      ),
+      '',
+      '</details>',
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+export function renderBenchmarksDoc(r: BenchResults, hand: string, profiled?: BenchResults): string {
   if (r.schema !== RESULTS_SCHEMA) throw new Error(`results schema ${r.schema}, expected ${RESULTS_SCHEMA}`);
   const m = r.machine;
   const versions = Object.entries(r.versions)
@@ -189,6 +231,12 @@ export function renderBenchmarksDoc(r: BenchResults, hand: string): string {
   } else out.push('_No bar could be checked in this run._');
   out.push('');
 
+  const prof = profiled?.http?.profiles ?? r.http?.profiles ?? [];
+  if (prof.length) {
+    const source = profiled ? `a separate profiling run (${profiled.date}, same machine)` : 'this run';
+    out.push('## Profiles', '', profileSection(prof, source), '');
+  }
+
   out.push('## Hot path', '', hotPathSection(r.hotPath), '');
 
   out.push('## What the profile showed and what each change gained', '', HAND_START, hand, HAND_END, '');
@@ -200,15 +248,19 @@ export function renderBenchmarksDoc(r: BenchResults, hand: string): string {
 }
 
 /** Reads the results and the current document, writes the new one; returns its path. */
-export function writeBenchmarksDoc(resultsFile: string, docFile: string): string {
+export function writeBenchmarksDoc(resultsFile: string, docFile: string, profileFile?: string): string {
   const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as BenchResults;
+  const profiled = profileFile ? (JSON.parse(readFileSync(profileFile, 'utf8')) as BenchResults) : undefined;
   const current = existsSync(docFile) ? readFileSync(docFile, 'utf8') : undefined;
-  writeFileSync(docFile, renderBenchmarksDoc(results, handWritten(current)));
+  writeFileSync(docFile, renderBenchmarksDoc(results, handWritten(current), profiled));
   return docFile;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const resultsFile = resolve(process.argv[2] ?? `${ROOT}/bench/results/latest.json`);
   const docFile = resolve(process.argv[3] ?? `${ROOT}/docs/benchmarks.md`);
-  process.stdout.write(`${writeBenchmarksDoc(resultsFile, docFile)}\n`);
+  const profileFile =
+    process.argv[4] ??
+    (existsSync(`${ROOT}/bench/results/profile.json`) ? `${ROOT}/bench/results/profile.json` : undefined);
+  process.stdout.write(`${writeBenchmarksDoc(resultsFile, docFile, profileFile)}\n`);
 }

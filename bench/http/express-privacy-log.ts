@@ -10,4 +10,4 @@ const app = express();
 const privacy = privacyLog({ trustProxy: 'loopback' });
 app.use(privacy);
 app.use(helloExpress);
-serve(app, { onClose: () => pipelineReport(privacy) });
+serve(app, { ready: () => privacy.ready(), onClose: () => pipelineReport(privacy) });

@@ -21,4 +21,4 @@ const privacy = privacyLog({
 });
 app.use(privacy);
 app.use(helloKoa);
-serve(app.callback(), { onClose: () => pipelineReport(privacy) });
+serve(app.callback(), { ready: () => privacy.ready(), onClose: () => pipelineReport(privacy) });

@@ -17,4 +17,4 @@ const app = new Koa();
 const privacy = privacyLog({ trustProxy: 'loopback', aggregators: [countingSink()] });
 app.use(privacy);
 app.use(helloKoa);
-serve(app.callback(), { onClose: () => pipelineReport(privacy) });
+serve(app.callback(), { ready: () => privacy.ready(), onClose: () => pipelineReport(privacy) });

@@ -3,7 +3,7 @@
  * most self time, and optionally the total (inclusive) time of each.
  *
  *   npx tsx bench/lib/profile-top.ts <file.cpuprofile> [top=30] [--filter substring]
- *                                    [--skip-ms N] [--total] [--areas]
+ *                                    [--skip-ms N | --window fromUs,toUs] [--requests N] [--total] [--areas]
  *
  * --skip-ms drops the first N ms (start-up and module loading); --areas sums
  * self time by where the code lives (privacy-log, better-sqlite3, Koa, Node's
@@ -93,16 +93,26 @@ export function areaOf(name: string): string {
   return 'other';
 }
 
-export function topFunctions(profile: Profile, skipMs = 0): FunctionTime[] {
+/** Samples taken inside [from, to] (µs on the profile's clock); `skipMs` counts from the profile's start instead. */
+export interface SampleWindow {
+  skipMs?: number;
+  fromUs?: number;
+  toUs?: number;
+}
+
+export function topFunctions(profile: Profile, skip: number | SampleWindow = 0): FunctionTime[] {
+  const w: SampleWindow = typeof skip === 'number' ? { skipMs: skip } : skip;
+  const fromUs = w.fromUs ?? profile.startTime + (w.skipMs ?? 0) * 1000;
+  const toUs = w.toUs ?? Number.POSITIVE_INFINITY;
   const byId = new Map<number, ProfileNode>();
   for (const n of profile.nodes) byId.set(n.id, n);
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const selfUs = new Map<number, number>();
-  let at = 0;
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     at += profile.timeDeltas[i] ?? 0;
-    if (at < skipMs * 1000) continue;
+    if (at < fromUs || at > toUs) continue;
     const id = profile.samples[i] as number;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
@@ -133,6 +143,53 @@ export function topFunctions(profile: Profile, skipMs = 0): FunctionTime[] {
     .sort((a, b) => b.selfMs - a.selfMs);
 }
 
+export interface ProfileSummary {
+  config: string;
+  round: number;
+  requests: number;
+  busyUsPerRequest: number;
+  areas: Array<{ area: string; usPerRequest: number; share: number }>;
+  top: Array<{ name: string; selfUsPerRequest: number; totalUsPerRequest: number }>;
+}
+
+/**
+ * The main thread's profile of one run, cut to the measured window, as µs per
+ * request by area and for the top functions.
+ */
+export function summarizeProfile(
+  file: string,
+  config: string,
+  round: number,
+  windowUs: [number, number],
+  requests: number,
+  topN = 15,
+): ProfileSummary {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const rows = topFunctions(profile, { fromUs: windowUs[0], toUs: windowUs[1] });
+  const areas = new Map<string, number>();
+  let busy = 0;
+  for (const r of rows) {
+    const a = areaOf(r.name);
+    areas.set(a, (areas.get(a) ?? 0) + r.selfMs);
+    if (a !== 'idle') busy += r.selfMs;
+  }
+  const us = (ms: number) => Math.round(((ms * 1000) / requests) * 100) / 100;
+  return {
+    config,
+    round,
+    requests,
+    busyUsPerRequest: us(busy),
+    areas: [...areas]
+      .filter(([a]) => a !== 'idle')
+      .sort((x, y) => y[1] - x[1])
+      .map(([area, ms]) => ({ area, usPerRequest: us(ms), share: Math.round((ms / busy) * 1000) / 1000 })),
+    top: rows
+      .filter((r) => areaOf(r.name) !== 'idle')
+      .slice(0, topN)
+      .map((r) => ({ name: r.name, selfUsPerRequest: us(r.selfMs), totalUsPerRequest: us(r.totalMs) })),
+  };
+}
+
 if (process.argv[1]?.endsWith('profile-top.ts')) {
   const file = process.argv[2];
   if (!file) throw new Error('usage: profile-top.ts <file.cpuprofile> [top] [--filter s] [--total]');
@@ -142,7 +199,11 @@ if (process.argv[1]?.endsWith('profile-top.ts')) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const si = process.argv.indexOf('--skip-ms');
   const skipMs = si === -1 ? 0 : Number(process.argv[si + 1]) || 0;
-  let rows = topFunctions(profile, skipMs);
+  const wi = process.argv.indexOf('--window');
+  const win = wi === -1 ? undefined : (process.argv[wi + 1] ?? '').split(',').map(Number);
+  const ri = process.argv.indexOf('--requests');
+  const requests = ri === -1 ? 0 : Number(process.argv[ri + 1]) || 0;
+  let rows = topFunctions(profile, win ? { fromUs: win[0], toUs: win[1] } : skipMs);
   if (process.argv.includes('--areas')) {
     const areas = new Map<string, number>();
     let busy = 0;
@@ -151,12 +212,16 @@ if (process.argv[1]?.endsWith('profile-top.ts')) {
       areas.set(a, (areas.get(a) ?? 0) + r.selfMs);
       if (a !== 'idle') busy += r.selfMs;
     }
-    console.log(`areas (self time; % of non-idle time), after skipping ${skipMs} ms:`);
+    console.log(
+      `areas (self time; % of non-idle time${requests ? `; µs per request over ${requests} requests` : ''}):`,
+    );
     for (const [a, ms] of [...areas].sort((x, y) => y[1] - x[1])) {
-      console.log(
-        `${ms.toFixed(0).padStart(9)} ms ${a === 'idle' ? '      ' : `${((ms / busy) * 100).toFixed(1).padStart(5)}%`}  ${a}`,
-      );
+      const share = a === 'idle' ? '      ' : `${((ms / busy) * 100).toFixed(1).padStart(5)}%`;
+      const perRequest = requests ? ` ${((ms * 1000) / requests).toFixed(1).padStart(7)} µs/req` : '';
+      console.log(`${ms.toFixed(0).padStart(9)} ms ${share}${perRequest}  ${a}`);
     }
+    if (requests)
+      console.log(`${busy.toFixed(0).padStart(9)} ms busy: ${((busy * 1000) / requests).toFixed(1)} µs per request`);
   }
   if (process.argv.includes('--total')) rows = rows.sort((a, b) => b.totalMs - a.totalMs);
   if (filter) rows = rows.filter((r) => r.name.includes(filter));

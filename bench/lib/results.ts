@@ -2,6 +2,7 @@
 import type { BenchConfig } from './configs.js';
 import type { MachineInfo } from './machine.js';
 import type { Pinning } from './proc.js';
+import type { ProfileSummary } from './profile-top.js';
 
 export const RESULTS_SCHEMA = 1;
 
@@ -28,6 +29,8 @@ export interface HttpRun {
   elapsedMs: number;
   /** What the server printed on exit (privacy-log: capture counters and pipeline metrics). */
   exit: unknown;
+  /** With --cpu-prof: where the profiles are, and the measured run's window on the profiles' clock (µs). */
+  profile?: { dir: string; windowUs: [number, number] };
 }
 
 export interface HttpSummary extends BenchConfig {
@@ -88,7 +91,7 @@ export interface BenchResults {
     requestMix: string[];
     handler: string;
   };
-  http: { runs: HttpRun[]; summary: HttpSummary[] } | null;
+  http: { runs: HttpRun[]; summary: HttpSummary[]; profiles?: ProfileSummary[] } | null;
   hotPath: ScriptResult | null;
   scripts: ScriptResult[];
   bars: BarCheck[];

@@ -17,6 +17,8 @@ export const DEFAULT_MAX_LIFETIME_MS = 180_000;
 export const SHUTDOWN_TIMEOUT_MS = 15_000;
 
 export interface ServeOptions {
+  /** Awaited before listening: a server that loads data at start (privacy-log's ready()) is measured once it has. */
+  ready?: () => Promise<unknown>;
   /** Called once on shutdown; its result is printed on the BENCH_EXIT line. */
   onClose?: () => Promise<unknown> | unknown;
 }
@@ -73,9 +75,16 @@ export function serve(handler: (req: IncomingMessage, res: ServerResponse) => vo
   process.once('disconnect', () => stop('parent gone'));
   setTimeout(() => stop('max lifetime'), maxLifetimeMs).unref();
 
-  server.listen(0, '127.0.0.1', () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    process.stdout.write(`BENCH_READY ${port}\n`);
-  });
+  const listen = () =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      process.stdout.write(`BENCH_READY ${port}\n`);
+    });
+  if (options.ready) {
+    options.ready().then(listen, (err: unknown) => {
+      process.stderr.write(`server not ready: ${String(err)}\n`);
+      process.exit(1);
+    });
+  } else listen();
 }
