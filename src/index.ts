@@ -22,6 +22,7 @@ export {
   type MemoryAggregatorOptions,
   memoryAggregator,
 } from './aggregators/memory-aggregator.js';
+export { type OtlpAggregatorOptions, otlpAggregator } from './aggregators/otlp-aggregator.js';
 export {
   type PostgresAggregator,
   type PostgresAggregatorOptions,
