@@ -14,7 +14,7 @@
  *   npm run bench -- [--rounds 3] [--duration 10] [--warmup 3] [--connections 10]
  *                    [--only koa-bare,koa-privacy-log] [--no-http] [--no-hot-path]
  *                    [--no-scripts] [--scripts ingest.ts,query.ts] [--script-timeout 300]
- *                    [--reuse-scripts bench/results/scripts.json]
+ *                    [--reuse-scripts bench/results/scripts.json] [--reuse-http bench/results/http.json]
  *                    [--cpu-prof koa-privacy-log] [--variant before=/tmp/tree] [--out bench/results/latest.json] [--doc]
  *
  * --variant name=dir also runs every selected privacy-log configuration from the
@@ -394,11 +394,18 @@ async function main(): Promise<void> {
         ? `server on core ${SERVER_CORE}, autocannon on core ${LOAD_CORE} (taskset)`
         : `NOT pinned: ${pinning.reason}`),
   );
-  const http = has('no-http') ? null : await runHttp(configs);
+  // --reuse-http: the HTTP table and the hot path of an earlier session of this machine; only the scripts run now.
+  const reuseHttp = argValue('reuse-http');
+  const earlierHttp =
+    reuseHttp === undefined ? undefined : (JSON.parse(readFileSync(resolve(ROOT, reuseHttp), 'utf8')) as BenchResults);
+  if (earlierHttp) log(`reused the HTTP runs and the hot path of ${reuseHttp} (${earlierHttp.date})`);
+  const http = earlierHttp ? earlierHttp.http : has('no-http') ? null : await runHttp(configs);
 
-  const hotPath = has('no-hot-path')
-    ? null
-    : await runScript(ROOT, 'hot-path.ts', ['--json'], pinning, scriptTimeoutMs);
+  const hotPath = earlierHttp
+    ? earlierHttp.hotPath
+    : has('no-hot-path')
+      ? null
+      : await runScript(ROOT, 'hot-path.ts', ['--json'], pinning, scriptTimeoutMs);
   if (hotPath) log(`hot-path.ts: exit ${hotPath.code} in ${hotPath.elapsedMs} ms`);
 
   const scripts: ScriptResult[] = [];
@@ -448,6 +455,19 @@ async function main(): Promise<void> {
     scripts,
     bars: [...bars(http?.summary, hotPath), ...scriptBars(scripts)],
   };
+  if (earlierHttp) {
+    // The run is the earlier one (its date, machine, settings, pinning), with today's scripts.
+    Object.assign(results, {
+      date: earlierHttp.date,
+      machine: earlierHttp.machine,
+      versions: earlierHttp.versions,
+      revision: earlierHttp.revision,
+      pinning: earlierHttp.pinning,
+      settings: earlierHttp.settings,
+      totalMs: earlierHttp.totalMs + results.totalMs,
+    });
+    for (const s of results.scripts) s.reusedFrom ??= new Date(started).toISOString();
+  }
   mkdirSync(dirname(outFile), { recursive: true });
   writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
 
