@@ -6,7 +6,6 @@
  *
  * Environment: COLLECTOR_URL, COLLECTOR_TOKEN, SPOOL_DIR, APP_SITE.
  */
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { privacyLog } from '../../middleware/koa.js';
@@ -20,7 +19,8 @@ const pipeline = createPipeline({
   spool: { dir: env.SPOOL_DIR },
 });
 const app = new Koa();
-app.use(privacyLog({ site: env.APP_SITE ?? 'oblachko', pipeline, enrich: { isp: false } }));
+const privacy = privacyLog({ site: env.APP_SITE ?? 'oblachko', pipeline, enrich: { isp: false } });
+app.use(privacy);
 app.use((ctx) => {
   if (ctx.path === '/missing') {
     ctx.status = 404;
@@ -30,10 +30,8 @@ app.use((ctx) => {
   ctx.body = '<!doctype html><title>page</title><p>hello</p>';
 });
 // The visitor hasher asks the collector for the day's shared salt when privacyLog() is created and
-// uses a local one until the answer arrives. privacyLog exposes no ready() yet, so this server
-// waits for a salt round trip of its own (queued behind the hasher's) before taking requests.
-await pipeline.salt(new Date().toISOString().slice(0, 10), randomBytes(16).toString('hex'));
-await new Promise((r) => setTimeout(r, 200));
+// uses a local one until the answer arrives: take requests only once it has arrived.
+await privacy.ready();
 const server = app.listen(0, '127.0.0.1', () => {
   process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
 });
