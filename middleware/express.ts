@@ -6,7 +6,7 @@
  * structurally, so this module loads without Express's type packages.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BodyTooLargeError, bodyConsumed, readBody } from '../src/http/read-body.js';
+import { BodyTooLargeError, routeBody } from '../src/http/read-body.js';
 import type { PrivacyLogOptions } from '../src/options.js';
 import type { Pipeline } from '../src/pipeline/types.js';
 import {
@@ -62,20 +62,6 @@ function pathOf(req: ExpressRequestLike): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-function reencode(req: ExpressRequestLike): { body: string; contentType: string } | undefined {
-  const parsed = req.body;
-  const type = String(req.headers['content-type'] ?? '');
-  if (typeof parsed === 'string') return { body: parsed, contentType: type };
-  if (Buffer.isBuffer(parsed)) return { body: parsed.toString('utf8'), contentType: type };
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  if (type.includes('application/x-www-form-urlencoded')) {
-    const form = new URLSearchParams();
-    for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') form.append(k, v);
-    return { body: form.toString(), contentType: type };
-  }
-  return { body: JSON.stringify(parsed), contentType: 'application/json' };
-}
-
 /**
  * Capture every request: anonymized at capture, tagged with consent, pushed to
  * a non-blocking pipeline. Same options and behaviour as `privacy-log/koa`.
@@ -114,20 +100,16 @@ export function privacyLog(options?: PrivacyLogOptions): PrivacyLogMiddleware {
     const respond = async () => {
       let body: string | undefined;
       if (method === 'POST') {
-        if (bodyConsumed(req) || req.body !== undefined) {
-          const again = reencode(req);
-          body = again?.body;
-          if (again) headers['content-type'] = again.contentType;
-        } else {
-          try {
-            body = (await readBody(req, CONSENT_BODY_LIMIT)).toString('utf8');
-          } catch (err) {
-            const tooLarge = err instanceof BodyTooLargeError;
-            res.statusCode = tooLarge ? 413 : 400;
-            res.setHeader('Content-Type', 'application/json; charset=utf-8');
-            res.end(JSON.stringify({ error: tooLarge ? 'body too large' : 'unreadable body' }));
-            return;
-          }
+        try {
+          const read = await routeBody(req, req.body, CONSENT_BODY_LIMIT);
+          body = read.body;
+          headers['content-type'] = read.contentType;
+        } catch (err) {
+          const tooLarge = err instanceof BodyTooLargeError;
+          res.statusCode = tooLarge ? 413 : 400;
+          res.setHeader('Content-Type', 'application/json; charset=utf-8');
+          res.end(JSON.stringify({ error: tooLarge ? 'body too large' : 'unreadable body' }));
+          return;
         }
       }
       const answer = await core.handleRoute({ method, path, headers, body, secure });

@@ -6,7 +6,7 @@
  * without Koa's type packages and works with Koa 2 and 3.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BodyTooLargeError, bodyConsumed, readBody } from '../src/http/read-body.js';
+import { BodyTooLargeError, routeBody } from '../src/http/read-body.js';
 import type { PrivacyLogOptions } from '../src/options.js';
 import type { Pipeline } from '../src/pipeline/types.js';
 import {
@@ -63,20 +63,6 @@ function koaRoute(ctx: unknown): string | undefined {
   return typeof r === 'string' ? r : undefined;
 }
 
-/** A body a parser mounted earlier already consumed, turned back into text for the consent handler. */
-function reencode(ctx: KoaContextLike): { body: string; contentType: string } | undefined {
-  const parsed = ctx.request.body;
-  if (typeof parsed === 'string') return { body: parsed, contentType: String(ctx.req.headers['content-type'] ?? '') };
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const type = String(ctx.req.headers['content-type'] ?? '');
-  if (type.includes('application/x-www-form-urlencoded')) {
-    const form = new URLSearchParams();
-    for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') form.append(k, v);
-    return { body: form.toString(), contentType: type };
-  }
-  return { body: JSON.stringify(parsed), contentType: 'application/json' };
-}
-
 /**
  * Capture every request: anonymized at capture, tagged with consent, pushed to
  * a non-blocking pipeline. With no options it stores into SQLite at
@@ -109,18 +95,15 @@ export function privacyLog(options?: PrivacyLogOptions): PrivacyLogMiddleware {
     let body: string | undefined;
     const headers = { ...ctx.req.headers };
     if (ctx.method === 'POST') {
-      if (bodyConsumed(ctx.req)) {
-        const again = reencode(ctx);
-        body = again?.body;
-        if (again) headers['content-type'] = again.contentType;
-      } else {
-        try {
-          body = (await readBody(ctx.req, CONSENT_BODY_LIMIT)).toString('utf8');
-        } catch (err) {
-          ctx.status = err instanceof BodyTooLargeError ? 413 : 400;
-          ctx.body = { error: err instanceof BodyTooLargeError ? 'body too large' : 'unreadable body' };
-          return;
-        }
+      try {
+        const read = await routeBody(ctx.req, ctx.request.body, CONSENT_BODY_LIMIT);
+        body = read.body;
+        headers['content-type'] = read.contentType;
+      } catch (err) {
+        const tooLarge = err instanceof BodyTooLargeError;
+        ctx.status = tooLarge ? 413 : 400;
+        ctx.body = { error: tooLarge ? 'body too large' : 'unreadable body' };
+        return;
       }
     }
     const answer = await core.handleRoute({ method: ctx.method, path: ctx.path, headers, body, secure: ctx.secure });

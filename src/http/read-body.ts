@@ -65,3 +65,38 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 export function bodyConsumed(req: IncomingMessage): boolean {
   return req.readableEnded || req.complete;
 }
+
+/** Turn what a body parser left (`parsed`) back into text of the same media type. */
+function reencode(parsed: unknown, contentType: string): { body: string; contentType: string } | undefined {
+  if (typeof parsed === 'string') return { body: parsed, contentType };
+  if (Buffer.isBuffer(parsed)) return { body: parsed.toString('utf8'), contentType };
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  if (contentType.includes('application/x-www-form-urlencoded')) {
+    const form = new URLSearchParams();
+    for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') form.append(k, v);
+    return { body: form.toString(), contentType };
+  }
+  return { body: JSON.stringify(parsed), contentType: 'application/json' };
+}
+
+/**
+ * A small route body as text, whether or not a body parser mounted earlier got
+ * to it first: read from the stream (at most `limit` bytes, else
+ * BodyTooLargeError), or re-encoded from the parser's result (`parsed`:
+ * `ctx.request.body` in Koa, `req.body` in Express).
+ *
+ * @example
+ * const { body, contentType } = await routeBody(ctx.req, ctx.request.body, 8192);
+ */
+export async function routeBody(
+  req: IncomingMessage,
+  parsed: unknown,
+  limit: number,
+): Promise<{ body: string | undefined; contentType: string }> {
+  const contentType = String(req.headers['content-type'] ?? '');
+  if (bodyConsumed(req) || parsed !== undefined) {
+    const again = reencode(parsed, contentType);
+    return { body: again?.body, contentType: again?.contentType ?? contentType };
+  }
+  return { body: (await readBody(req, limit)).toString('utf8'), contentType };
+}

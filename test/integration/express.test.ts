@@ -56,3 +56,26 @@ describe('express: stats and collector routes', () => {
     }
   });
 });
+
+describe('express: a body parser mounted before the consent routes', () => {
+  it('still reads the consent form and JSON, from what the parser left', async () => {
+    const { memoryAggregator } = await import('../../src/aggregators/memory-aggregator.js');
+    const privacy = privacyLog({ aggregators: [memoryAggregator()] });
+    const app = express();
+    app.use(privacy);
+    app.use(express.urlencoded({ extended: false }));
+    app.use(express.json());
+    app.use(privacy.routes());
+    const server = createServer(app);
+    try {
+      const form = await supertest(server).post('/privacy/consent').type('form').send('analytics=denied&return=/docs');
+      expect(form.status).toBe(303);
+      expect(form.headers.location).toBe('/docs');
+      const json = await supertest(server).post('/privacy/consent').send({ analytics: 'granted' });
+      expect(json.status).toBe(200);
+      expect(json.body.analytics).toBe('granted');
+    } finally {
+      await privacy.close();
+    }
+  });
+});

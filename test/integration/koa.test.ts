@@ -62,3 +62,26 @@ describe('koa: describe()', () => {
     }
   });
 });
+
+describe('koa: a body parser mounted before the consent routes', () => {
+  it('still reads the consent form, from what the parser left', async () => {
+    const { koaBody } = await import('koa-body');
+    const memory = memoryAggregator();
+    const privacy = privacyLog({ aggregators: [memory] });
+    const app = new Koa();
+    app.use(privacy);
+    app.use(koaBody());
+    app.use(privacy.routes());
+    try {
+      const res = await supertest(createServer(app.callback()))
+        .post('/privacy/consent')
+        .type('form')
+        .send('analytics=granted&return=/news');
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/news');
+      expect(String(res.headers['set-cookie'])).toMatch(/privacy_session=/);
+    } finally {
+      await privacy.close();
+    }
+  });
+});
