@@ -9,15 +9,15 @@
  * - Sketches are merged per (day, site, dimension, value), max per register.
  * - Retention runs on a timer, off the write path, in small chunks.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { assertKnownKeys, ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '../../errors.js';
 import { createStatsEngine } from '../../stats/engine.js';
 import { COLUMN_PROPERTIES, type EventRow, SLOT_MS } from '../../stats/event-columns.js';
-import { HyperLogLog, mergeBlobs, mergePairsIntoBlob } from '../../stats/hll.js';
+import { mergeBlobs } from '../../stats/hll.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
-import { rollupIncrements } from '../../stats/rollup.js';
 import {
   checkBatch,
   checkRetention,
@@ -30,6 +30,7 @@ import { isDay } from '../../stats/time-range.js';
 import type { Batch, StatsAggregator } from '../aggregator.js';
 import { migrate } from './migrations.js';
 import { sqliteBackend } from './sqlite-backend.js';
+import { decodeJournal, encodeJournal, FoldAccumulator, journalPrefix, SketchMerge } from './write-journal.js';
 
 export interface SqliteAggregatorOptions extends RetentionOptions {
   /** Database file. Default './data/privacy-log.db' (the directory is created). ':memory:' for a private in-memory database. */
@@ -68,17 +69,6 @@ export interface SqliteAggregator extends StatsAggregator {
 }
 
 const WHERE = 'sqliteAggregator()';
-
-/** Rollup row increments as stored in the journal: dimension, day, site, value, bot, events, pageviews, downloads. */
-type JournalDay = [string, string, string, string, number, number, number, number];
-/** slot, site, bot, events, pageviews, downloads. */
-type JournalSlot = [number, string, number, number, number, number];
-/** One batch in the journal: rollup increments and sketch updates (dimension, day, site, value, base64 blob). */
-interface Journal {
-  d: JournalDay[];
-  s: JournalSlot[];
-  k: Array<[string, string, string, string, string]>;
-}
 
 /** Fold the write journal into rollups and sketches after this many batches, off the write path. */
 const FOLD_EVERY_BATCHES = 20;
@@ -191,6 +181,9 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const selectPending = db.prepare('SELECT id, payload FROM pending ORDER BY id');
   const deletePending = db.prepare('DELETE FROM pending WHERE id <= ?');
   const goneRollups = rollupFromEventsSql('session_id = @v', -1);
+  const foldRollups = rollupFromEventsSql('seq BETWEEN @f AND @l', 1);
+  const rollFoldDays = db.prepare(foldRollups.days);
+  const rollFoldSlots = db.prepare(foldRollups.slots);
   const rollGoneDays = db.prepare(goneRollups.days);
   const rollGoneSlots = db.prepare(goneRollups.slots);
   const appendSketch = db.prepare(
@@ -221,12 +214,23 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
 
   let batchesSinceFold = 0;
 
-  /** The write path: event rows plus one journal row; rollups and sketches are folded in later. */
-  const writeTx = db.transaction((b: ReturnType<typeof checkBatch>) => {
-    const inserted: EventRow[] = [];
+  // This connection's committed, unfolded batches, summed in memory; its journal rows start with `prefix`.
+  const token = randomUUID();
+  const prefix = journalPrefix(token);
+  const pendingSums = new FoldAccumulator();
+
+  /**
+   * The write path: event rows plus one journal row (the range of rows
+   * inserted and the sketch updates). Returns the rows actually inserted
+   * (replayed ids are ignored), or undefined when nothing was journaled.
+   */
+  const writeTx = db.transaction((b: ReturnType<typeof checkBatch>): EventRow[] | undefined => {
+    let inserted: EventRow[] | undefined;
+    let firstSeq = 0;
+    let lastSeq = 0;
     for (let i = 0; i < b.rows.length; i++) {
       const r = b.rows[i]!;
-      const changes = insertEvent.run(
+      const info = insertEvent.run(
         r.id,
         r.ts,
         r.site,
@@ -242,67 +246,50 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         r.bot ? 1 : 0,
         r.sessionId,
         JSON.stringify(b.events[i]),
-      ).changes;
-      if (changes === 1) inserted.push(r);
+      );
+      if (info.changes === 1) {
+        // One writer holds the lock and seq is max + 1: the rows of a batch have consecutive seqs.
+        lastSeq = info.lastInsertRowid as number;
+        if (firstSeq === 0) firstSeq = lastSeq;
+        if (inserted !== undefined) inserted.push(r);
+      } else if (inserted === undefined) inserted = b.rows.slice(0, i);
     }
-    if (inserted.length === 0 && b.sketches.length === 0) return;
-    const inc = rollupIncrements(inserted);
-    const journal: Journal = {
-      d: inc.days.map((x) => [x.dimension, x.day, x.site, x.value, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads]),
-      s: inc.slots.map((x) => [x.slot, x.site, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads]),
-      k: b.sketches.map((u) => [
-        u.dimension,
-        u.day,
-        u.site,
-        u.value,
-        Buffer.from(mergePairsIntoBlob(undefined, u.registers)).toString('base64'),
-      ]),
-    };
-    insertPending.run(JSON.stringify(journal));
+    inserted ??= b.rows;
+    if (inserted.length === 0 && b.sketches.length === 0) return undefined;
+    insertPending.run(encodeJournal(token, firstSeq, lastSeq, b.sketches));
+    return inserted;
   });
 
-  /** Fold the journal: sum the rollup increments and merge the sketch updates of every pending batch, then apply each key once. */
+  /**
+   * Fold the journal into rollups and sketches, each key applied once. This
+   * connection's rows are taken from the in-memory sums when all of them are
+   * still there; rows written by another connection (or ours, when another
+   * connection folded some of them) are decoded: their rollup increments are
+   * recomputed from the event rows they name, their sketch updates merged.
+   * Sketch merges are idempotent (max), so merging decoded rows into the
+   * in-memory sketches is safe even if this transaction fails.
+   */
   const foldTx = db.transaction(() => {
     const pend = selectPending.all() as Array<{ id: number; payload: string }>;
     if (pend.length === 0) return 0;
-    const days = new Map<string, JournalDay>();
-    const slots = new Map<string, JournalSlot>();
-    const sketches = new Map<string, { key: [string, string, string, string]; hll: HyperLogLog }>();
+    let mine = 0;
+    for (const p of pend) if (p.payload.startsWith(prefix)) mine++;
+    const useSums = mine === pendingSums.rows;
+    const sketches = useSums ? pendingSums.sketches : new SketchMerge();
     for (const p of pend) {
-      const j = JSON.parse(p.payload) as Journal;
-      for (const d of j.d) {
-        const k = `${d[0]}\u0000${d[1]}\u0000${d[2]}\u0000${d[3]}\u0000${d[4]}`;
-        const cur = days.get(k);
-        if (cur === undefined) days.set(k, d);
-        else {
-          cur[5] += d[5];
-          cur[6] += d[6];
-          cur[7] += d[7];
-        }
-      }
-      for (const x of j.s) {
-        const k = `${x[0]}\u0000${x[1]}\u0000${x[2]}`;
-        const cur = slots.get(k);
-        if (cur === undefined) slots.set(k, x);
-        else {
-          cur[3] += x[3];
-          cur[4] += x[4];
-          cur[5] += x[5];
-        }
-      }
-      for (const [dimension, day, site, value, b64] of j.k) {
-        const k = `${dimension}\u0000${day}\u0000${site}\u0000${value}`;
-        let m = sketches.get(k);
-        if (m === undefined) {
-          m = { key: [dimension, day, site, value], hll: new HyperLogLog() };
-          sketches.set(k, m);
-        }
-        m.hll.mergeEncoded(Buffer.from(b64, 'base64'));
-      }
+      if (useSums && p.payload.startsWith(prefix)) continue;
+      const { firstSeq, lastSeq } = decodeJournal(p.payload, sketches);
+      if (lastSeq === 0) continue;
+      rollFoldDays.run({ f: firstSeq, l: lastSeq });
+      rollFoldSlots.run({ f: firstSeq, l: lastSeq });
     }
-    for (const d of days.values()) upsertDay.run(...d);
-    for (const x of slots.values()) upsertSlot.run(...x);
-    for (const [k, m] of sketches) {
+    if (useSums) {
+      const inc = pendingSums.rollups.result();
+      for (const d of inc.days)
+        upsertDay.run(d.dimension, d.day, d.site, d.value, d.bot ? 1 : 0, d.events, d.pageviews, d.downloads);
+      for (const x of inc.slots) upsertSlot.run(x.slot, x.site, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads);
+    }
+    for (const [k, m] of sketches.byKey) {
       if (m.hll.isEmpty()) continue;
       appendSketch.run(...m.key, m.hll.encode());
       backend.invalidate(m.key[0], m.key[1]);
@@ -311,6 +298,11 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     deletePending.run(pend[pend.length - 1]!.id);
     return pend.length;
   });
+  /** Fold, then forget the in-memory sums (every row of ours is folded now, by us or by another connection). */
+  const fold = () => {
+    foldTx.immediate();
+    pendingSums.clear();
+  };
 
   /** Merge each dirty key's rows into one, a slice of keys per transaction. */
   const compactTx = db.transaction((keys: ReadonlyArray<readonly [string, string, string, string]>) => {
@@ -326,6 +318,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
 
   const forgetTx = db.transaction((sessionId: string) => {
     foldTx();
+    // Every journal row is folded once this commits; if it fails, they are all still there.
     rollGoneDays.run({ v: sessionId });
     rollGoneSlots.run({ v: sessionId });
     deleteZeroDays.run();
@@ -383,7 +376,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   /** Fold now (reads call this first, so results always include every stored batch). */
   const foldNow = () => {
     batchesSinceFold = 0;
-    foldTx.immediate();
+    fold();
     batchesSinceCompaction++;
     if (batchesSinceCompaction >= COMPACT_EVERY_FOLDS || dirty.size >= COMPACT_DIRTY_KEYS) scheduleCompaction();
   };
@@ -458,7 +451,8 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       assertOpen('write');
       const b = checkBatch(name, batch);
       try {
-        writeTx.immediate(b);
+        const inserted = writeTx.immediate(b);
+        if (inserted !== undefined) pendingSums.add(inserted, b.sketches);
       } catch (err) {
         throw failed('write', err);
       }
@@ -470,7 +464,9 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       if (typeof sessionId !== 'string' || sessionId.length === 0)
         throw invalidOption(`${name}.forget()`, 'sessionId', 'a non-empty string');
       try {
-        return forgetTx.immediate(sessionId);
+        const n = forgetTx.immediate(sessionId);
+        pendingSums.clear();
+        return n;
       } catch (err) {
         throw failed('forget', err);
       }
@@ -504,7 +500,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       await retentionRunning;
       await folding;
       try {
-        foldTx.immediate();
+        fold();
       } catch {
         // The journal stays in the file; the next open folds it before any read.
       }
