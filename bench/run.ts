@@ -15,7 +15,8 @@
  *                    [--only koa-bare,koa-privacy-log] [--no-http] [--no-hot-path]
  *                    [--no-scripts] [--scripts ingest.ts,query.ts | all] [--script-timeout 300]
  *                    [--reuse-scripts bench/results/scripts.json] [--reuse-http bench/results/http.json]
- *                    [--cpu-prof koa-privacy-log] [--variant before=/tmp/tree] [--out bench/results/latest.json] [--doc]
+ *                    [--diagnostics] [--cpu-prof koa-privacy-log] [--variant before=/tmp/tree]
+ *                    [--out bench/results/latest.json] [--doc]
  *
  * --variant name=dir also runs every selected privacy-log configuration from the
  * source tree at dir (its own bench/http/ server file and library sources, this
@@ -114,7 +115,8 @@ for (const id of only ?? []) {
 
 /** The selected configurations, with the bare framework of each (ratios need it). */
 function selectedConfigs(): BenchConfig[] {
-  let list = [...CONFIGS];
+  // Diagnostic configurations run when named in --only, or with --diagnostics.
+  let list = CONFIGS.filter((c) => c.role !== 'diagnostic' || has('diagnostics'));
   if (only) {
     const ids = new Set(only);
     for (const c of CONFIGS) if (ids.has(c.id)) ids.add(bareOf(c.framework));
