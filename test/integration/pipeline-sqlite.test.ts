@@ -80,7 +80,7 @@ describe('pipeline → sqliteAggregator', () => {
       spool: { dir: spool },
       onError: () => undefined,
     });
-    events.forEach((e, i) => down.push(e, visitorMark(`${visitors[i]}|${e.site}`, DAY)));
+    for (const [i, e] of events.entries()) down.push(e, visitorMark(`${visitors[i]}|${e.site}`, DAY));
     await down.close();
     expect(down.metrics()).toMatchObject({ accepted: 250, spoolPending: 250, dropped: 0 });
 
