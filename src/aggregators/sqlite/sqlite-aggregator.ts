@@ -28,6 +28,7 @@ import {
 } from '../../stats/store-support.js';
 import { isDay } from '../../stats/time-range.js';
 import type { Batch, StatsAggregator } from '../aggregator.js';
+import { eventDoc } from './event-doc.js';
 import { migrate } from './migrations.js';
 import { sqliteBackend } from './sqlite-backend.js';
 import { decodeJournal, encodeJournal, FoldAccumulator, journalPrefix, SketchMerge } from './write-journal.js';
@@ -154,6 +155,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = OFF');
+    for (const p of (process.env.PL_PRAGMAS ?? '').split(';').filter(Boolean)) db.pragma(p); // SCRATCH
     migrate(db);
     // Prove we can write now rather than at the first batch (locked or read-only files fail here).
     db.prepare('BEGIN IMMEDIATE').run();
@@ -245,7 +247,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         r.download,
         r.bot ? 1 : 0,
         r.sessionId,
-        JSON.stringify(b.events[i]),
+        eventDoc(b.events[i]!, r),
       );
       if (info.changes === 1) {
         // One writer holds the lock and seq is max + 1: the rows of a batch have consecutive seqs.
