@@ -174,7 +174,9 @@ function applyFields(
   origin: Provenance,
 ): void {
   entries.forEach((entry, i) => {
-    for (const f of fields[String(entry.type)] ?? []) {
+    // Own keys only: a type such as "toString" must not find Object.prototype's members.
+    const type = String(entry.type);
+    for (const f of Object.hasOwn(fields, type) ? (fields[type] ?? []) : []) {
       const value = env[f.env];
       if (value === undefined) continue;
       entry[f.key] = f.convert ? f.convert(f.env, value) : value;

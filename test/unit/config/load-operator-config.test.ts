@@ -273,3 +273,21 @@ describe('loadOperatorConfig: property', () => {
     );
   });
 });
+
+describe('loadOperatorConfig: names of Object.prototype members', () => {
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])(
+    'a transport of type %j is an INVALID_CONFIG error, not a crash',
+    (type) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'privacy-log-proto-'));
+      try {
+        const file = path.join(dir, 'config.json');
+        fs.writeFileSync(file, JSON.stringify({ accessLog: { transports: [{ type, dir: 'logs' }] } }));
+        expect(() => loadOperatorConfig({ file, env: {} })).toThrowError(
+          expect.objectContaining({ code: ERROR_CODES.INVALID_CONFIG }),
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
