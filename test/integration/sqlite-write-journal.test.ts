@@ -150,6 +150,25 @@ describe('sqliteAggregator: the write journal', () => {
     await a.close();
   });
 
+  it('counts each new event once in large batches mixing stored events, new ones and an id repeated in the batch', async () => {
+    const a = sqliteAggregator({ file: join(dir, 'replay-large.db') });
+    const old = batch(0, 70);
+    await a.write(old);
+    const fresh = batch(70, 90);
+    // Old and new interleaved across several multi-row statements, plus one new event twice in a row.
+    const mixed = fresh.events.flatMap((e, i) => (i < old.events.length ? [old.events[i]!, e] : [e]));
+    mixed.splice(40, 0, fresh.events[19]!);
+    await a.write({ events: mixed, sketches: fresh.sketches });
+    await a.write({ events: [...old.events, ...fresh.events], sketches: [] });
+    expect((await a.query(pageviews)).results).toEqual([{ value: '/p', pageviews: 160 }]);
+    expect((await a.query(visitors)).results).toEqual([{ pageviews: 160, visitors: 160 }]);
+    await a.close();
+    const db = new Database(join(dir, 'replay-large.db'), { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 160 });
+    expect(db.prepare('SELECT sum(events) AS n FROM rollup_slot').get()).toEqual({ n: 160 });
+    db.close();
+  });
+
   it('never counts twice when another connection folds some of our journal rows', async () => {
     const file = join(dir, 'two.db');
     const a = sqliteAggregator({ file });

@@ -14,6 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { assertKnownKeys, ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '../../errors.js';
+import type { PrivacyEvent } from '../../event.js';
 import { createStatsEngine } from '../../stats/engine.js';
 import { COLUMN_PROPERTIES, type EventRow, SLOT_MS } from '../../stats/event-columns.js';
 import { mergeBlobs } from '../../stats/hll.js';
@@ -70,6 +71,30 @@ export interface SqliteAggregator extends StatsAggregator {
 }
 
 const WHERE = 'sqliteAggregator()';
+
+/** Events per multi-row INSERT: one statement binds this many rows (far fewer calls into SQLite). */
+const INSERT_CHUNK = 50;
+/** Bound values per event row. */
+const EVENT_COLUMNS = 15;
+
+/** Put one event's column values at args[o..o + EVENT_COLUMNS). */
+function bindRow(args: unknown[], o: number, r: EventRow, e: PrivacyEvent): void {
+  args[o] = r.id;
+  args[o + 1] = r.ts;
+  args[o + 2] = r.site;
+  args[o + 3] = r.kind;
+  args[o + 4] = r.page;
+  args[o + 5] = r.referrer;
+  args[o + 6] = r.browser;
+  args[o + 7] = r.os;
+  args[o + 8] = r.device;
+  args[o + 9] = r.isp;
+  args[o + 10] = r.domain;
+  args[o + 11] = r.download;
+  args[o + 12] = r.bot ? 1 : 0;
+  args[o + 13] = r.sessionId;
+  args[o + 14] = eventDoc(e, r);
+}
 
 /** Fold the write journal into rollups and sketches after this many batches, off the write path. */
 const FOLD_EVERY_BATCHES = 20;
@@ -155,7 +180,6 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = OFF');
-    for (const p of (process.env.PL_PRAGMAS ?? '').split(';').filter(Boolean)) db.pragma(p); // SCRATCH
     migrate(db);
     // Prove we can write now rather than at the first batch (locked or read-only files fail here).
     db.prepare('BEGIN IMMEDIATE').run();
@@ -165,10 +189,16 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     throw unavailable(file, err);
   }
 
-  const insertEvent = db.prepare(
-    `INSERT OR IGNORE INTO events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, doc)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const insertEvents = (rows: number) =>
+    db.prepare(
+      `INSERT OR IGNORE INTO events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, doc)
+       VALUES ${Array.from({ length: rows }, () => `(${Array(EVENT_COLUMNS).fill('?').join(', ')})`).join(', ')}`,
+    );
+  const insertChunk = insertEvents(INSERT_CHUNK);
+  const insertEvent = insertEvents(1);
+  const chunkArgs: unknown[] = new Array(INSERT_CHUNK * EVENT_COLUMNS);
+  const oneArgs: unknown[] = new Array(EVENT_COLUMNS);
+  const idsInSeqRange = db.prepare('SELECT id FROM events WHERE seq BETWEEN ? AND ?').pluck();
   const upsertDay = db.prepare(
     `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET
@@ -227,39 +257,45 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
    * (replayed ids are ignored), or undefined when nothing was journaled.
    */
   const writeTx = db.transaction((b: ReturnType<typeof checkBatch>): EventRow[] | undefined => {
+    const { rows, events } = b;
+    // undefined while every row so far was new (the common case: no list is built).
     let inserted: EventRow[] | undefined;
     let firstSeq = 0;
     let lastSeq = 0;
-    for (let i = 0; i < b.rows.length; i++) {
-      const r = b.rows[i]!;
-      const info = insertEvent.run(
-        r.id,
-        r.ts,
-        r.site,
-        r.kind,
-        r.page,
-        r.referrer,
-        r.browser,
-        r.os,
-        r.device,
-        r.isp,
-        r.domain,
-        r.download,
-        r.bot ? 1 : 0,
-        r.sessionId,
-        eventDoc(b.events[i]!, r),
-      );
-      if (info.changes === 1) {
-        // One writer holds the lock and seq is max + 1: the rows of a batch have consecutive seqs.
-        lastSeq = info.lastInsertRowid as number;
-        if (firstSeq === 0) firstSeq = lastSeq;
-        if (inserted !== undefined) inserted.push(r);
-      } else if (inserted === undefined) inserted = b.rows.slice(0, i);
+    /** Rows [from, from + count) went through one statement that inserted `changes` of them. */
+    const note = (from: number, count: number, changes: number, lastRowid: number) => {
+      if (changes === 0) {
+        inserted ??= rows.slice(0, from);
+        return;
+      }
+      // One writer holds the lock and seq is max + 1: the rows a statement inserted have consecutive seqs.
+      const first = lastRowid - changes + 1;
+      if (firstSeq === 0) firstSeq = first;
+      lastSeq = lastRowid;
+      if (changes === count) {
+        if (inserted !== undefined) for (let j = from; j < from + count; j++) inserted.push(rows[j]!);
+        return;
+      }
+      // Some were stored already (a replay): ask which ids are new; a repeated id counts once.
+      inserted ??= rows.slice(0, from);
+      const fresh = new Set(idsInSeqRange.all(first, lastRowid) as string[]);
+      for (let j = from; j < from + count; j++) if (fresh.delete(rows[j]!.id)) inserted.push(rows[j]!);
+    };
+    let i = 0;
+    for (; i + INSERT_CHUNK <= rows.length; i += INSERT_CHUNK) {
+      for (let j = 0; j < INSERT_CHUNK; j++) bindRow(chunkArgs, j * EVENT_COLUMNS, rows[i + j]!, events[i + j]!);
+      const info = insertChunk.run(chunkArgs);
+      note(i, INSERT_CHUNK, info.changes, info.lastInsertRowid as number);
     }
-    inserted ??= b.rows;
-    if (inserted.length === 0 && b.sketches.length === 0) return undefined;
+    for (; i < rows.length; i++) {
+      bindRow(oneArgs, 0, rows[i]!, events[i]!);
+      const info = insertEvent.run(oneArgs);
+      note(i, 1, info.changes, info.lastInsertRowid as number);
+    }
+    const stored: EventRow[] = inserted ?? rows;
+    if (stored.length === 0 && b.sketches.length === 0) return undefined;
     insertPending.run(encodeJournal(token, firstSeq, lastSeq, b.sketches));
-    return inserted;
+    return stored;
   });
 
   /**
