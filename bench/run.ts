@@ -416,6 +416,16 @@ async function main(): Promise<void> {
       : await runScript(ROOT, 'hot-path.ts', ['--json'], pinning, scriptTimeoutMs);
   if (hotPath) log(`hot-path.ts: exit ${hotPath.code} in ${hotPath.elapsedMs} ms`);
 
+  // Event-loop stalls of the request thread with the default store and with an in-memory sink.
+  const loopStall: ScriptResult[] = earlierHttp
+    ? (earlierHttp.loopStall ?? [])
+    : has('no-hot-path')
+      ? []
+      : [
+          await runScript(ROOT, 'lib/loop-stall.ts', ['sqlite', '8', '--json'], pinning, scriptTimeoutMs),
+          await runScript(ROOT, 'lib/loop-stall.ts', ['sink', '8', '--json'], pinning, scriptTimeoutMs),
+        ];
+
   const scripts: ScriptResult[] = [];
   const reuse = argValue('reuse-scripts');
   if (reuse !== undefined) {
@@ -461,6 +471,7 @@ async function main(): Promise<void> {
     },
     http,
     hotPath,
+    loopStall,
     scripts,
     bars: [...bars(http?.summary, hotPath), ...scriptBars(scripts)],
   };

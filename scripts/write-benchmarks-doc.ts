@@ -240,6 +240,28 @@ export function renderBenchmarksDoc(r: BenchResults, hand: string, profiled?: Be
 
   out.push('## Hot path', '', hotPathSection(r.hotPath), '');
 
+  const stalls = (r.loopStall ?? [])
+    .map(
+      (x) => x.json as { store: string; events: number; usPerEvent: number; gapMs: Record<string, number> } | undefined,
+    )
+    .filter((x) => x !== undefined);
+  if (stalls.length) {
+    out.push(
+      '## Event-loop stalls on the request thread',
+      '',
+      '`bench/lib/loop-stall.ts`: 10 requests of the mix captured and pushed on every turn of the event loop for 8 s,',
+      'the pipeline delivering on the same thread (as in the server). A request arriving during a long turn waits for it.',
+      '',
+      '| store | events | µs per event, delivery included | gap p50 ms | gap p99 ms | gap p99.9 ms | max ms |',
+      '|---|--:|--:|--:|--:|--:|--:|',
+      ...stalls.map(
+        (x) =>
+          `| ${x.store} | ${x.events} | ${x.usPerEvent} | ${x.gapMs.p50} | ${x.gapMs.p99} | ${x.gapMs.p999} | ${x.gapMs.max} |`,
+      ),
+      '',
+    );
+  }
+
   out.push('## What the profile showed and what each change gained', '', HAND_START, hand, HAND_END, '');
 
   out.push('## Other benchmark scripts', '');

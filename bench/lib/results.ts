@@ -93,6 +93,8 @@ export interface BenchResults {
   };
   http: { runs: HttpRun[]; summary: HttpSummary[]; profiles?: ProfileSummary[] } | null;
   hotPath: ScriptResult | null;
+  /** bench/lib/loop-stall.ts with SQLite and with an in-memory sink (absent in older results). */
+  loopStall?: ScriptResult[];
   scripts: ScriptResult[];
   bars: BarCheck[];
 }
