@@ -30,8 +30,10 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { httpBars, scriptBars } from './lib/bars.js';
 import { type BenchConfig, bareOf, CONFIGS, variantsOf } from './lib/configs.js';
 import { HELLO_HTML } from './lib/hello.js';
+import { summarize } from './lib/http-summary.js';
 import { runLoad } from './lib/load.js';
 import { gitRevision, machineInfo, packageVersions } from './lib/machine.js';
 import {
@@ -46,10 +48,10 @@ import {
 } from './lib/proc.js';
 import { type ProfileSummary, summarizeProfile } from './lib/profile-top.js';
 import { REQUEST_MIX } from './lib/request-mix.js';
-import type { BarCheck, BenchResults, HttpRun, HttpSummary, ScriptResult } from './lib/results.js';
+import type { BenchResults, HttpRun, HttpSummary, ScriptResult } from './lib/results.js';
 import { RESULTS_SCHEMA } from './lib/results.js';
 import { listScripts, runScript } from './lib/scripts.js';
-import { median, round } from './lib/stats.js';
+import { round } from './lib/stats.js';
 import { formatHttpTable } from './lib/table.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -235,45 +237,6 @@ async function runOne(config: BenchConfig, roundNo: number, slot: number, workRo
   }
 }
 
-function summarize(configs: readonly BenchConfig[], runs: readonly HttpRun[]): HttpSummary[] {
-  const base = configs.map((c) => {
-    const mine = runs.filter((r) => r.config === c.id);
-    const m = (pick: (r: HttpRun) => number | null) => median(mine.map((r) => pick(r) ?? Number.NaN));
-    return {
-      ...c,
-      rounds: mine.length,
-      requestsPerSecond: m((r) => r.requestsPerSecond),
-      latencyP50Ms: m((r) => r.latencyP50Ms),
-      latencyP99Ms: m((r) => r.latencyP99Ms),
-      rssMiB: round(
-        m((r) => r.rssMiB),
-        1,
-      ),
-      serverCpuUsPerRequest: round(
-        m((r) => r.serverCpuUsPerRequest),
-        1,
-      ),
-      non2xx: mine.reduce((s, r) => s + r.non2xx, 0),
-      errors: mine.reduce((s, r) => s + r.errors + r.timeouts, 0),
-      generatorBusyPct: round(
-        m((r) => (r.generatorCpuMs / r.elapsedMs) * 100),
-        0,
-      ),
-    };
-  });
-  return base.map((s) => {
-    const bare = base.find((b) => b.id === bareOf(s.framework));
-    return {
-      ...s,
-      requestsPerSecond: round(s.requestsPerSecond, 0) ?? Number.NaN,
-      latencyP50Ms: round(s.latencyP50Ms, 2) ?? Number.NaN,
-      latencyP99Ms: round(s.latencyP99Ms, 2) ?? Number.NaN,
-      ratioToBare: bare ? round(s.requestsPerSecond / bare.requestsPerSecond, 3) : null,
-      p99DeltaMs: bare ? round(s.latencyP99Ms - bare.latencyP99Ms, 2) : null,
-    };
-  });
-}
-
 async function runHttp(configs: readonly BenchConfig[]): Promise<{ runs: HttpRun[]; summary: HttpSummary[] }> {
   const workRoot = mkdtempSync(join(tmpdir(), 'privacy-log-bench-'));
   const runs: HttpRun[] = [];
@@ -310,83 +273,6 @@ function profileSummaries(runs: readonly HttpRun[]): ProfileSummary[] {
     const main = readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
     if (!main) continue;
     out.push(summarizeProfile(join(dir, main), run.config, run.round, run.profile.windowUs, run.requests));
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------- bars
-
-function bars(summary: HttpSummary[] | undefined, hot: ScriptResult | null): BarCheck[] {
-  const out: BarCheck[] = [];
-  const get = (id: string) => summary?.find((s) => s.id === id);
-  const koa = get('koa-privacy-log');
-  if (koa && koa.ratioToBare !== null) {
-    out.push({
-      name: 'Koa + privacy-log req/s vs bare Koa',
-      target: '≥ 0.85×',
-      measured: `${koa.ratioToBare.toFixed(3)}×`,
-      met: koa.ratioToBare >= 0.85,
-    });
-  }
-  if (koa && koa.p99DeltaMs !== null) {
-    out.push({
-      name: 'Koa + privacy-log p99 vs bare Koa',
-      target: '≤ +1 ms',
-      measured: `${koa.p99DeltaMs >= 0 ? '+' : ''}${koa.p99DeltaMs.toFixed(2)} ms`,
-      met: koa.p99DeltaMs <= 1,
-    });
-  }
-  for (const [ours, peers] of [
-    ['koa-privacy-log', ['koa-pino-logger', 'koa-logger']],
-    ['express-privacy-log', ['morgan', 'pino-http', 'express-winston']],
-  ] as const) {
-    const mine = get(ours);
-    for (const peerId of peers) {
-      const peer = get(peerId);
-      if (!mine || !peer) continue;
-      out.push({
-        name: `${mine.label} ahead of ${peer.label}`,
-        target: 'more req/s',
-        measured: `${mine.requestsPerSecond} vs ${peer.requestsPerSecond} req/s (${(mine.requestsPerSecond / peer.requestsPerSecond).toFixed(3)}×)`,
-        met: mine.requestsPerSecond > peer.requestsPerSecond,
-      });
-    }
-  }
-  const hotJson = hot?.json as { perRequestUs?: number; budgetUs?: number } | undefined;
-  if (typeof hotJson?.perRequestUs === 'number') {
-    out.push({
-      name: 'Hot path (consent + capture + push)',
-      target: `≤ ${hotJson.budgetUs ?? 3} µs`,
-      measured: `${hotJson.perRequestUs.toFixed(3)} µs`,
-      met: hotJson.perRequestUs <= (hotJson.budgetUs ?? 3),
-    });
-  }
-  return out;
-}
-
-/** Bars the other scripts report in their JSON summary (`bar: { …, met }` or `barMet`). */
-function scriptBars(scripts: readonly ScriptResult[]): BarCheck[] {
-  const out: BarCheck[] = [];
-  for (const s of scripts) {
-    const j = s.json as { bar?: Record<string, unknown>; barMet?: unknown; deltaMs?: unknown } | undefined;
-    if (j?.bar && typeof j.bar.met === 'boolean') {
-      const { met, ...target } = j.bar;
-      out.push({
-        name: `bench/${s.script}`,
-        target: Object.entries(target)
-          .map(([k, v]) => `${k} ${v}`)
-          .join(', '),
-        measured: 'see its section below',
-        met: met as boolean,
-      });
-    } else if (j && typeof j.barMet === 'boolean') {
-      out.push({
-        name: `bench/${s.script}`,
-        target: 'its own bar',
-        measured: typeof j.deltaMs === 'number' ? `Δ ${j.deltaMs.toFixed(3)} ms` : 'see its section below',
-        met: j.barMet,
-      });
-    }
   }
   return out;
 }
@@ -473,7 +359,7 @@ async function main(): Promise<void> {
     hotPath,
     loopStall,
     scripts,
-    bars: [...bars(http?.summary, hotPath), ...scriptBars(scripts)],
+    bars: [...httpBars(http?.summary, hotPath), ...scriptBars(scripts)],
   };
   if (earlierHttp) {
     // The run is the earlier one (its date, machine, settings, pinning), with today's scripts.
