@@ -23,7 +23,26 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     download TEXT,
     bot INTEGER NOT NULL,
     session_id TEXT,
-    doc TEXT NOT NULL
+    -- What the event holds beyond the columns above, positionally (event-doc.ts).
+    rest TEXT NOT NULL,
+    -- The event's JSON, computed from the row when read (nothing of it is
+    -- written). Absent optional fields are left out: the merge patch onto '{}'
+    -- drops the nulls.
+    doc TEXT GENERATED ALWAYS AS (json_patch('{}', json_object(
+      'id', id,
+      'time', rest ->> 1,
+      'site', site,
+      'kind', kind,
+      'request', json_object('method', rest ->> 2, 'path', coalesce(rest ->> 3, page), 'query', rest ->> 4, 'route', rest ->> 5),
+      'response', json_object('status', json(rest -> 6), 'bytes', json(rest -> 7), 'durationMs', json(rest -> 8)),
+      'client', json_object('address', rest ->> 9, 'prefixLength', json(rest -> 10), 'isp', isp, 'asn', json(rest -> 11), 'domain', domain),
+      'agent', json_object('browser', browser, 'browserVersion', rest ->> 12, 'os', os, 'osVersion', rest ->> 13, 'device', device,
+        'bot', json(CASE bot WHEN 0 THEN 'false' ELSE 'true' END)),
+      'referrer', CASE WHEN rest ->> 14 IS NOT NULL THEN json_object('host', coalesce(rest ->> 15, referrer), 'path', rest ->> 16, 'type', rest ->> 14) END,
+      'download', CASE WHEN rest ->> 17 IS NOT NULL THEN json_object('file', download, 'complete', json(rest -> 17), 'contentType', rest ->> 18) END,
+      'consent', json_object('analytics', rest ->> 19, 'source', rest ->> 20, 'policyVersion', rest ->> 21),
+      'session', CASE WHEN session_id IS NOT NULL THEN json_object('id', session_id) END
+    ))) VIRTUAL
   );
   CREATE INDEX events_ts ON events (ts);
   CREATE INDEX events_session ON events (session_id) WHERE session_id IS NOT NULL;

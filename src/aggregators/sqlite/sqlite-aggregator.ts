@@ -29,7 +29,7 @@ import {
 } from '../../stats/store-support.js';
 import { isDay } from '../../stats/time-range.js';
 import type { Batch, StatsAggregator } from '../aggregator.js';
-import { eventDoc } from './event-doc.js';
+import { eventRest } from './event-doc.js';
 import { migrate } from './migrations.js';
 import { sqliteBackend } from './sqlite-backend.js';
 import { decodeJournal, encodeJournal, FoldAccumulator, journalPrefix, SketchMerge } from './write-journal.js';
@@ -93,7 +93,7 @@ function bindRow(args: unknown[], o: number, r: EventRow, e: PrivacyEvent): void
   args[o + 11] = r.download;
   args[o + 12] = r.bot ? 1 : 0;
   args[o + 13] = r.sessionId;
-  args[o + 14] = eventDoc(e, r);
+  args[o + 14] = eventRest(e, r);
 }
 
 /** Fold the write journal into rollups and sketches after this many batches, off the write path. */
@@ -191,7 +191,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
 
   const insertEvents = (rows: number) =>
     db.prepare(
-      `INSERT OR IGNORE INTO events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, doc)
+      `INSERT OR IGNORE INTO events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, rest)
        VALUES ${Array.from({ length: rows }, () => `(${Array(EVENT_COLUMNS).fill('?').join(', ')})`).join(', ')}`,
     );
   const insertChunk = insertEvents(INSERT_CHUNK);
