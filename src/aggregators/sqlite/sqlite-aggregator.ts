@@ -118,12 +118,12 @@ function rollupFromEventsSql(where: string, sign: 1 | -1): { days: string; slots
     days: `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads)
       SELECT dimension, day, site, value, bot, ${counts} FROM (
         SELECT d.column1 AS dimension, date(ts / 1000, 'unixepoch') AS day, site, ${value} AS value, bot, kind
-        FROM events CROSS JOIN (VALUES ${dims}) AS d WHERE ${where}
+        FROM event_rows CROSS JOIN (VALUES ${dims}) AS d WHERE ${where}
       ) WHERE value IS NOT NULL
       GROUP BY 1, 2, 3, 4, 5
       ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET ${update}`,
     slots: `INSERT INTO rollup_slot (slot, site, bot, events, pageviews, downloads)
-      SELECT ts / ${SLOT_MS} AS slot, site, bot, ${counts} FROM events WHERE ${where}
+      SELECT ts / ${SLOT_MS} AS slot, site, bot, ${counts} FROM event_rows WHERE ${where}
       GROUP BY 1, 2, 3
       ON CONFLICT (slot, site, bot) DO UPDATE SET ${update}`,
   };
@@ -191,14 +191,14 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
 
   const insertEvents = (rows: number) =>
     db.prepare(
-      `INSERT OR IGNORE INTO events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, rest)
+      `INSERT OR IGNORE INTO event_rows (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, rest)
        VALUES ${Array.from({ length: rows }, () => `(${Array(EVENT_COLUMNS).fill('?').join(', ')})`).join(', ')}`,
     );
   const insertChunk = insertEvents(INSERT_CHUNK);
   const insertEvent = insertEvents(1);
   const chunkArgs: unknown[] = new Array(INSERT_CHUNK * EVENT_COLUMNS);
   const oneArgs: unknown[] = new Array(EVENT_COLUMNS);
-  const idsInSeqRange = db.prepare('SELECT id FROM events WHERE seq BETWEEN ? AND ?').pluck();
+  const idsInSeqRange = db.prepare('SELECT id FROM event_rows WHERE seq BETWEEN ? AND ?').pluck();
   const upsertDay = db.prepare(
     `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET
@@ -225,12 +225,12 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     'SELECT rowid AS id, registers FROM sketches WHERE dimension = ? AND day = ? AND site = ? AND value = ?',
   );
   const deleteSketch = db.prepare('DELETE FROM sketches WHERE rowid = ?');
-  const deleteSession = db.prepare('DELETE FROM events WHERE session_id = ?');
+  const deleteSession = db.prepare('DELETE FROM event_rows WHERE session_id = ?');
   const insertSalt = db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)');
   const getSalt = db.prepare('SELECT salt FROM salts WHERE day = ?').pluck();
   const deleteSalts = db.prepare('DELETE FROM salts WHERE day < ?');
   const expireEvents = db.prepare(
-    `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? LIMIT ${RETENTION_CHUNK})`,
+    `DELETE FROM event_rows WHERE seq IN (SELECT seq FROM event_rows WHERE ts < ? LIMIT ${RETENTION_CHUNK})`,
   );
   const expireDays = db.prepare('DELETE FROM rollup_day WHERE day < ?');
   const expireSlots = db.prepare('DELETE FROM rollup_slot WHERE slot < ?');

@@ -19,7 +19,8 @@ export const SQLITE_DIALECT: SqlDialect = {
   distinct: (col, param) => `${col} IS NOT ${param}`,
   inList: (col, param) => `${col} IN (SELECT value FROM json_each(${param}))`,
   listParam: (values) => JSON.stringify(values),
-  table: (name) => name,
+  // Raw events are written to and read from the table; the view events adds the doc column for people.
+  table: (name) => (name === 'events' ? 'event_rows' : name),
 };
 
 const MAX_CACHED_STATEMENTS = 256;
