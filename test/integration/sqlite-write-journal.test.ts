@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrations.js';
 import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
 import { type PrivacyEvent, validateEvent } from '../../src/event.js';
+import { eventRow } from '../../src/stats/event-columns.js';
 import type { StatsQuery } from '../../src/stats/query.js';
+import { rollupIncrements } from '../../src/stats/rollup.js';
 import { makeEvent, sketchUpdatesFor, uuidv7 } from '../conformance/dataset.js';
 
 let dir: string;
@@ -209,5 +212,86 @@ describe('sqliteAggregator: the write journal', () => {
     // b's sums hold its row, which a folded: b's fold must not add it again.
     expect((await b.query(visitors)).results).toEqual([{ pageviews: 15, visitors: 15 }]);
     await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describe('sqliteAggregator: migration 2 (event_rows + the view events)', () => {
+  it('moves version-1 rows (the event JSON in doc) and folds a version-1 journal row left behind', async () => {
+    const file = join(dir, 'v1.db');
+    const v1 = new Database(file);
+    v1.pragma('journal_mode = WAL');
+    v1.exec(SQLITE_MIGRATIONS[0]!);
+    v1.pragma('user_version = 1');
+    const events = [
+      makeEvent({ time: `${DAY}T08:00:00.000Z`, path: '/v1', browser: 'Firefox', os: 'Linux', session: 's-v1' }),
+      makeEvent({ time: `${DAY}T09:00:00.000Z`, kind: 'download', file: 'menu.pdf', path: '/files/menu.pdf' }),
+      makeEvent({ time: `${DAY}T10:00:00.000Z`, path: '/v1', referrer: 'vk.com', isp: 'MTS', domain: 'mts.ru' }),
+      makeEvent({ time: `${DAY}T11:00:00.000Z`, path: '/v1' }),
+      makeEvent({ time: `${DAY}T12:00:00.000Z`, path: '/v1', bot: true }),
+    ];
+    events[3]!.referrer = { host: 'oblachko', path: '/menu', type: 'internal' };
+    events[3]!.client.asn = 12389;
+    events[3]!.agent.browserVersion = '120';
+    const ins = v1.prepare(
+      `INSERT INTO events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, doc)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const e of events) {
+      const r = eventRow(e);
+      ins.run(
+        r.id,
+        r.ts,
+        r.site,
+        r.kind,
+        r.page,
+        r.referrer,
+        r.browser,
+        r.os,
+        r.device,
+        r.isp,
+        r.domain,
+        r.download,
+        r.bot ? 1 : 0,
+        r.sessionId,
+        JSON.stringify(e),
+      );
+    }
+    // A version-1 journal row: the rollup increments of those rows, and one sketch blob (sparse: 3 bytes a pair).
+    const inc = rollupIncrements(events.map(eventRow));
+    const blob = Buffer.from([0, 0, 1, 1, 0, 2, 2, 0, 3]).toString('base64');
+    v1.prepare('INSERT INTO pending (payload) VALUES (?)').run(
+      JSON.stringify({
+        d: inc.days.map((x) => [
+          x.dimension,
+          x.day,
+          x.site,
+          x.value,
+          x.bot ? 1 : 0,
+          x.events,
+          x.pageviews,
+          x.downloads,
+        ]),
+        s: inc.slots.map((x) => [x.slot, x.site, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads]),
+        k: [['site', DAY, 'oblachko', '', blob]],
+      }),
+    );
+    v1.close();
+
+    const a = sqliteAggregator({ file });
+    expect((await a.query({ type: 'aggregate', period: 'day', date: DAY, metrics: ['pageviews'] })).results).toEqual([
+      { pageviews: 3 },
+    ]);
+    await a.write({ events: [events[0]!, makeEvent({ time: `${DAY}T13:00:00.000Z`, path: '/v1' })], sketches: [] });
+    await a.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    const docs = db.prepare('SELECT doc FROM events ORDER BY seq').pluck().all() as string[];
+    expect(docs.map((d) => JSON.parse(d))).toEqual([
+      ...events,
+      expect.objectContaining({ time: `${DAY}T13:00:00.000Z` }),
+    ]);
+    expect(db.prepare("SELECT sum(events) AS n FROM rollup_day WHERE dimension = 'kind'").get()).toEqual({ n: 6 });
+    expect(db.prepare('SELECT count(*) AS n FROM sketches').get()).toEqual({ n: 1 });
+    db.close();
   });
 });

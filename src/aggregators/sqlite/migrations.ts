@@ -7,8 +7,7 @@ import type Database from 'better-sqlite3';
 /** Migration n (1-based) brings the schema from version n-1 to n. Append only; never edit a shipped one. */
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
-  -- Raw events. Written here; read through the view events below.
-  CREATE TABLE event_rows (
+  CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
     ts INTEGER NOT NULL,
@@ -24,35 +23,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     download TEXT,
     bot INTEGER NOT NULL,
     session_id TEXT,
-    -- What the event holds beyond the columns above, positionally (event-doc.ts).
-    rest TEXT NOT NULL
+    doc TEXT NOT NULL
   );
-  -- What readers query: the rows with doc, the event's JSON, computed from the
-  -- row when selected (never written). Absent optional fields are left out:
-  -- the merge patch onto '{}' drops the nulls. SQLite flattens this view into
-  -- queries, so they use event_rows' indexes and never compute doc unasked.
-  CREATE VIEW events AS SELECT seq, id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot,
-    session_id, rest,
-    json_patch('{}', json_object(
-    'id', id,
-    'time', rest ->> 1,
-    'site', site,
-    'kind', kind,
-    'request', json_object('method', rest ->> 2, 'path', coalesce(rest ->> 3, page), 'query', rest ->> 4, 'route', rest ->> 5),
-    'response', json_object('status', json(rest -> 6), 'bytes', json(rest -> 7), 'durationMs', json(rest -> 8)),
-    'client', json_object('address', rest ->> 9, 'prefixLength', json(rest -> 10), 'isp', isp, 'asn', json(rest -> 11), 'domain', domain),
-    'agent', json_object('browser', browser, 'browserVersion', rest ->> 12, 'os', os, 'osVersion', rest ->> 13, 'device', device,
-      'bot', json(CASE bot WHEN 0 THEN 'false' ELSE 'true' END)),
-    'referrer', CASE WHEN rest ->> 14 IS NOT NULL THEN json_object('host', coalesce(rest ->> 15, referrer), 'path', rest ->> 16, 'type', rest ->> 14) END,
-    'download', CASE WHEN rest ->> 17 IS NOT NULL THEN json_object('file', download, 'complete', json(rest -> 17), 'contentType', rest ->> 18) END,
-    'consent', json_object('analytics', rest ->> 19, 'source', rest ->> 20, 'policyVersion', rest ->> 21),
-    'session', CASE WHEN session_id IS NOT NULL THEN json_object('id', session_id) END
-  )) AS doc
-  FROM event_rows;
-  CREATE INDEX events_ts ON event_rows (ts);
-  CREATE INDEX events_session ON event_rows (session_id) WHERE session_id IS NOT NULL;
+  CREATE INDEX events_ts ON events (ts);
+  CREATE INDEX events_session ON events (session_id) WHERE session_id IS NOT NULL;
   -- Covers the session metrics (consenting rows only) without touching the table.
-  CREATE INDEX events_session_ts ON event_rows (ts, session_id, kind, bot, site) WHERE session_id IS NOT NULL;
+  CREATE INDEX events_session_ts ON events (ts, session_id, kind, bot, site) WHERE session_id IS NOT NULL;
   CREATE TABLE rollup_day (
     dimension TEXT NOT NULL,
     day TEXT NOT NULL,
@@ -94,6 +70,70 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     day TEXT PRIMARY KEY,
     salt TEXT NOT NULL
   ) WITHOUT ROWID;
+  `,
+  `
+  -- Ingest: the event's JSON is no longer written beside its columns. Raw
+  -- events move to event_rows with only what the columns do not hold (rest);
+  -- the view events gives readers the same columns and doc as before.
+  -- Raw events. Written here; read through the view events below.
+  CREATE TABLE event_rows (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    ts INTEGER NOT NULL,
+    site TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    page TEXT,
+    referrer TEXT,
+    browser TEXT,
+    os TEXT,
+    device TEXT NOT NULL,
+    isp TEXT,
+    domain TEXT,
+    download TEXT,
+    bot INTEGER NOT NULL,
+    session_id TEXT,
+    -- What the event holds beyond the columns above, positionally (event-doc.ts).
+    rest TEXT NOT NULL
+  );
+  INSERT INTO event_rows (seq, id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, rest)
+    SELECT seq, id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id,
+      json_array(1, doc ->> '$.time', doc ->> '$.request.method',
+      CASE WHEN kind = 'pageview' THEN NULL ELSE doc ->> '$.request.path' END,
+      doc ->> '$.request.query', doc ->> '$.request.route',
+      doc -> '$.response.status', doc -> '$.response.bytes', doc -> '$.response.durationMs',
+      doc ->> '$.client.address', doc -> '$.client.prefixLength', doc -> '$.client.asn',
+      doc ->> '$.agent.browserVersion', doc ->> '$.agent.osVersion',
+      doc ->> '$.referrer.type', CASE WHEN referrer IS NULL THEN doc ->> '$.referrer.host' END, doc ->> '$.referrer.path',
+      doc -> '$.download.complete', doc ->> '$.download.contentType',
+      doc ->> '$.consent.analytics', doc ->> '$.consent.source', doc ->> '$.consent.policyVersion')
+    FROM events;
+  DROP TABLE events;
+  CREATE INDEX events_ts ON event_rows (ts);
+  CREATE INDEX events_session ON event_rows (session_id) WHERE session_id IS NOT NULL;
+  -- Covers the session metrics (consenting rows only) without touching the table.
+  CREATE INDEX events_session_ts ON event_rows (ts, session_id, kind, bot, site) WHERE session_id IS NOT NULL;
+  -- What readers query: the rows with doc, the event's JSON, computed from the
+  -- row when selected (never written). Absent optional fields are left out:
+  -- the merge patch onto '{}' drops the nulls. SQLite flattens this view into
+  -- queries, so they use event_rows' indexes and never compute doc unasked.
+  CREATE VIEW events AS SELECT seq, id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot,
+    session_id, rest,
+    json_patch('{}', json_object(
+    'id', id,
+    'time', rest ->> 1,
+    'site', site,
+    'kind', kind,
+    'request', json_object('method', rest ->> 2, 'path', coalesce(rest ->> 3, page), 'query', rest ->> 4, 'route', rest ->> 5),
+    'response', json_object('status', json(rest -> 6), 'bytes', json(rest -> 7), 'durationMs', json(rest -> 8)),
+    'client', json_object('address', rest ->> 9, 'prefixLength', json(rest -> 10), 'isp', isp, 'asn', json(rest -> 11), 'domain', domain),
+    'agent', json_object('browser', browser, 'browserVersion', rest ->> 12, 'os', os, 'osVersion', rest ->> 13, 'device', device,
+      'bot', json(CASE bot WHEN 0 THEN 'false' ELSE 'true' END)),
+    'referrer', CASE WHEN rest ->> 14 IS NOT NULL THEN json_object('host', coalesce(rest ->> 15, referrer), 'path', rest ->> 16, 'type', rest ->> 14) END,
+    'download', CASE WHEN rest ->> 17 IS NOT NULL THEN json_object('file', download, 'complete', json(rest -> 17), 'contentType', rest ->> 18) END,
+    'consent', json_object('analytics', rest ->> 19, 'source', rest ->> 20, 'policyVersion', rest ->> 21),
+    'session', CASE WHEN session_id IS NOT NULL THEN json_object('id', session_id) END
+  )) AS doc
+  FROM event_rows;
   `,
 ];
 

@@ -32,7 +32,15 @@ import type { Batch, StatsAggregator } from '../aggregator.js';
 import { eventRest } from './event-doc.js';
 import { migrate } from './migrations.js';
 import { sqliteBackend } from './sqlite-backend.js';
-import { decodeJournal, encodeJournal, FoldAccumulator, journalPrefix, SketchMerge } from './write-journal.js';
+import {
+  decodeJournal,
+  decodeLegacyJournal,
+  encodeJournal,
+  FoldAccumulator,
+  isLegacyJournal,
+  journalPrefix,
+  SketchMerge,
+} from './write-journal.js';
 
 export interface SqliteAggregatorOptions extends RetentionOptions {
   /** Database file. Default './data/privacy-log.db' (the directory is created). ':memory:' for a private in-memory database. */
@@ -316,6 +324,12 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     const sketches = useSums ? pendingSums.sketches : new SketchMerge();
     for (const p of pend) {
       if (useSums && p.payload.startsWith(prefix)) continue;
+      if (isLegacyJournal(p.payload)) {
+        const legacy = decodeLegacyJournal(p.payload, sketches);
+        for (const d of legacy.d) upsertDay.run(...d);
+        for (const x of legacy.s) upsertSlot.run(...x);
+        continue;
+      }
       const { firstSeq, lastSeq } = decodeJournal(p.payload, sketches);
       if (lastSeq === 0) continue;
       rollFoldDays.run({ f: firstSeq, l: lastSeq });

@@ -81,6 +81,24 @@ export function decodeJournal(payload: string, into: SketchMerge): { firstSeq: n
   return { firstSeq: j.f, lastSeq: j.l };
 }
 
+/** A journal row of schema version 1 (before migration 2): rollup increments and sketch blobs, base64. */
+interface LegacyJournal {
+  d: Array<[string, string, string, string, number, number, number, number]>;
+  s: Array<[number, string, number, number, number, number]>;
+  k: Array<[string, string, string, string, string]>;
+}
+
+/** Whether a payload is a version-1 journal row (left by a crash of an older privacy-log). */
+export const isLegacyJournal = (payload: string) => payload.startsWith('{"d":');
+
+/** Decode a version-1 journal row: its rollup rows as stored (for the upserts), its sketches merged into `into`. */
+export function decodeLegacyJournal(payload: string, into: SketchMerge): Pick<LegacyJournal, 'd' | 's'> {
+  const j = JSON.parse(payload) as LegacyJournal;
+  for (const [dimension, day, site, value, b64] of j.k)
+    into.sketch([dimension, day, site, value]).mergeEncoded(Buffer.from(b64, 'base64'));
+  return { d: j.d, s: j.s };
+}
+
 /** Sketch updates merged per key (max per register). */
 export class SketchMerge {
   readonly byKey = new Map<string, { key: SketchKey; hll: HyperLogLog }>();
