@@ -61,7 +61,7 @@ export function scriptBars(scripts: readonly ScriptResult[]): BarCheck[] {
         target: Object.entries(target)
           .map(([k, v]) => `${k} ${v}`)
           .join(', '),
-        measured: 'see its section below',
+        measured: measuredFor(j as Record<string, unknown>, Object.keys(target)[0]),
         met: met as boolean,
       });
     } else if (j && typeof j.barMet === 'boolean') {
@@ -74,4 +74,21 @@ export function scriptBars(scripts: readonly ScriptResult[]): BarCheck[] {
     }
   }
   return out;
+}
+
+/**
+ * The figure a script's bar is about, when its JSON names it alike: the bar key
+ * `sqliteEventsPerSec` matches `sqliteAggregatorEventsPerSec` (same first and
+ * last word). Otherwise a pointer to the script's section.
+ */
+function measuredFor(json: Record<string, unknown>, barKey: string | undefined): string {
+  if (barKey) {
+    const words = barKey.split(/(?=[A-Z])/);
+    const first = words[0] ?? '';
+    const last = words.at(-1) ?? '';
+    for (const [k, v] of Object.entries(json)) {
+      if (typeof v === 'number' && k !== barKey && k.startsWith(first) && k.endsWith(last)) return `${k} ${v}`;
+    }
+  }
+  return 'see its section below';
 }
