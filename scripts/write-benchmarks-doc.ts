@@ -41,10 +41,10 @@ function fence(text: string): string {
 
 function scriptSection(s: ScriptResult): string {
   const status = s.timedOut
-    ? `timed out after ${(s.elapsedMs / 1000).toFixed(0)} s`
+    ? `Timed out after ${(s.elapsedMs / 1000).toFixed(0)} s`
     : s.code === 0
-      ? `ran in ${(s.elapsedMs / 1000).toFixed(1)} s`
-      : `failed (exit ${s.code}) after ${(s.elapsedMs / 1000).toFixed(1)} s`;
+      ? `Ran in ${(s.elapsedMs / 1000).toFixed(1)} s`
+      : `Failed (exit ${s.code}) after ${(s.elapsedMs / 1000).toFixed(1)} s`;
   const when = s.reusedFrom ? ` Measured in the session of ${s.reusedFrom} on the same machine.` : '';
   const lines = [
     `### \`bench/${s.script}\`${s.args.length ? ` ${s.args.join(' ')}` : ''}`,
