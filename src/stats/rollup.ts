@@ -35,6 +35,14 @@ export interface RollupIncrements {
   slots: SlotRollup[];
 }
 
+interface Group {
+  day: string;
+  site: string;
+  bot: boolean;
+  dims: Array<Map<string, DayRollup>>;
+  slots: Map<number, SlotRollup>;
+}
+
 function bump(c: Counts, row: EventRow, sign: number): void {
   c.events += sign;
   if (row.kind === 'pageview') c.pageviews += sign;
@@ -52,50 +60,57 @@ function bump(c: Counts, row: EventRow, sign: number): void {
  * for (const d of acc.result().days) upsertDay.run(d);
  */
 export class RollupAccumulator {
-  // One map per dimension keyed by value + a small (day, site, bot) group number: cheap keys on the write path.
-  private readonly groups = new Map<string, number>();
-  private readonly groupDays: string[] = [];
-  private readonly days = COLUMN_PROPERTIES.map(() => new Map<string, DayRollup>());
-  private readonly slots = new Map<string, SlotRollup>();
+  // Per (day, site, bot) group: one map per dimension keyed by value, and the slots — no key strings per row.
+  private readonly groupIndex = new Map<string, Group>();
+  private readonly groups: Group[] = [];
 
   /** Add the increments of some event rows (`sign` -1 to subtract). */
   add(rows: Iterable<EventRow>, sign = 1): void {
-    const { groups, groupDays, days, slots } = this;
     let lastDayNum = Number.NaN;
     let lastDay = '';
+    let g: Group | undefined;
     for (const row of rows) {
       const dayNum = Math.floor(row.ts / 86_400_000);
-      if (dayNum !== lastDayNum) {
-        lastDayNum = dayNum;
-        lastDay = utcDay(row.ts);
-      }
       const bot = row.bot;
-      const gk = `${lastDay}\u0000${row.site}\u0000${bot ? 1 : 0}`;
-      let g = groups.get(gk);
-      if (g === undefined) {
-        g = groupDays.length;
-        groups.set(gk, g);
-        groupDays.push(lastDay);
+      // Rows of a batch mostly share day, site and bot: look the group up only when one changes.
+      if (g === undefined || dayNum !== lastDayNum || row.site !== g.site || bot !== g.bot) {
+        if (dayNum !== lastDayNum) {
+          lastDayNum = dayNum;
+          lastDay = utcDay(row.ts);
+        }
+        const gk = `${lastDay}\u0000${row.site}\u0000${bot ? 1 : 0}`;
+        g = this.groupIndex.get(gk);
+        if (g === undefined) {
+          g = { day: lastDay, site: row.site, bot, dims: COLUMN_PROPERTIES.map(() => new Map()), slots: new Map() };
+          this.groupIndex.set(gk, g);
+          this.groups.push(g);
+        }
       }
       for (let k = 0; k < COLUMN_PROPERTIES.length; k++) {
-        const dim = COLUMN_PROPERTIES[k]!;
-        const value = row[dim];
+        const value = row[COLUMN_PROPERTIES[k]!];
         if (value === undefined) continue;
-        const m = days[k]!;
-        const key = `${g}\u0000${value}`;
-        let d = m.get(key);
+        const m = g.dims[k]!;
+        let d = m.get(value);
         if (d === undefined) {
-          d = { day: lastDay, site: row.site, dimension: dim, value, bot, events: 0, pageviews: 0, downloads: 0 };
-          m.set(key, d);
+          d = {
+            day: g.day,
+            site: g.site,
+            dimension: COLUMN_PROPERTIES[k]!,
+            value,
+            bot,
+            events: 0,
+            pageviews: 0,
+            downloads: 0,
+          };
+          m.set(value, d);
         }
         bump(d, row, sign);
       }
       const slot = Math.floor(row.ts / SLOT_MS);
-      const sk = `${slot}\u0000${g}`;
-      let s = slots.get(sk);
+      let s = g.slots.get(slot);
       if (s === undefined) {
-        s = { slot, site: row.site, bot, events: 0, pageviews: 0, downloads: 0 };
-        slots.set(sk, s);
+        s = { slot, site: g.site, bot, events: 0, pageviews: 0, downloads: 0 };
+        g.slots.set(slot, s);
       }
       bump(s, row, sign);
     }
@@ -103,8 +118,10 @@ export class RollupAccumulator {
 
   /** The summed increments; with `sortKeys` sorted by key, so concurrent writers lock rows in one order. */
   result(sortKeys = false): RollupIncrements {
-    const dayList = this.days.flatMap((m) => [...m.values()]);
-    const slotList = [...this.slots.values()];
+    const dayList: DayRollup[] = [];
+    for (let k = 0; k < COLUMN_PROPERTIES.length; k++)
+      for (const g of this.groups) for (const d of g.dims[k]!.values()) dayList.push(d);
+    const slotList = this.groups.flatMap((g) => [...g.slots.values()]);
     if (!sortKeys) return { days: dayList, slots: slotList };
     const dayKey = (d: DayRollup) =>
       `${d.dimension}\u0000${d.day}\u0000${d.site}\u0000${d.value}\u0000${d.bot ? 1 : 0}`;
