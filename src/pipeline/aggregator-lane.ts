@@ -240,6 +240,14 @@ export class AggregatorLane {
       return;
     }
     if (this.attempt >= o.retry.maxAttempts || this.draining > 0 || this.stopped) {
+      // Every failure reaches onError: also the last attempt, and one made while closing.
+      // Without a spool, exhaust() reports the drop itself.
+      if (this.spool !== undefined) {
+        this.ctx.report(
+          `spooled:${this.name}`,
+          this.failure(err, `a batch of ${t.count} events failed (attempt ${this.attempt}); spooled for replay`),
+        );
+      }
       this.exhaust();
       return;
     }

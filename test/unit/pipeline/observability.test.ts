@@ -95,3 +95,27 @@ describe('forget and salt', () => {
     expect(errors[0]).toMatch(/could not share the day's salt/);
   });
 });
+
+describe('failures while closing', () => {
+  it('a batch that fails during close() is spooled and the failure still reaches onError', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'privacy-log-close-fail-'));
+    const errors: string[] = [];
+    try {
+      const pipeline = createPipeline({
+        aggregators: [sinkDouble('down', 'fail')],
+        spool: { dir },
+        onError: (e) => errors.push(`${e.code} ${e.message}`),
+      });
+      for (let i = 1; i <= 3; i++) pipeline.push(eventOf(i));
+      await pipeline.close({ timeoutMs: 2000 });
+      expect(pipeline.metrics()).toMatchObject({ accepted: 3, spoolPending: 3, dropped: 0 });
+      expect(errors.some((m) => m.includes('"down"') || m.includes('down'))).toBe(true);
+      expect(errors.some((m) => /spooled for replay/.test(m))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
