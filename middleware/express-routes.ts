@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Collector, type CollectorOptions, createCollector } from '../src/collector/collector.js';
-import { receive } from '../src/collector/receive.js';
+import { receive, send } from '../src/collector/receive.js';
 import { ERROR_CODES, PrivacyLogError } from '../src/errors.js';
 import { bodyConsumed } from '../src/http/read-body.js';
 import { createStatsHandler, type StatsHandlerOptions } from '../src/stats/http/handler.js';
@@ -20,12 +20,6 @@ function splitUrl(req: Req): { path: string; query: string } {
   return q === -1
     ? { path: req.path ?? url, query: '' }
     : { path: req.path ?? url.slice(0, q), query: url.slice(q + 1) };
-}
-
-function send(res: ServerResponse, answer: { status: number; headers: Record<string, string>; body: string }): void {
-  res.statusCode = answer.status;
-  for (const [k, v] of Object.entries(answer.headers)) res.setHeader(k, v);
-  res.end(answer.body);
 }
 
 /**

@@ -7,7 +7,6 @@
  * adapters only read their framework's route and secure flag and call `begin()`.
  */
 
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Aggregator, AggregatorDescription } from './aggregators/aggregator.js';
@@ -27,10 +26,16 @@ import { DEFAULT_DOWNLOAD_EXTENSIONS } from './capture/download.js';
 import { RecentEvents } from './capture/recent-events.js';
 import { createVisitorHasher } from './capture/visitor-hash.js';
 import { type Consent, type ConsentState, createConsent } from './consent/consent.js';
-import { type ConsentRequest, type ConsentResponse, createConsentRoutes } from './consent/routes.js';
+import {
+  type ConsentRequest,
+  type ConsentResponse,
+  createConsentRoutes,
+  GPC_WELL_KNOWN_PATH,
+} from './consent/routes.js';
 import { createEnricher, type Enricher } from './enrich/enricher.js';
 import { ERROR_CODES, PrivacyLogError } from './errors.js';
 import type { PrivacyEvent } from './event.js';
+import { bearerChecker } from './http/bearer-auth.js';
 import { resolvePrivacyLogOptions } from './options.js';
 import { createPipeline } from './pipeline/create-pipeline.js';
 import { PROMETHEUS_CONTENT_TYPE, prometheusMetrics } from './pipeline/prometheus.js';
@@ -160,10 +165,6 @@ interface InFlight {
 const IN_FLIGHT = Symbol('privacy-log.in-flight');
 type TrackedResponse = ServerResponse & { [IN_FLIGHT]?: InFlight };
 
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
 function headerString(v: number | string | string[] | undefined): string | undefined {
   return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : typeof v === 'number' ? String(v) : undefined;
 }
@@ -231,7 +232,7 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
   const metrics: CaptureMetrics = { requests: 0, captured: 0, skipped: 0, failed: 0 };
   let closing: Promise<void> | undefined;
 
-  const metricsTokenHash = o.metrics?.token ? sha256(o.metrics.token) : undefined;
+  const metricsAuthorized = o.metrics?.token ? bearerChecker(o.metrics.token) : undefined;
   function metricsResponse(req: ConsentRequest): ConsentResponse {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return {
@@ -240,16 +241,12 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
         body: 'method not allowed\n',
       };
     }
-    if (metricsTokenHash) {
-      const auth = headerString(req.headers.authorization) ?? '';
-      const given = auth.startsWith('Bearer ') ? sha256(auth.slice(7)) : undefined;
-      if (!given || !timingSafeEqual(given, metricsTokenHash)) {
-        return {
-          status: 401,
-          headers: { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' },
-          body: 'unauthorized\n',
-        };
-      }
+    if (metricsAuthorized && !metricsAuthorized(req.headers.authorization)) {
+      return {
+        status: 401,
+        headers: { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' },
+        body: 'unauthorized\n',
+      };
     }
     const c = metrics;
     const capture = [
@@ -369,7 +366,7 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
     },
 
     ownsRoute(path) {
-      return path === consentPath || path === '/.well-known/gpc.json' || path === o.metrics?.path;
+      return path === consentPath || path === GPC_WELL_KNOWN_PATH || path === o.metrics?.path;
     },
 
     handleRoute(req) {

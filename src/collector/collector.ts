@@ -20,8 +20,8 @@
 import type { Aggregator, Batch, SketchUpdate } from '../aggregators/aggregator.js';
 import { assertKnownKeys, invalidOption, isRetryable } from '../errors.js';
 import { type PrivacyEvent, validateEvent } from '../event.js';
+import { bearerChecker } from '../http/bearer-auth.js';
 import type { Pipeline } from '../pipeline/types.js';
-import { bearerChecker } from './bearer-auth.js';
 import { canonicalEvent, canonicalSketch } from './canonical.js';
 import { decodeBody } from './decode-body.js';
 import { validateSketch } from './validate-sketch.js';
