@@ -29,19 +29,33 @@ export function markRank(mark: number): number {
 }
 
 /**
- * The (dimension, value) pairs an event contributes visitors to. Every event
- * with a mark counts for 'site'; the breakdown dimensions only where the event
- * has that field.
+ * Call `visit(dimension, value, arg)` for each (dimension, value) pair an event
+ * contributes visitors to: 'site' for every event with a mark, the breakdown
+ * dimensions only where the event has that field. Allocates nothing.
  */
+export function eachSketchKey<T>(
+  e: PrivacyEvent,
+  visit: (d: SketchDimension, value: string, arg: T) => void,
+  arg: T,
+): void {
+  visit('site', '', arg);
+  if (e.kind === 'pageview') visit('page', e.request.path, arg);
+  if (e.referrer && e.referrer.type !== 'internal') visit('referrer', e.referrer.host, arg);
+  if (e.agent.browser) visit('browser', e.agent.browser, arg);
+  if (e.agent.os) visit('os', e.agent.os, arg);
+  visit('device', e.agent.device, arg);
+  if (e.client.isp) visit('isp', e.client.isp, arg);
+  if (e.client.domain) visit('domain', e.client.domain, arg);
+  if (e.download) visit('download', e.download.file, arg);
+}
+
+const pushKey = (d: SketchDimension, value: string, into: Array<[SketchDimension, string]>) => {
+  into.push([d, value]);
+};
+
+/** The (dimension, value) pairs of `eachSketchKey`, as a list. */
 export function sketchKeysOf(e: PrivacyEvent): Array<[SketchDimension, string]> {
-  const keys: Array<[SketchDimension, string]> = [['site', '']];
-  if (e.kind === 'pageview') keys.push(['page', e.request.path]);
-  if (e.referrer && e.referrer.type !== 'internal') keys.push(['referrer', e.referrer.host]);
-  if (e.agent.browser) keys.push(['browser', e.agent.browser]);
-  if (e.agent.os) keys.push(['os', e.agent.os]);
-  keys.push(['device', e.agent.device]);
-  if (e.client.isp) keys.push(['isp', e.client.isp]);
-  if (e.client.domain) keys.push(['domain', e.client.domain]);
-  if (e.download) keys.push(['download', e.download.file]);
+  const keys: Array<[SketchDimension, string]> = [];
+  eachSketchKey(e, pushKey, keys);
   return keys;
 }

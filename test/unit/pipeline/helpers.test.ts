@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../../src/pipeline/backoff.js';
 import { applyEnrichments, mergeEnrichment } from '../../../src/pipeline/enrichment.js';
 import { buildSketchUpdates, NO_MARK } from '../../../src/pipeline/sketches.js';
-import { packMark } from '../../../src/stats/visitor-mark.js';
+import { markIndex, markRank, packMark, sketchKeysOf } from '../../../src/stats/visitor-mark.js';
 import { eventOf } from './doubles.js';
 
 const RETRY = { initialMs: 500, maxMs: 30_000, multiplier: 2, jitter: false };
@@ -86,5 +86,57 @@ describe('buildSketchUpdates', () => {
 
   it('ignores events without a mark', () => {
     expect(buildSketchUpdates([eventOf(1), eventOf(2)], [NO_MARK, NO_MARK])).toEqual([]);
+  });
+
+  it('equals a per-register max over every key of every marked event (property)', () => {
+    const event = fc
+      .record({
+        n: fc.nat(1000),
+        day: fc.constantFrom('2026-11-23', '2026-11-24', '2026-11-25'),
+        site: fc.constantFrom('a', 'b'),
+        browser: fc.option(fc.constantFrom('Firefox', 'Chrome', 'Safari'), { nil: undefined }),
+        isp: fc.option(fc.constantFrom('MTS', 'Rostelecom'), { nil: undefined }),
+      })
+      .map(({ n, day, site, browser, isp }) =>
+        eventOf(n, {
+          time: `${day}T10:00:00.000Z`,
+          site,
+          agent: { browser, os: 'Linux', device: 'desktop', bot: false },
+          client: { address: '203.0.113.0', prefixLength: 24, isp },
+        }),
+      );
+    const mark = fc.oneof(
+      fc.constant(NO_MARK),
+      // Few registers, so that marks often meet on one register.
+      fc
+        .record({ i: fc.oneof(fc.nat(7), fc.nat(16_383)), r: fc.integer({ min: 1, max: 51 }) })
+        .map(({ i, r }) => packMark(i, r)),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(event, mark), { maxLength: 60 }), (pairs) => {
+        // The model: key -> register -> highest rank.
+        const model = new Map<string, Map<number, number>>();
+        for (const [e, m] of pairs) {
+          if (m < 0) continue;
+          for (const [dimension, value] of sketchKeysOf(e)) {
+            const key = `${e.time.slice(0, 10)}|${e.site}|${dimension}|${value}`;
+            const regs = model.get(key) ?? new Map<number, number>();
+            regs.set(markIndex(m), Math.max(regs.get(markIndex(m)) ?? 0, markRank(m)));
+            model.set(key, regs);
+          }
+        }
+        const ups = buildSketchUpdates(
+          pairs.map(([e]) => e),
+          pairs.map(([, m]) => m),
+        );
+        const got = new Map(ups.map((u) => [`${u.day}|${u.site}|${u.dimension}|${u.value}`, u.registers]));
+        expect(got.size).toBe(ups.length); // one update per key
+        expect([...got.keys()].sort()).toEqual([...model.keys()].sort());
+        for (const [key, regs] of model) {
+          const want = [...regs.entries()].sort((x, y) => x[0] - y[0]);
+          expect(got.get(key)).toEqual(want);
+        }
+      }),
+    );
   });
 });
