@@ -62,7 +62,7 @@ export function memoryAggregator(options: MemoryAggregatorOptions = {}): MemoryA
     events,
     async write(batch: Batch): Promise<void> {
       assertOpen();
-      const b = checkBatch(name, batch);
+      const b = checkBatch(name, batch, { ordered: false });
       b.rows.forEach((row, i) => {
         if (rows.has(row.id)) return;
         rows.set(row.id, row);

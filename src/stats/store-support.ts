@@ -16,6 +16,20 @@ export const RETENTION_CHUNK = 10_000;
 
 const DIMENSIONS: ReadonlySet<string> = new Set(SKETCH_DIMENSIONS);
 
+/** What {@link checkBatch} may skip. */
+export interface CheckBatchOptions {
+  /**
+   * Sort the sketch updates by key (default true): concurrent writers that
+   * lock one row per key (PostgreSQL) then lock them in the same order. A
+   * store that appends them (SQLite, memory) passes false.
+   */
+  ordered?: boolean;
+}
+
+/** Sketch update with the key it sorts by, built once. */
+type Keyed = { key: string; u: SketchUpdate };
+const byKey = (a: Keyed, b: Keyed) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
 /**
  * Checks a batch before any of it is stored and flattens its events to rows.
  * Events are validated at the pipeline's door (DESIGN §4), so a store does
@@ -23,10 +37,14 @@ const DIMENSIONS: ReadonlySet<string> = new Set(SKETCH_DIMENSIONS);
  * time, site, kind, agent, client) rejects the write, not retryable, with
  * nothing stored. Malformed sketch updates (bad day, unknown dimension) are
  * dropped; out-of-range register pairs are ignored by the merge.
+ *
+ * @example
+ * const { rows, events, sketches } = checkBatch('sqlite', batch, { ordered: false });
  */
 export function checkBatch(
   where: string,
   batch: Batch,
+  options: CheckBatchOptions = {},
 ): { events: readonly PrivacyEvent[]; rows: EventRow[]; sketches: SketchUpdate[] } {
   if (typeof batch !== 'object' || batch === null || !Array.isArray(batch.events)) {
     throw new PrivacyLogError(ERROR_CODES.INVALID_EVENT, `${where}: write() needs a batch { events, sketches }.`, {
@@ -59,23 +77,32 @@ export function checkBatch(
     }
     rows[i] = row;
   }
-  const sketches = (Array.isArray(batch.sketches) ? batch.sketches : []).filter(
-    (u) =>
-      typeof u === 'object' &&
-      u !== null &&
-      isDay(u.day) &&
+  const input = Array.isArray(batch.sketches) ? batch.sketches : [];
+  const sketches: SketchUpdate[] = [];
+  // A batch's updates share one or two days: check each distinct day once.
+  let okDay = '';
+  for (const u of input) {
+    if (typeof u !== 'object' || u === null || typeof u.day !== 'string') continue;
+    if (u.day !== okDay) {
+      if (!isDay(u.day)) continue;
+      okDay = u.day;
+    }
+    if (
       typeof u.site === 'string' &&
       DIMENSIONS.has(u.dimension) &&
       typeof u.value === 'string' &&
-      Array.isArray(u.registers),
-  );
-  // A fixed order, so concurrent writers lock sketch rows alike.
-  sketches.sort((a, b) => {
-    const ka = `${a.dimension}\u0000${a.day}\u0000${a.site}\u0000${a.value}`;
-    const kb = `${b.dimension}\u0000${b.day}\u0000${b.site}\u0000${b.value}`;
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
-  return { events: batch.events, rows, sketches };
+      Array.isArray(u.registers)
+    )
+      sketches.push(u);
+  }
+  if (options.ordered === false || sketches.length < 2) return { events: batch.events, rows, sketches };
+  // A fixed order, so concurrent writers lock sketch rows alike; each key is built once, not per comparison.
+  const keyed: Keyed[] = sketches.map((u) => ({
+    key: `${u.dimension}\u0000${u.day}\u0000${u.site}\u0000${u.value}`,
+    u,
+  }));
+  keyed.sort(byKey);
+  return { events: batch.events, rows, sketches: keyed.map((k) => k.u) };
 }
 
 export interface RetentionOptions {

@@ -6,8 +6,10 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrations.js';
 import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
+import { SketchDelta } from '../../src/aggregators/sqlite/write-journal.js';
 import { type PrivacyEvent, validateEvent } from '../../src/event.js';
 import { eventRow } from '../../src/stats/event-columns.js';
+import { HLL_REGISTERS, HyperLogLog } from '../../src/stats/hll.js';
 import type { StatsQuery } from '../../src/stats/query.js';
 import { rollupIncrements } from '../../src/stats/rollup.js';
 import { makeEvent, sketchUpdatesFor, uuidv7 } from '../conformance/dataset.js';
@@ -284,7 +286,7 @@ describe('sqliteAggregator: migration 2 (event_rows + the view events)', () => {
     await a.write({ events: [events[0]!, makeEvent({ time: `${DAY}T13:00:00.000Z`, path: '/v1' })], sketches: [] });
     await a.close();
     const db = new Database(file, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
     const docs = db.prepare('SELECT doc FROM events ORDER BY seq').pluck().all() as string[];
     expect(docs.map((d) => JSON.parse(d))).toEqual([
       ...events,
@@ -292,6 +294,102 @@ describe('sqliteAggregator: migration 2 (event_rows + the view events)', () => {
     ]);
     expect(db.prepare("SELECT sum(events) AS n FROM rollup_day WHERE dimension = 'kind'").get()).toEqual({ n: 6 });
     expect(db.prepare('SELECT count(*) AS n FROM sketches').get()).toEqual({ n: 1 });
+    db.close();
+  });
+});
+
+describe('SketchDelta (the fold’s in-memory sketch per key)', () => {
+  const pairArb = fc.tuple(fc.integer({ min: -2, max: HLL_REGISTERS + 1 }), fc.integer({ min: 0, max: 53 }));
+  it('encodes byte for byte as HyperLogLog for any pairs, and starts empty again after release (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(pairArb, { maxLength: 200 }), { minLength: 1, maxLength: 4 }), (lists) => {
+        for (const pairs of lists) {
+          const delta = new SketchDelta();
+          const hll = new HyperLogLog();
+          delta.addPairs(pairs);
+          hll.addPairs(pairs);
+          expect(delta.isEmpty()).toBe(hll.isEmpty());
+          expect(Buffer.from(delta.encode())).toEqual(Buffer.from(hll.encode()));
+          // Released arrays go back to the pool zeroed: the next delta sees none of these registers.
+          delta.release();
+          expect(delta.isEmpty()).toBe(true);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('switches to the dense form past the sparse limit, like HyperLogLog, and merges stored blobs of both forms', () => {
+    const delta = new SketchDelta();
+    const hll = new HyperLogLog();
+    for (let i = 0; i < HLL_REGISTERS; i += 2) {
+      delta.add(i, (i % 7) + 1);
+      hll.add(i, (i % 7) + 1);
+    }
+    expect(Buffer.from(delta.encode())).toEqual(Buffer.from(hll.encode()));
+    const merged = new SketchDelta();
+    merged.mergeEncoded(hll.encode());
+    const small = new HyperLogLog();
+    small.add(1, 40);
+    merged.mergeEncoded(small.encode());
+    hll.add(1, 40);
+    expect(Buffer.from(merged.encode())).toEqual(Buffer.from(hll.encode()));
+    delta.release();
+    merged.release();
+  });
+});
+
+describe('sqliteAggregator: migration 3 (no events_session index)', () => {
+  it('upgrades a version-2 database with data: same stats before and after, forget still finds the session', async () => {
+    const events = Array.from({ length: 120 }, (_, i) =>
+      makeEvent({
+        time: `${DAY}T${String(8 + (i % 10)).padStart(2, '0')}:0${i % 6}:00.000Z`,
+        path: `/p${i % 7}`,
+        browser: ['Firefox', 'Chrome'][i % 2],
+        session: i % 3 === 0 ? `s${i % 9}` : undefined,
+      }),
+    );
+    const visitors = events.map((_, i) => `v${i % 17}`);
+    const queries: StatsQuery[] = [
+      { type: 'aggregate', period: 'day', date: DAY, metrics: ['pageviews', 'visitors', 'sessions', 'bounce_rate'] },
+      { type: 'breakdown', period: 'day', date: DAY, metrics: ['visitors', 'pageviews'], property: 'page', k: 1 },
+    ];
+    // The same data as version 2 stores it: written by this code to a scratch file, copied into a version-2 schema.
+    const scratch = join(dir, 'scratch.db');
+    const w = sqliteAggregator({ file: scratch });
+    await w.write({ events: events.slice(0, 70), sketches: sketchUpdatesFor(events.slice(0, 70), visitors) });
+    await w.query(queries[0]!); // folds the first batch
+    await w.write({ events: events.slice(70), sketches: sketchUpdatesFor(events.slice(70), visitors.slice(70)) });
+    const expected = await Promise.all(queries.map((q) => w.query(q)));
+    await w.close();
+
+    const file = join(dir, 'v2.db');
+    const v2 = new Database(file);
+    v2.pragma('journal_mode = WAL');
+    v2.exec(SQLITE_MIGRATIONS[0]!);
+    v2.exec(SQLITE_MIGRATIONS[1]!);
+    v2.pragma('user_version = 2');
+    expect(v2.prepare("SELECT name FROM sqlite_master WHERE name = 'events_session'").pluck().get()).toBe(
+      'events_session',
+    );
+    v2.exec(`ATTACH '${scratch}' AS s`);
+    for (const t of ['event_rows', 'rollup_day', 'rollup_slot', 'sketches', 'salts'])
+      v2.exec(`INSERT INTO main.${t} SELECT * FROM s.${t}`);
+    v2.exec('DETACH s');
+    v2.close();
+
+    const a = sqliteAggregator({ file });
+    for (let i = 0; i < queries.length; i++) expect(await a.query(queries[i]!)).toEqual(expected[i]);
+    const inSession = events.filter((e) => e.session?.id === 's3').length;
+    expect(inSession).toBeGreaterThan(0);
+    expect(await a.forget('s3')).toBe(inSession);
+    const after = await a.query(queries[0]!);
+    expect(after.results[0]!.pageviews).toBe(Number(expected[0]!.results[0]!.pageviews) - inSession);
+    await a.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'events_session'").get()).toBeUndefined();
+    expect(db.prepare("SELECT count(*) FROM event_rows WHERE session_id = 's3'").pluck().get()).toBe(0);
     db.close();
   });
 });

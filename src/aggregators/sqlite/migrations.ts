@@ -135,6 +135,13 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   )) AS doc
   FROM event_rows;
   `,
+  `
+  -- Ingest: session ids arrive in random order, so this index took ~1 us of
+  -- every event's write (a random page of the B-tree dirtied per row).
+  -- forget(sessionId) finds a session's rows through events_session_ts, the
+  -- covering index of consenting rows, instead.
+  DROP INDEX events_session;
+  `,
 ];
 
 /** Apply the migrations the database has not seen yet. Returns the version reached. */

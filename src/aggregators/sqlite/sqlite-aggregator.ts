@@ -348,6 +348,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       if (!dirty.has(k)) dirty.set(k, m.key);
     }
     deletePending.run(pend[pend.length - 1]!.id);
+    if (!useSums) sketches.release();
     return pend.length;
   });
   /** Fold, then forget the in-memory sums (every row of ours is folded now, by us or by another connection). */
@@ -501,7 +502,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     }),
     async write(batch: Batch): Promise<void> {
       assertOpen('write');
-      const b = checkBatch(name, batch);
+      const b = checkBatch(name, batch, { ordered: false });
       try {
         const inserted = writeTx.immediate(b);
         if (inserted !== undefined) pendingSums.add(inserted, b.sketches);

@@ -9,7 +9,7 @@
  */
 import type { SketchUpdate } from '../../aggregators/aggregator.js';
 import type { EventRow } from '../../stats/event-columns.js';
-import { HLL_MAX_RANK, HLL_REGISTERS, HyperLogLog } from '../../stats/hll.js';
+import { HLL_MAX_RANK, HLL_REGISTERS, HyperLogLog, SPARSE_MAX_PAIRS } from '../../stats/hll.js';
 import { RollupAccumulator } from '../../stats/rollup.js';
 
 /** A sketch key: dimension, day, site, value. */
@@ -17,6 +17,8 @@ export type SketchKey = readonly [string, string, string, string];
 
 /** Bytes per packed register pair: index (2 bytes, big-endian), rank. */
 const PAIR_BYTES = 3;
+/** HyperLogLog's sparse storage form: this byte, then sorted pairs of PAIR_BYTES. */
+const FORMAT_SPARSE = 1;
 
 /** A journal row's payload as stored (JSON text). `w` comes first so a writer can recognise its rows by prefix. */
 interface JournalPayload {
@@ -99,16 +101,82 @@ export function decodeLegacyJournal(payload: string, into: SketchMerge): Pick<Le
   return { d: j.d, s: j.s };
 }
 
+/** Dense register arrays kept for reuse between folds (16 KiB each), so folding allocates none in steady state. */
+const POOL_MAX = 256;
+const pool: Uint8Array[] = [];
+
+/**
+ * The registers a fold adds to one key: dense for O(1) merges, with the list
+ * of registers it raised from zero so that encoding and reuse cost what was
+ * touched, not 16 384 registers. Encodes exactly as `HyperLogLog.encode()`.
+ */
+export class SketchDelta {
+  private regs: Uint8Array | undefined;
+  private readonly touched: number[] = [];
+
+  /** Raise one register; out-of-range pairs are ignored (they cannot come from a 64-bit hash). */
+  add(index: number, rank: number): void {
+    if (!validPair(index, rank)) return;
+    this.regs ??= pool.pop() ?? new Uint8Array(HLL_REGISTERS);
+    const regs = this.regs;
+    const cur = regs[index]!;
+    if (cur < rank) {
+      if (cur === 0) this.touched.push(index);
+      regs[index] = rank;
+    }
+  }
+
+  addPairs(pairs: ReadonlyArray<readonly [number, number]>): void {
+    for (const [i, r] of pairs) this.add(i, r);
+  }
+
+  /** Merge a stored blob (either encoding). */
+  mergeEncoded(blob: Uint8Array): void {
+    const h = HyperLogLog.decode(blob);
+    for (let i = 0; i < HLL_REGISTERS; i++) if (h.registers[i] !== 0) this.add(i, h.registers[i]!);
+  }
+
+  isEmpty(): boolean {
+    return this.touched.length === 0;
+  }
+
+  /** The storage form, byte for byte what `HyperLogLog.encode()` gives for the same registers. */
+  encode(): Uint8Array {
+    const regs = this.regs;
+    if (regs === undefined || this.touched.length > SPARSE_MAX_PAIRS) return new HyperLogLog(regs?.slice()).encode();
+    const idx = Uint16Array.from(this.touched).sort();
+    const out = new Uint8Array(1 + idx.length * PAIR_BYTES);
+    out[0] = FORMAT_SPARSE;
+    for (let k = 0, o = 1; k < idx.length; k++, o += PAIR_BYTES) {
+      const i = idx[k]!;
+      out[o] = i >> 8;
+      out[o + 1] = i & 0xff;
+      out[o + 2] = regs[i]!;
+    }
+    return out;
+  }
+
+  /** Zero what was touched and hand the array back for reuse; the delta is empty afterwards. */
+  release(): void {
+    const regs = this.regs;
+    if (regs === undefined) return;
+    for (const i of this.touched) regs[i] = 0;
+    this.touched.length = 0;
+    this.regs = undefined;
+    if (pool.length < POOL_MAX) pool.push(regs);
+  }
+}
+
 /** Sketch updates merged per key (max per register). */
 export class SketchMerge {
-  readonly byKey = new Map<string, { key: SketchKey; hll: HyperLogLog }>();
+  readonly byKey = new Map<string, { key: SketchKey; hll: SketchDelta }>();
 
-  /** The merged sketch of a key, created empty. */
-  sketch(key: SketchKey): HyperLogLog {
+  /** The merged delta of a key, created empty. */
+  sketch(key: SketchKey): SketchDelta {
     const k = `${key[0]}\u0000${key[1]}\u0000${key[2]}\u0000${key[3]}`;
     let m = this.byKey.get(k);
     if (m === undefined) {
-      m = { key, hll: new HyperLogLog() };
+      m = { key, hll: new SketchDelta() };
       this.byKey.set(k, m);
     }
     return m.hll;
@@ -116,6 +184,12 @@ export class SketchMerge {
 
   add(updates: readonly SketchUpdate[]): void {
     for (const u of updates) this.sketch([u.dimension, u.day, u.site, u.value]).addPairs(u.registers);
+  }
+
+  /** Return every delta's registers to the pool (after a fold, or to drop the merge). */
+  release(): void {
+    for (const m of this.byKey.values()) m.hll.release();
+    this.byKey.clear();
   }
 }
 
@@ -137,6 +211,7 @@ export class FoldAccumulator {
 
   clear(): void {
     this.rollups = new RollupAccumulator();
+    this.sketches.release();
     this.sketches = new SketchMerge();
     this.rows = 0;
   }
