@@ -22,7 +22,7 @@ describe('checkBatch', () => {
     fc.assert(
       fc.property(fc.array(updateArb, { maxLength: 40 }), (updates) => {
         const events = [makeEvent({ time: '2026-03-10T10:00:00.000Z' })];
-        const valid = updates.filter((u) => u.day.startsWith('2026-03-1') && u.dimension !== 'nope');
+        const valid = updates.filter((u) => u.day.startsWith('2026-03-1') && (u.dimension as string) !== 'nope');
         const ordered = checkBatch('t', { events, sketches: updates });
         const unordered = checkBatch('t', { events, sketches: updates }, { ordered: false });
         expect(unordered.sketches).toEqual(valid);
