@@ -341,10 +341,11 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         upsertDay.run(d.dimension, d.day, d.site, d.value, d.bot ? 1 : 0, d.events, d.pageviews, d.downloads);
       for (const x of inc.slots) upsertSlot.run(x.slot, x.site, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads);
     }
-    for (const [k, m] of sketches.byKey) {
+    for (const m of sketches.entries) {
       if (m.hll.isEmpty()) continue;
       appendSketch.run(...m.key, m.hll.encode());
       backend.invalidate(m.key[0], m.key[1]);
+      const k = m.key.join('\u0000');
       if (!dirty.has(k)) dirty.set(k, m.key);
     }
     deletePending.run(pend[pend.length - 1]!.id);

@@ -33,8 +33,9 @@ interface JournalPayload {
   r: string;
 }
 
+/** An integer register index and rank in range (`x >>> 0 === x` only holds for integers 0..2^32-1, never for NaN or non-numbers). */
 const validPair = (i: number, r: number) =>
-  Number.isInteger(i) && i >= 0 && i < HLL_REGISTERS && Number.isInteger(r) && r >= 1 && r <= HLL_MAX_RANK;
+  i >>> 0 === i && i < HLL_REGISTERS && r >>> 0 === r && r >= 1 && r <= HLL_MAX_RANK;
 
 /** The prefix every payload of this writer starts with. */
 export function journalPrefix(token: string): string {
@@ -56,7 +57,10 @@ export function encodeJournal(
   for (let s = 0; s < sketches.length; s++) {
     const u = sketches[s]!;
     let n = 0;
-    for (const [i, r] of u.registers) {
+    const regs = u.registers;
+    for (let p = 0; p < regs.length; p++) {
+      const i = regs[p]![0];
+      const r = regs[p]![1];
       if (!validPair(i, r)) continue;
       bytes[o] = i >> 8;
       bytes[o + 1] = i & 0xff;
@@ -101,33 +105,40 @@ export function decodeLegacyJournal(payload: string, into: SketchMerge): Pick<Le
   return { d: j.d, s: j.s };
 }
 
-/** Dense register arrays kept for reuse between folds (16 KiB each), so folding allocates none in steady state. */
-const POOL_MAX = 256;
-const pool: Uint8Array[] = [];
+/** Rank bits of a packed pair (ranks go up to 51 < 64). */
+const RANK_BITS = 6;
+/** Pairs a delta keeps before it merges them down to one per register (bounds its memory). */
+const MIN_COMPACT_PAIRS = 2048;
+/** One dense register array shared by every delta: merging one key at a time keeps it in cache. */
+const scratch = new Uint8Array(HLL_REGISTERS);
 
 /**
- * The registers a fold adds to one key: dense for O(1) merges, with the list
- * of registers it raised from zero so that encoding and reuse cost what was
- * touched, not 16 384 registers. Encodes exactly as `HyperLogLog.encode()`.
+ * The registers a fold adds to one key, as a list of packed valid pairs
+ * (index << 6 | rank): appending is sequential and cheap, where raising
+ * registers in a dense 16 KiB array per key missed the cache on almost every
+ * pair. The pairs are merged (max per register) through one shared array
+ * when encoded, or when the list grows past twice what it held after the last
+ * merge. Encodes exactly as `HyperLogLog.encode()`.
  */
 export class SketchDelta {
-  private regs: Uint8Array | undefined;
-  private readonly touched: number[] = [];
+  private pairs: number[] = [];
+  private compactAt = MIN_COMPACT_PAIRS;
 
   /** Raise one register; out-of-range pairs are ignored (they cannot come from a 64-bit hash). */
   add(index: number, rank: number): void {
     if (!validPair(index, rank)) return;
-    this.regs ??= pool.pop() ?? new Uint8Array(HLL_REGISTERS);
-    const regs = this.regs;
-    const cur = regs[index]!;
-    if (cur < rank) {
-      if (cur === 0) this.touched.push(index);
-      regs[index] = rank;
-    }
+    this.pairs.push((index << RANK_BITS) | rank);
+    if (this.pairs.length >= this.compactAt) this.compact();
   }
 
   addPairs(pairs: ReadonlyArray<readonly [number, number]>): void {
-    for (const [i, r] of pairs) this.add(i, r);
+    const out = this.pairs;
+    for (let k = 0; k < pairs.length; k++) {
+      const i = pairs[k]![0];
+      const r = pairs[k]![1];
+      if (validPair(i, r)) out.push((i << RANK_BITS) | r);
+    }
+    if (out.length >= this.compactAt) this.compact();
   }
 
   /** Merge a stored blob (either encoding). */
@@ -137,59 +148,125 @@ export class SketchDelta {
   }
 
   isEmpty(): boolean {
-    return this.touched.length === 0;
+    return this.pairs.length === 0;
+  }
+
+  /** Merge the pairs into `scratch`; returns the raised registers, ascending. The caller zeroes them. */
+  private spread(): Uint16Array {
+    const touched: number[] = [];
+    const list = this.pairs;
+    for (let k = 0; k < list.length; k++) {
+      const p = list[k]!;
+      const i = p >>> RANK_BITS;
+      const r = p & ((1 << RANK_BITS) - 1);
+      const cur = scratch[i]!;
+      if (cur < r) {
+        if (cur === 0) touched.push(i);
+        scratch[i] = r;
+      }
+    }
+    return Uint16Array.from(touched).sort();
+  }
+
+  /** One pair per raised register. */
+  private compact(): void {
+    const idx = this.spread();
+    const out: number[] = new Array(idx.length);
+    for (let k = 0; k < idx.length; k++) {
+      const i = idx[k]!;
+      out[k] = (i << RANK_BITS) | scratch[i]!;
+      scratch[i] = 0;
+    }
+    this.pairs = out;
+    this.compactAt = Math.max(MIN_COMPACT_PAIRS, out.length * 2);
   }
 
   /** The storage form, byte for byte what `HyperLogLog.encode()` gives for the same registers. */
   encode(): Uint8Array {
-    const regs = this.regs;
-    if (regs === undefined || this.touched.length > SPARSE_MAX_PAIRS) return new HyperLogLog(regs?.slice()).encode();
-    const idx = Uint16Array.from(this.touched).sort();
-    const out = new Uint8Array(1 + idx.length * PAIR_BYTES);
-    out[0] = FORMAT_SPARSE;
-    for (let k = 0, o = 1; k < idx.length; k++, o += PAIR_BYTES) {
-      const i = idx[k]!;
-      out[o] = i >> 8;
-      out[o + 1] = i & 0xff;
-      out[o + 2] = regs[i]!;
+    const idx = this.spread();
+    let out: Uint8Array;
+    if (idx.length > SPARSE_MAX_PAIRS) {
+      out = new HyperLogLog(scratch.slice()).encode();
+    } else {
+      out = new Uint8Array(1 + idx.length * PAIR_BYTES);
+      out[0] = FORMAT_SPARSE;
+      for (let k = 0, o = 1; k < idx.length; k++, o += PAIR_BYTES) {
+        const i = idx[k]!;
+        out[o] = i >> 8;
+        out[o + 1] = i & 0xff;
+        out[o + 2] = scratch[i]!;
+      }
     }
+    for (let k = 0; k < idx.length; k++) scratch[idx[k]!] = 0;
     return out;
   }
 
-  /** Zero what was touched and hand the array back for reuse; the delta is empty afterwards. */
+  /** Drop every pair: the delta is empty afterwards. */
   release(): void {
-    const regs = this.regs;
-    if (regs === undefined) return;
-    for (const i of this.touched) regs[i] = 0;
-    this.touched.length = 0;
-    this.regs = undefined;
-    if (pool.length < POOL_MAX) pool.push(regs);
+    this.pairs = [];
+    this.compactAt = MIN_COMPACT_PAIRS;
   }
 }
 
-/** Sketch updates merged per key (max per register). */
+/** One key's merged delta. */
+export interface SketchEntry {
+  readonly key: SketchKey;
+  readonly hll: SketchDelta;
+}
+
+/**
+ * Sketch updates merged per key (max per register). Keys are looked up in
+ * nested maps by their four parts — the strings of a batch come with their
+ * hashes computed, where a joined key string costs a new string and its hash
+ * on every update.
+ */
 export class SketchMerge {
-  readonly byKey = new Map<string, { key: SketchKey; hll: SketchDelta }>();
+  private readonly tree = new Map<string, Map<string, Map<string, Map<string, SketchEntry>>>>();
+  /** Every key merged so far, in first-seen order. */
+  readonly entries: SketchEntry[] = [];
 
   /** The merged delta of a key, created empty. */
   sketch(key: SketchKey): SketchDelta {
-    const k = `${key[0]}\u0000${key[1]}\u0000${key[2]}\u0000${key[3]}`;
-    let m = this.byKey.get(k);
-    if (m === undefined) {
-      m = { key, hll: new SketchDelta() };
-      this.byKey.set(k, m);
+    return this.entry(key[0], key[1], key[2], key[3]).hll;
+  }
+
+  private entry(dimension: string, day: string, site: string, value: string): SketchEntry {
+    let byDay = this.tree.get(dimension);
+    if (byDay === undefined) {
+      byDay = new Map();
+      this.tree.set(dimension, byDay);
     }
-    return m.hll;
+    let bySite = byDay.get(day);
+    if (bySite === undefined) {
+      bySite = new Map();
+      byDay.set(day, bySite);
+    }
+    let byValue = bySite.get(site);
+    if (byValue === undefined) {
+      byValue = new Map();
+      bySite.set(site, byValue);
+    }
+    let e = byValue.get(value);
+    if (e === undefined) {
+      e = { key: [dimension, day, site, value], hll: new SketchDelta() };
+      byValue.set(value, e);
+      this.entries.push(e);
+    }
+    return e;
   }
 
   add(updates: readonly SketchUpdate[]): void {
-    for (const u of updates) this.sketch([u.dimension, u.day, u.site, u.value]).addPairs(u.registers);
+    for (let k = 0; k < updates.length; k++) {
+      const u = updates[k]!;
+      this.entry(u.dimension, u.day, u.site, u.value).hll.addPairs(u.registers);
+    }
   }
 
-  /** Return every delta's registers to the pool (after a fold, or to drop the merge). */
+  /** Forget every key (after a fold). */
   release(): void {
-    for (const m of this.byKey.values()) m.hll.release();
-    this.byKey.clear();
+    for (const e of this.entries) e.hll.release();
+    this.tree.clear();
+    this.entries.length = 0;
   }
 }
 
