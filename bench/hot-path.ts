@@ -22,6 +22,7 @@ import { createVisitorHasher } from '../src/capture/visitor-hash.js';
 import { type ConsentState, createConsent } from '../src/consent/consent.js';
 import { createEnricher } from '../src/enrich/enricher.js';
 import type { PrivacyEvent } from '../src/event.js';
+import { readRawHeaders } from '../src/http/request-headers.js';
 import { resolvePrivacyLogOptions } from '../src/options.js';
 import { createPipeline } from '../src/pipeline/create-pipeline.js';
 import { countingSink } from './lib/counting-sink.js';
@@ -65,6 +66,8 @@ const capture = createCapture({
 
 interface Prepared {
   url: string;
+  /** The header lines as Node's parser hands them over (req.rawHeaders). */
+  raw: string[];
   headers: IncomingHttpHeaders;
   cookie: string | undefined;
   gpc: string | undefined;
@@ -72,6 +75,7 @@ interface Prepared {
 }
 const requests: Prepared[] = REQUEST_MIX.map((r) => ({
   url: r.path,
+  raw: Object.entries(r.headers).flat(),
   headers: { ...r.headers },
   cookie: r.headers.cookie,
   gpc: r.headers['sec-gpc'],
@@ -89,11 +93,12 @@ const response: ResponseFacts = {
 
 let sinkHole = 0;
 
-/** What begin() and finish() do per request, minus Node's own header calls. */
+/** What begin() and finish() do per request (reading the raw header lines included), minus Node's response-header calls. */
 function oneRequest(i: number): void {
   const r = requests[i & MASK] as Prepared;
+  const headers = readRawHeaders(r.raw);
   const startMs = Date.now();
-  let state: ConsentState = consent.resolve(r.cookie, r.gpc, r.dnt, startMs);
+  let state: ConsentState = consent.resolve(headers.cookie, headers.secGpc, headers.dnt, startMs);
   if (state.analytics === 'granted') {
     const sessionId = state.sessionId ?? consent.newSessionId();
     if (!state.sessionId) state = { ...state, sessionId };
@@ -102,7 +107,7 @@ function oneRequest(i: number): void {
   const facts: RequestFacts = {
     method: 'GET',
     url: r.url,
-    headers: r.headers,
+    headers,
     socketAddress: '127.0.0.1',
     startMs,
   };
@@ -163,7 +168,7 @@ async function main() {
   const facts = requests.map((r) => ({
     method: 'GET',
     url: r.url,
-    headers: r.headers,
+    headers: readRawHeaders(r.raw),
     socketAddress: '127.0.0.1',
     startMs: Date.now(),
   }));

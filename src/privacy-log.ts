@@ -16,7 +16,7 @@ import {
   DEFAULT_IPV4_PREFIX,
   DEFAULT_IPV6_PREFIX,
   type IpOptions,
-  normalizeAddress,
+  normalizeClientAddress,
   STRICT_IPV4_PREFIX,
   STRICT_IPV6_PREFIX,
 } from './capture/anonymize-ip.js';
@@ -36,6 +36,7 @@ import { createEnricher, type Enricher } from './enrich/enricher.js';
 import { ERROR_CODES, PrivacyLogError } from './errors.js';
 import type { PrivacyEvent } from './event.js';
 import { bearerChecker } from './http/bearer-auth.js';
+import { headerValue, readRequestHeaders, singleValue } from './http/request-headers.js';
 import { resolvePrivacyLogOptions } from './options.js';
 import { createPipeline } from './pipeline/create-pipeline.js';
 import { PROMETHEUS_CONTENT_TYPE, prometheusMetrics } from './pipeline/prometheus.js';
@@ -165,10 +166,6 @@ interface InFlight {
 const IN_FLIGHT = Symbol('privacy-log.in-flight');
 type TrackedResponse = ServerResponse & { [IN_FLIGHT]?: InFlight };
 
-function headerString(v: number | string | string[] | undefined): string | undefined {
-  return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : typeof v === 'number' ? String(v) : undefined;
-}
-
 /** The prefix lengths the anonymizer keeps (it has validated the options already). */
 function ipPrefixes(ip: IpOptions): { ipv4Prefix: number; ipv6Prefix: number } {
   const strict = ip.preset === 'strict';
@@ -241,7 +238,7 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
         body: 'method not allowed\n',
       };
     }
-    if (metricsAuthorized && !metricsAuthorized(req.headers.authorization)) {
+    if (metricsAuthorized && !metricsAuthorized(headerValue(req.headers, 'authorization'))) {
       return {
         status: 401,
         headers: { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' },
@@ -276,15 +273,15 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
     this[IN_FLIGHT] = undefined;
     let captured: Captured | undefined;
     try {
-      const length = headerString(this.getHeader('content-length'));
+      const length = singleValue(this.getHeader('content-length'));
       const parsedLength = length === undefined ? undefined : Number.parseInt(length, 10);
       captured = capture.record(
         flight.facts,
         {
           status: this.statusCode,
           contentLength: Number.isSafeInteger(parsedLength) && (parsedLength as number) >= 0 ? parsedLength : undefined,
-          contentType: headerString(this.getHeader('content-type')),
-          contentDisposition: headerString(this.getHeader('content-disposition')),
+          contentType: singleValue(this.getHeader('content-type')),
+          contentDisposition: singleValue(this.getHeader('content-disposition')),
           // Node marks a response finished once its data is queued to the socket, even when
           // the client has gone away; a socket that errored means the transfer did not complete.
           finished: this.writableFinished && !flight.socket?.errored,
@@ -324,14 +321,10 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
 
     begin(req, res, secure, route, routeContext) {
       metrics.requests++;
-      const headers = req.headers;
+      // One pass over the raw header lines: Node's req.headers object is never built for us.
+      const headers = readRequestHeaders(req);
       const startMs = Date.now();
-      let state: ConsentState = consent.resolve(
-        headerString(headers.cookie),
-        headerString(headers['sec-gpc']),
-        headerString(headers.dnt),
-        startMs,
-      );
+      let state: ConsentState = consent.resolve(headers.cookie, headers.secGpc, headers.dnt, startMs);
       if (state.analytics === 'granted') {
         const sessionId = state.sessionId ?? consent.newSessionId();
         if (!state.sessionId) state = { ...state, sessionId };
@@ -341,17 +334,20 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
       const requestState: PrivacyRequestState = { consent: state };
       const socketAddress = req.socket?.remoteAddress;
       let recentKey: string | undefined;
+      let clientAddress: string | undefined;
       if (recent) {
-        const full = normalizeAddress(resolveClientAddress(socketAddress, headers['x-forwarded-for'], trust));
+        // Resolved once here; capture reuses it when the response ends.
+        clientAddress = resolveClientAddress(socketAddress, headers.forwardedFor, trust);
+        const full = normalizeClientAddress(clientAddress);
         if (full) {
-          recentKey = recent.key(full.address, headerString(headers['user-agent']) ?? '');
+          recentKey = recent.key(full.address, headers.userAgent ?? '');
           const previous = recent.get(recentKey);
           if (previous) requestState.previous = previous;
         }
       }
       const tracked = res as TrackedResponse;
       tracked[IN_FLIGHT] = {
-        facts: { method: req.method ?? 'GET', url: req.url ?? '/', headers, socketAddress, startMs },
+        facts: { method: req.method ?? 'GET', url: req.url ?? '/', headers, socketAddress, clientAddress, startMs },
         socket: req.socket as { errored?: unknown } | undefined,
         state: requestState,
         t0: performance.now(),

@@ -56,6 +56,7 @@ const CH_0 = 48;
 const CH_9 = 57;
 const CH_DOT = 46;
 const CH_COLON = 58;
+const CH_OPEN_BRACKET = 91;
 
 /** Parses a strict dotted quad in s[start, end) to an unsigned 32-bit number, or -1. */
 function parseIpv4(s: string, start: number, end: number): number {
@@ -92,18 +93,18 @@ function hexValue(c: number): number {
 }
 
 /**
- * Parses a strict IPv6 text form in s[0, end) into `groups`. Returns false when it
+ * Parses a strict IPv6 text form in s[from, end) into `groups`. Returns false when it
  * is not one. Accepts `::` once, 1–4 hex digits a group, and a trailing dotted quad.
  */
-function parseIpv6(s: string, end: number, groups: Uint16Array): boolean {
+function parseIpv6(s: string, from: number, end: number, groups: Uint16Array): boolean {
   let n = 0; // groups written
   let gap = -1; // index in groups where '::' stands
-  let i = 0;
-  if (end < 2) return false;
-  if (s.charCodeAt(0) === CH_COLON) {
-    if (s.charCodeAt(1) !== CH_COLON) return false;
+  let i = from;
+  if (end - from < 2) return false;
+  if (s.charCodeAt(from) === CH_COLON) {
+    if (s.charCodeAt(from + 1) !== CH_COLON) return false;
     gap = 0;
-    i = 2;
+    i = from + 2;
     if (i === end) {
       groups.fill(0);
       return true;
@@ -156,23 +157,37 @@ function formatIpv4(v: number): string {
   return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
-/** RFC 5952 text of `groups`: lowercase, no leading zeros, the longest zero run (≥ 2) as '::'. */
-function formatIpv6(groups: Uint16Array): string {
+/** Every bit of every group: the masks of the full address. */
+const FULL_MASKS = new Uint16Array(8).fill(0xffff);
+
+/**
+ * The longest run (≥ 2) of zero groups of `groups & masks`, the first on a tie,
+ * as `start * 16 + length`; -1 when there is none (RFC 5952 §4.2).
+ */
+function longestZeroRun(groups: Uint16Array, masks: Uint16Array): number {
   let bestStart = -1;
   let bestLen = 1;
   for (let k = 0; k < 8; ) {
-    if (groups[k] !== 0) {
+    if (((groups[k] as number) & (masks[k] as number)) !== 0) {
       k++;
       continue;
     }
     let e = k;
-    while (e < 8 && groups[e] === 0) e++;
+    while (e < 8 && ((groups[e] as number) & (masks[e] as number)) === 0) e++;
     if (e - k > bestLen) {
       bestStart = k;
       bestLen = e - k;
     }
     k = e;
   }
+  return bestStart < 0 ? -1 : bestStart * 16 + bestLen;
+}
+
+/** RFC 5952 text of `groups & masks`: lowercase, no leading zeros, the longest zero run (≥ 2) as '::'. */
+function formatIpv6(groups: Uint16Array, masks: Uint16Array): string {
+  const run = longestZeroRun(groups, masks);
+  const bestStart = run < 0 ? -1 : run >>> 4;
+  const bestLen = run & 15;
   let out = '';
   for (let k = 0; k < 8; k++) {
     if (k === bestStart) {
@@ -180,10 +195,64 @@ function formatIpv6(groups: Uint16Array): string {
       k += bestLen - 1;
       continue;
     }
-    out += (groups[k] as number).toString(16);
+    out += ((groups[k] as number) & (masks[k] as number)).toString(16);
     if (k < 7) out += ':';
   }
   return out;
+}
+
+/** Writes the decimal digits of 0–255 at `n`; returns the new length. */
+function putOctet(v: number, out: Uint8Array, n: number): number {
+  if (v >= 100) out[n++] = CH_0 + ((v / 100) | 0);
+  if (v >= 10) out[n++] = CH_0 + (((v / 10) | 0) % 10);
+  out[n++] = CH_0 + (v % 10);
+  return n;
+}
+
+/** Writes the lowercase hex digits of a 16-bit group, no leading zeros, at `n`; returns the new length. */
+function putHextet(v: number, out: Uint8Array, n: number): number {
+  let shift = 12;
+  while (shift > 0 && v >>> shift === 0) shift -= 4;
+  for (; shift >= 0; shift -= 4) {
+    const d = (v >>> shift) & 15;
+    out[n++] = d < 10 ? CH_0 + d : 87 + d;
+  }
+  return n;
+}
+
+/**
+ * Writes the canonical text of a parsed full address (what {@link normalizeAddress}
+ * returns, as ASCII bytes) into `out` at `n`, without making a string: the full
+ * address never exists as a JavaScript string on the capture path. Returns the
+ * new length (at most `n + 39`).
+ * @internal for the visitor hash (visitor-hash.ts).
+ */
+export function writeAddressText(groups: Uint16Array, family: 4 | 6, out: Uint8Array, n: number): number {
+  if (family === 4) {
+    const hi = groups[6] as number;
+    const lo = groups[7] as number;
+    n = putOctet(hi >>> 8, out, n);
+    out[n++] = CH_DOT;
+    n = putOctet(hi & 255, out, n);
+    out[n++] = CH_DOT;
+    n = putOctet(lo >>> 8, out, n);
+    out[n++] = CH_DOT;
+    return putOctet(lo & 255, out, n);
+  }
+  const run = longestZeroRun(groups, FULL_MASKS);
+  const bestStart = run < 0 ? -1 : run >>> 4;
+  const bestLen = run & 15;
+  for (let k = 0; k < 8; k++) {
+    if (k === bestStart) {
+      out[n++] = CH_COLON;
+      if (k === 0) out[n++] = CH_COLON;
+      k += bestLen - 1;
+      continue;
+    }
+    n = putHextet(groups[k] as number, out, n);
+    if (k < 7) out[n++] = CH_COLON;
+  }
+  return n;
 }
 
 function isIpv4Mapped(groups: Uint16Array): boolean {
@@ -192,12 +261,36 @@ function isIpv4Mapped(groups: Uint16Array): boolean {
   );
 }
 
-/** Where a text address ends once a zone id is cut off, or -1 when it is too long or the zone is empty. */
-function addressEnd(s: string): number {
-  if (s.length === 0 || s.length > MAX_INPUT_LENGTH) return -1;
-  const pct = s.indexOf('%');
-  if (pct < 0) return s.length;
-  return pct === s.length - 1 ? -1 : pct;
+/**
+ * Parses the strictly valid address in s[from, end) into `out`: 4 (IPv4 value in
+ * `out[6..7]`, IPv4-mapped IPv6 included), 6, or 0 when it is not one. An IPv6
+ * zone id (`%eth0`) is ignored; IPv4 has none.
+ */
+function parseRangeInto(s: string, from: number, end: number, out: Uint16Array): 0 | 4 | 6 {
+  if (end - from < 1 || end - from > MAX_INPUT_LENGTH) return 0;
+  const colon = s.indexOf(':', from);
+  if (colon < 0 || colon >= end) {
+    const pct = s.indexOf('%', from);
+    if (pct >= 0 && pct < end) return 0; // IPv4 has no zone
+    const v4 = parseIpv4(s, from, end);
+    if (v4 < 0) return 0;
+    out.fill(0);
+    out[6] = v4 >>> 16;
+    out[7] = v4 & 0xffff;
+    return 4;
+  }
+  let e = end;
+  const pct = s.indexOf('%', from);
+  if (pct >= 0 && pct < end) {
+    if (pct === end - 1) return 0; // an empty zone
+    e = pct;
+  }
+  if (!parseIpv6(s, from, e, out)) return 0;
+  if (isIpv4Mapped(out)) {
+    out[5] = 0;
+    return 4;
+  }
+  return 6;
 }
 
 /**
@@ -208,23 +301,50 @@ function addressEnd(s: string): number {
  * @internal shared with client-ip.ts for trusted-proxy matching.
  */
 export function parseAddressInto(s: string, out: Uint16Array): 0 | 4 | 6 {
-  const end = addressEnd(s);
-  if (end < 0) return 0;
-  if (s.indexOf(':') < 0) {
-    if (end !== s.length) return 0;
-    const v4 = parseIpv4(s, 0, end);
-    if (v4 < 0) return 0;
-    out.fill(0);
-    out[6] = v4 >>> 16;
-    out[7] = v4 & 0xffff;
-    return 4;
+  return typeof s === 'string' ? parseRangeInto(s, 0, s.length, out) : 0;
+}
+
+/** True when s[from, end) is a port: 1–5 decimal digits, at most 65535. */
+function isPort(s: string, from: number, end: number): boolean {
+  if (end - from < 1 || end - from > 5) return false;
+  let v = 0;
+  for (let i = from; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c < CH_0 || c > CH_9) return false;
+    v = v * 10 + (c - CH_0);
   }
-  if (!parseIpv6(s, end, out)) return 0;
-  if (isIpv4Mapped(out)) {
-    out[5] = 0;
-    return 4;
+  return v <= 65535;
+}
+
+/**
+ * Like {@link parseAddressInto}, and also accepts the forms proxies write into
+ * X-Forwarded-For with a port: `203.0.113.7:5123` (a dotted quad, one colon) and
+ * `[2001:db8::1]:443` or `[2001:db8::1]` (IPv6 in brackets). The port is ignored.
+ * @internal for the client address (capture, trusted-proxy matching).
+ *
+ * @example
+ * parseClientAddressInto('[2001:db8::1]:443', groups); // 6
+ * parseClientAddressInto('203.0.113.7:5123', groups);  // 4
+ * parseClientAddressInto('203.0.113.7:99999', groups); // 0
+ */
+export function parseClientAddressInto(s: string, out: Uint16Array): 0 | 4 | 6 {
+  if (typeof s !== 'string') return 0;
+  const len = s.length;
+  if (len === 0 || len > MAX_INPUT_LENGTH + 8) return 0;
+  if (s.charCodeAt(0) === CH_OPEN_BRACKET) {
+    const close = s.indexOf(']', 1);
+    if (close < 0) return 0;
+    if (close + 1 !== len && !(s.charCodeAt(close + 1) === CH_COLON && isPort(s, close + 2, len))) return 0;
+    const colon = s.indexOf(':', 1);
+    if (colon < 0 || colon > close) return 0; // only IPv6 goes in brackets
+    return parseRangeInto(s, 1, close, out);
   }
-  return 6;
+  const colon = s.indexOf(':');
+  if (colon >= 0 && s.indexOf(':', colon + 1) < 0) {
+    // One colon: a dotted quad and a port (any IPv6 text has two colons or more).
+    return isPort(s, colon + 1, len) && parseRangeInto(s, 0, colon, out) === 4 ? 4 : 0;
+  }
+  return parseRangeInto(s, 0, len, out);
 }
 
 /**
@@ -239,21 +359,27 @@ export function parseAddressInto(s: string, out: Uint16Array): 0 | 4 | 6 {
  */
 export function normalizeAddress(s: string | undefined): { address: string; family: 4 | 6 } | undefined {
   if (typeof s !== 'string') return undefined;
-  const end = addressEnd(s);
-  if (end < 0) return undefined;
-  if (s.indexOf(':') < 0) {
-    if (end !== s.length) return undefined; // IPv4 has no zone
-    const v4 = parseIpv4(s, 0, end);
-    return v4 < 0 ? undefined : { address: formatIpv4(v4), family: 4 };
-  }
-  if (!parseIpv6(s, end, groups)) {
-    groups.fill(0);
-    return undefined;
-  }
-  let out: { address: string; family: 4 | 6 };
-  if (isIpv4Mapped(groups))
-    out = { address: formatIpv4((groups[6] as number) * 65536 + (groups[7] as number)), family: 4 };
-  else out = { address: formatIpv6(groups), family: 6 };
+  const family = parseAddressInto(s, groups);
+  let out: { address: string; family: 4 | 6 } | undefined;
+  if (family === 4) out = { address: formatIpv4((groups[6] as number) * 65536 + (groups[7] as number)), family: 4 };
+  else if (family === 6) out = { address: formatIpv6(groups, FULL_MASKS), family: 6 };
+  groups.fill(0);
+  return out;
+}
+
+/**
+ * {@link normalizeAddress} for a client address as proxies write it: a port
+ * (`203.0.113.7:5123`, `[2001:db8::1]:443`) is accepted and dropped.
+ *
+ * @example
+ * normalizeClientAddress('[2001:DB8::1]:443'); // { address: '2001:db8::1', family: 6 }
+ */
+export function normalizeClientAddress(s: string | undefined): { address: string; family: 4 | 6 } | undefined {
+  if (typeof s !== 'string') return undefined;
+  const family = parseClientAddressInto(s, groups);
+  let out: { address: string; family: 4 | 6 } | undefined;
+  if (family === 4) out = { address: formatIpv4((groups[6] as number) * 65536 + (groups[7] as number)), family: 4 };
+  else if (family === 6) out = { address: formatIpv6(groups, FULL_MASKS), family: 6 };
   groups.fill(0);
   return out;
 }
@@ -265,18 +391,28 @@ function checkPrefix(value: unknown, field: string, max: number): number {
   return value;
 }
 
+/** Truncation of an already parsed address (see {@link createAddressTruncator}). */
+export interface AddressTruncator {
+  readonly ipv4Prefix: number;
+  readonly ipv6Prefix: number;
+  /**
+   * The truncated text of the address parsed into `groups` (family 4 or 6), in
+   * canonical form. `groups` is only read.
+   */
+  text(groups: Uint16Array, family: 4 | 6): string;
+}
+
 /**
- * Creates the truncating anonymizer. Options are validated once; the returned
- * function never throws and allocates only its result.
+ * The truncation step alone, for a caller that has parsed the address already
+ * (capture parses the client address once, then truncates, hashes and looks it up).
+ * Options are validated here, as by {@link createIpAnonymizer}.
  *
  * @example
- * const anonymize = createIpAnonymizer();            // /24 and /48
- * anonymize('203.0.113.77');                         // { address: '203.0.113.0', prefixLength: 24, family: 4 }
- * anonymize('2001:db8:abcd:12::1');                  // { address: '2001:db8:abcd::', prefixLength: 48, family: 6 }
- * createIpAnonymizer({ preset: 'strict' })('::ffff:203.0.113.77'); // '203.0.0.0', /16
- * anonymize('127.1');                                // { address: 'unknown', prefixLength: 0, family: 0 }
+ * const truncate = createAddressTruncator({ preset: 'strict' });
+ * const g = new Uint16Array(8);
+ * truncate.text(g, parseAddressInto('203.0.113.77', g) as 4); // '203.0.0.0'
  */
-export function createIpAnonymizer(options: IpOptions = {}): (address: string | undefined) => AnonymizedAddress {
+export function createAddressTruncator(options: IpOptions = {}): AddressTruncator {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalidOption(WHERE, 'ip', 'an object such as { preset: "strict" }');
   }
@@ -305,29 +441,38 @@ export function createIpAnonymizer(options: IpOptions = {}): (address: string | 
     const bits = Math.max(0, Math.min(16, v6Prefix - k * 16));
     v6Masks[k] = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
   }
+  return {
+    ipv4Prefix: v4Prefix,
+    ipv6Prefix: v6Prefix,
+    text(g: Uint16Array, family: 4 | 6): string {
+      if (family === 4) {
+        const v4 = (((g[6] as number) << 16) | (g[7] as number)) & v4Mask;
+        return formatIpv4(v4 >>> 0);
+      }
+      return formatIpv6(g, v6Masks);
+    },
+  };
+}
 
+/**
+ * Creates the truncating anonymizer. Options are validated once; the returned
+ * function never throws and allocates only its result.
+ *
+ * @example
+ * const anonymize = createIpAnonymizer();            // /24 and /48
+ * anonymize('203.0.113.77');                         // { address: '203.0.113.0', prefixLength: 24, family: 4 }
+ * anonymize('2001:db8:abcd:12::1');                  // { address: '2001:db8:abcd::', prefixLength: 48, family: 6 }
+ * createIpAnonymizer({ preset: 'strict' })('::ffff:203.0.113.77'); // '203.0.0.0', /16
+ * anonymize('127.1');                                // { address: 'unknown', prefixLength: 0, family: 0 }
+ */
+export function createIpAnonymizer(options: IpOptions = {}): (address: string | undefined) => AnonymizedAddress {
+  const truncate = createAddressTruncator(options);
   return function anonymizeIp(address: string | undefined): AnonymizedAddress {
     if (typeof address !== 'string') return UNKNOWN_ADDRESS;
-    const end = addressEnd(address);
-    if (end < 0) return UNKNOWN_ADDRESS;
-    if (address.indexOf(':') < 0) {
-      if (end !== address.length) return UNKNOWN_ADDRESS;
-      const v4 = parseIpv4(address, 0, end);
-      if (v4 < 0) return UNKNOWN_ADDRESS;
-      return { address: formatIpv4((v4 & v4Mask) >>> 0), prefixLength: v4Prefix, family: 4 };
-    }
-    if (!parseIpv6(address, end, groups)) {
-      groups.fill(0);
-      return UNKNOWN_ADDRESS;
-    }
-    let out: AnonymizedAddress;
-    if (isIpv4Mapped(groups)) {
-      const v4 = ((groups[6] as number) << 16) | (groups[7] as number);
-      out = { address: formatIpv4((v4 & v4Mask) >>> 0), prefixLength: v4Prefix, family: 4 };
-    } else {
-      for (let k = 0; k < 8; k++) groups[k] = (groups[k] as number) & (v6Masks[k] as number);
-      out = { address: formatIpv6(groups), prefixLength: v6Prefix, family: 6 };
-    }
+    const family = parseAddressInto(address, groups);
+    let out: AnonymizedAddress = UNKNOWN_ADDRESS;
+    if (family === 4) out = { address: truncate.text(groups, 4), prefixLength: truncate.ipv4Prefix, family: 4 };
+    else if (family === 6) out = { address: truncate.text(groups, 6), prefixLength: truncate.ipv6Prefix, family: 6 };
     groups.fill(0);
     return out;
   };

@@ -8,10 +8,11 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ConsentState } from '../consent/consent.js';
-import type { Enricher } from '../enrich/enricher.js';
+import type { Enricher, EnrichLookup } from '../enrich/enricher.js';
 import type { EventKind, PrivacyEvent } from '../event.js';
+import { CapturedHeaders, type HeaderRecord, readHeaderRecord } from '../http/request-headers.js';
 import type { ClientEnrichment } from '../pipeline/types.js';
-import { createIpAnonymizer, type IpOptions, normalizeAddress } from './anonymize-ip.js';
+import { createAddressTruncator, type IpOptions, parseClientAddressInto } from './anonymize-ip.js';
 import { type CompiledTrust, resolveClientAddress } from './client-ip.js';
 import { createDownloadDetector } from './download.js';
 import { createHashedCache } from './hashed-cache.js';
@@ -27,8 +28,18 @@ export interface RequestFacts {
   method: string;
   /** The raw request-target: path and query. */
   url: string;
-  headers: IncomingHttpHeaders;
+  /**
+   * The request's headers: the record the core reads in one pass over
+   * `req.rawHeaders` (see src/http/request-headers.ts), or a plain header object.
+   */
+  headers: CapturedHeaders | IncomingHttpHeaders;
   socketAddress: string | undefined;
+  /**
+   * The client address as resolved behind trusted proxies (the raw entry), when
+   * the caller has resolved it already; otherwise capture resolves it from
+   * `socketAddress` and X-Forwarded-For.
+   */
+  clientAddress?: string | undefined;
   /** Wall-clock start, ms since the epoch. */
   startMs: number;
 }
@@ -79,10 +90,8 @@ export interface Capture {
 const HOST_RE = /^[a-z0-9.-]{1,253}$/;
 const MAX_UA = 512;
 
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
-}
+/** The parsed client address: 8 groups of 16 bits, zeroed as soon as capture has used them. */
+const CLIENT = new Uint16Array(8);
 
 /** The Host header's hostname, lowercased, without port; 'unknown' when it is not a hostname. */
 export function siteFromHost(host: string | undefined): string {
@@ -175,7 +184,7 @@ function createIsoTime(): (ms: number) => string {
  * if (captured) pipeline.push(captured.event, captured.visitor, captured.enrichment);
  */
 export function createCapture(parts: CaptureParts): Capture {
-  const anonymize = createIpAnonymizer(parts.ip);
+  const truncate = createAddressTruncator(parts.ip);
   const parseAgent = createUserAgentParser();
   const reduceUrl = createUrlReducer(parts.queryAllowList ? { queryAllowList: parts.queryAllowList } : {});
   const reduceReferrer = createReferrerReducer();
@@ -189,6 +198,18 @@ export function createCapture(parts: CaptureParts): Capture {
   const referrers = createHashedCache<NonNullable<PrivacyEvent['referrer']>>(REDUCTION_CACHE_SIZE);
   const isoTime = createIsoTime();
   const consentPart = createConsentParts();
+  // The site of the last Host header: a pure function of the header value.
+  let lastHost: string | undefined;
+  let lastHostSite = 'unknown';
+
+  function siteOf(host: string | undefined): string {
+    if (host === undefined) return 'unknown';
+    if (host !== lastHost) {
+      lastHostSite = siteFromHost(host);
+      lastHost = host;
+    }
+    return lastHostSite;
+  }
 
   function reducedUrl(rawUrl: string): ReducedUrl {
     const key = urls.key(rawUrl);
@@ -258,35 +279,47 @@ export function createCapture(parts: CaptureParts): Capture {
       }
       if (!kinds.has(kind)) return undefined;
 
-      const headers = req.headers;
-      const hostName = siteFromHost(header(headers, 'host'));
+      const headers =
+        req.headers instanceof CapturedHeaders ? req.headers : readHeaderRecord(req.headers as HeaderRecord);
+      const hostName = siteOf(headers.host);
       const site = fixedSite ?? hostName;
-      const rawAgent = header(headers, 'user-agent');
+      const rawAgent = headers.userAgent;
       const ua = rawAgent && rawAgent.length > MAX_UA ? rawAgent.slice(0, MAX_UA) : rawAgent;
-      const agent = parseAgent(ua, {
-        secChUa: header(headers, 'sec-ch-ua'),
-        secChUaPlatform: header(headers, 'sec-ch-ua-platform'),
-        secChUaMobile: header(headers, 'sec-ch-ua-mobile'),
-        secChUaPlatformVersion: header(headers, 'sec-ch-ua-platform-version'),
-      });
+      // The record has the client hints' field names: it is passed as they are.
+      const agent = parseAgent(ua, headers);
 
-      // The full address lives only in this block.
-      const full = normalizeAddress(resolveClientAddress(req.socketAddress, headers['x-forwarded-for'], trust));
-      const truncated = anonymize(full?.address);
-      const client: PrivacyEvent['client'] = { address: truncated.address, prefixLength: truncated.prefixLength };
+      // The full address lives only in this block: parsed once into CLIENT, then
+      // truncated, hashed and looked up from there, and zeroed.
+      const resolved =
+        req.clientAddress !== undefined
+          ? req.clientAddress
+          : resolveClientAddress(req.socketAddress, headers.forwardedFor, trust);
+      let client: PrivacyEvent['client'];
       let visitor: number | undefined;
+      let found: EnrichLookup | undefined;
+      try {
+        const family = typeof resolved === 'string' ? parseClientAddressInto(resolved, CLIENT) : 0;
+        if (family === 0) {
+          client = { address: 'unknown', prefixLength: 0 };
+        } else {
+          client = {
+            address: truncate.text(CLIENT, family),
+            prefixLength: family === 4 ? truncate.ipv4Prefix : truncate.ipv6Prefix,
+          };
+          if (VISITOR_KINDS.has(kind) && !agent.bot) {
+            visitor = hasher.markParsed(CLIENT, family, ua ?? '', site, req.startMs);
+          }
+          found = enricher?.lookupParsed(CLIENT, family);
+        }
+      } finally {
+        CLIENT.fill(0);
+      }
       let enrichment: Promise<ClientEnrichment> | undefined;
-      if (full) {
-        if (VISITOR_KINDS.has(kind) && !agent.bot) {
-          visitor = hasher.mark(full.address, ua ?? '', site, req.startMs);
-        }
-        const found = enricher?.lookup(full.address, full.family);
-        if (found) {
-          if (found.isp !== undefined) client.isp = found.isp;
-          if (found.asn !== undefined) client.asn = found.asn;
-          if (found.domain !== undefined) client.domain = found.domain;
-          enrichment = found.pending;
-        }
+      if (found) {
+        if (found.isp !== undefined) client.isp = found.isp;
+        if (found.asn !== undefined) client.asn = found.asn;
+        if (found.domain !== undefined) client.domain = found.domain;
+        enrichment = found.pending;
       }
 
       const event: PrivacyEvent = {
@@ -303,7 +336,7 @@ export function createCapture(parts: CaptureParts): Capture {
       if (query !== undefined) event.request.query = query;
       if (res.route !== undefined) event.request.route = res.route;
       if (res.finished && res.contentLength !== undefined) event.response.bytes = res.contentLength;
-      const referrer = referrerOf(header(headers, 'referer'), hostName);
+      const referrer = referrerOf(headers.referer, hostName);
       if (referrer) event.referrer = referrer;
       if (download) event.download = download;
       if (consent.analytics === 'granted' && consent.sessionId) event.session = { id: consent.sessionId };

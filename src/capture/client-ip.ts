@@ -19,7 +19,7 @@
 
 import proxyaddr from 'proxy-addr';
 import { ERROR_CODES, PrivacyLogError } from '../errors.js';
-import { parseAddressInto } from './anonymize-ip.js';
+import { parseAddressInto, parseClientAddressInto } from './anonymize-ip.js';
 
 /**
  * Which proxies to trust:
@@ -118,7 +118,8 @@ function parseSubnet(entry: string): Subnet | undefined | null {
 function compileSubnets(subnets: readonly Subnet[]): (address: string, hop: number) => boolean {
   const scratch = new Uint16Array(8);
   return function isTrustedProxy(address: string): boolean {
-    const family = parseAddressInto(address, scratch);
+    // A proxy's own entry may carry a port ('10.0.0.2:8080', '[fd00::2]:443'): the address decides.
+    const family = parseClientAddressInto(address, scratch);
     let trusted = false;
     if (family !== 0) {
       for (let s = 0; s < subnets.length && !trusted; s++) {
@@ -229,7 +230,10 @@ const COMMA = 0x2c;
  * leftwards through X-Forwarded-For, exactly as proxy-addr walks it (entries split
  * on commas, spaces trimmed, empty entries skipped). Only the right-most 4 KiB and
  * 64 entries are read. Never throws; a malformed entry that the walk reaches is
- * returned as is and becomes `'unknown'` when truncated.
+ * returned as is and becomes `'unknown'` when truncated. An entry with a port
+ * (`203.0.113.7:5123`, `[2001:db8::1]:443`) is returned as is: the port is
+ * ignored when the address is parsed, and for the trusted-subnet check (a trust
+ * function sees the entry as written, as with proxy-addr).
  *
  * @example
  * const trust = compileTrustProxy(1);

@@ -251,7 +251,14 @@ export function createUserAgentParser(
       const secChUaMobile = hint(hints.secChUaMobile);
       const secChUaPlatformVersion = hint(hints.secChUaPlatformVersion);
       if (secChUa || secChUaPlatform || secChUaMobile || secChUaPlatformVersion) {
-        h = { secChUa, secChUaPlatform, secChUaMobile, secChUaPlatformVersion };
+        // Usable as given (the common case): no copy. Only the four hint fields are read.
+        h =
+          secChUa === hints.secChUa &&
+          secChUaPlatform === hints.secChUaPlatform &&
+          secChUaMobile === hints.secChUaMobile &&
+          secChUaPlatformVersion === hints.secChUaPlatformVersion
+            ? hints
+            : { secChUa, secChUaPlatform, secChUaMobile, secChUaPlatformVersion };
       }
     }
     if (generation === 0) {

@@ -34,6 +34,7 @@ import {
   type PrivacyLogErrorOptions,
 } from '../errors.js';
 import { packMark } from '../stats/visitor-mark.js';
+import { writeAddressText } from './anonymize-ip.js';
 import { createDailySalts, type DailySalts } from './daily-salt.js';
 
 /** Bits of the hash that pick the HyperLogLog register (precision 14). */
@@ -261,6 +262,15 @@ function encodeVisitor(address: string, userAgent: string, site: string): number
   return putField(site, VISITOR_INPUT_CAPS.site, n);
 }
 
+/** The same bytes as {@link encodeVisitor}, the address written from its parsed groups (no string made). */
+function encodeVisitorParsed(groups: Uint16Array, family: 4 | 6, userAgent: string, site: string): number {
+  let n = UTF8.encodeInto(userAgent, UA_VIEW).written;
+  BYTES[n++] = SEPARATOR;
+  n = writeAddressText(groups, family, BYTES, n);
+  BYTES[n++] = SEPARATOR;
+  return putField(site, VISITOR_INPUT_CAPS.site, n);
+}
+
 /** The mark of a 64-bit hash given as its two 32-bit halves. */
 export function markOfHash(high: number, low: number): number {
   const index = high >>> (32 - MARK_INDEX_BITS);
@@ -273,6 +283,23 @@ export function markOfHash(high: number, low: number): number {
 /** The mark of one visitor under a SipHash key (`[k0 lo, k0 hi, k1 lo, k1 hi]`). */
 export function markWithKey(key: Int32Array, address: string, userAgent: string, site: string): number {
   const n = encodeVisitor(address, userAgent, site);
+  sipHash24Scratch(key, n);
+  wipeScratch(n);
+  return markOfHash(OUT[0] as number, OUT[1] as number);
+}
+
+/**
+ * {@link markWithKey} for an address already parsed into 8 groups of 16 bits
+ * (IPv4 in groups 6–7): the same mark as for its canonical text.
+ */
+export function markParsedWithKey(
+  key: Int32Array,
+  groups: Uint16Array,
+  family: 4 | 6,
+  userAgent: string,
+  site: string,
+): number {
+  const n = encodeVisitorParsed(groups, family, userAgent, site);
   sipHash24Scratch(key, n);
   wipeScratch(n);
   return markOfHash(OUT[0] as number, OUT[1] as number);
@@ -305,6 +332,13 @@ export interface VisitorHasher {
    * Throws CLOSED after `close()`.
    */
   mark(address: string, userAgent: string, site: string, timeMs: number): number;
+  /**
+   * {@link VisitorHasher.mark} for an address capture has parsed already (8 groups
+   * of 16 bits, IPv4 in groups 6–7, as `parseAddressInto` writes them): the same
+   * mark as for the address's canonical text, without making that text.
+   * Throws CLOSED after `close()`.
+   */
+  markParsed(groups: Uint16Array, family: 4 | 6, userAgent: string, site: string, timeMs: number): number;
   /**
    * Resolves once today's salt is agreed with `saltSource` (at once without one).
    * Rejects with STORE_UNAVAILABLE if the store failed, or TIMEOUT if it gave no
@@ -356,6 +390,16 @@ export function createVisitorHasher(options: VisitorHasherOptions = {}): Visitor
       return markWithKey(
         salts.keyFor(timeMs),
         typeof address === 'string' ? address : '',
+        typeof userAgent === 'string' ? userAgent : '',
+        typeof site === 'string' ? site : '',
+      );
+    },
+    markParsed(groups: Uint16Array, family: 4 | 6, userAgent: string, site: string, timeMs: number): number {
+      if (closed) throw closedError();
+      return markParsedWithKey(
+        salts.keyFor(timeMs),
+        groups,
+        family === 4 ? 4 : 6,
         typeof userAgent === 'string' ? userAgent : '',
         typeof site === 'string' ? site : '',
       );

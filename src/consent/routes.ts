@@ -8,9 +8,9 @@
  * - `GET  /.well-known/gpc.json` — the site's Global Privacy Control support
  */
 import { assertKnownKeys, invalidOption } from '../errors.js';
+import { cookieHeader, type HeaderRecord, headerValue } from '../http/request-headers.js';
 import type { Consent, ConsentState } from './consent.js';
 import { parseConsentBody } from './consent-body.js';
-import { cookieHeader, type HeaderRecord, headerValue } from './request-headers.js';
 import { safeReturnPath, sameHostRefererPath } from './return-path.js';
 import { crossSiteReason } from './same-origin.js';
 

@@ -11,7 +11,7 @@
  * - neither header: not a browser form (curl, server-to-server), which cannot
  *   carry a visitor's cookies anyway; allowed.
  */
-import { type HeaderRecord, headerValue } from './request-headers.js';
+import { type HeaderRecord, headerValue } from '../http/request-headers.js';
 
 /** Why the request is refused as cross-site, or `undefined` when it may proceed. */
 export function crossSiteReason(headers: HeaderRecord, secure: boolean): string | undefined {

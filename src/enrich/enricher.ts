@@ -48,6 +48,11 @@ export interface Enricher {
    * known and nothing is pending.
    */
   lookup(address: string, family: 4 | 6): EnrichLookup | undefined;
+  /**
+   * The same lookup for an address capture has parsed already: 8 groups of 16
+   * bits (IPv4 in groups 6–7), as `parseAddressInto` writes them. `groups` is only read.
+   */
+  lookupParsed(groups: Uint16Array, family: 4 | 6): EnrichLookup | undefined;
   /** Resolves once the ISP data is loaded. Rejects (ENRICH_DATA) when explicitly configured data cannot be loaded. */
   ready(): Promise<void>;
   /** Cancels running PTR queries, drops the cache, releases the ISP data. Idempotent. */
@@ -106,55 +111,91 @@ export function createEnricher(options?: EnrichOptions): Enricher {
   })();
   ispReady.catch(() => {});
 
+  /** The lookup proper, on the address's words (IPv4 in words[3], words[2] = 0xffff). */
+  function lookupWords(family: 4 | 6): EnrichLookup | undefined {
+    let skip: boolean;
+    let prefix: number;
+    if (family === 4) {
+      const a = words[3] as number;
+      skip = isSkippedIPv4(a);
+      prefix = ipv4Prefix(a);
+    } else {
+      skip = isSkippedIPv6(words);
+      prefix = ipv6Prefix(words);
+    }
+    if (skip) {
+      counters.skipped++;
+      return undefined;
+    }
+    let rec: IspRecord | undefined;
+    if (isp !== undefined) {
+      try {
+        rec = isp.lookup(family, prefix);
+      } catch {
+        rec = undefined; // a custom resolver must not fail the request
+      }
+      if (rec !== undefined) counters.ispFound++;
+    }
+    if (dns === undefined) return rec === undefined ? undefined : { isp: rec.isp, asn: rec.asn };
+    const found = dns.lookup(family, words);
+    if (typeof found === 'string') {
+      return rec === undefined ? { domain: found } : { isp: rec.isp, asn: rec.asn, domain: found };
+    }
+    if (found === null || found === undefined) {
+      return rec === undefined ? undefined : { isp: rec.isp, asn: rec.asn };
+    }
+    const base: ClientEnrichment = rec === undefined ? {} : { isp: rec.isp, asn: rec.asn };
+    const pending = found.then((domain) => withDomain(base, domain));
+    return rec === undefined ? { pending } : { isp: rec.isp, asn: rec.asn, pending };
+  }
+
   return {
     lookup(address: string, family: 4 | 6): EnrichLookup | undefined {
       if (closed) return undefined;
       counters.lookups++;
-      let skip: boolean;
-      let prefix: number;
-      if (family === 4) {
-        const a = typeof address === 'string' ? parseIPv4(address) : -1;
-        if (a < 0) {
+      try {
+        if (family === 4) {
+          const a = typeof address === 'string' ? parseIPv4(address) : -1;
+          if (a < 0) {
+            counters.invalid++;
+            return undefined;
+          }
+          words[0] = 0;
+          words[1] = 0;
+          words[2] = 0xffff;
+          words[3] = a;
+        } else if (!(family === 6 && typeof address === 'string' && parseIPv6(address, words))) {
           counters.invalid++;
           return undefined;
         }
-        words[0] = 0;
-        words[1] = 0;
-        words[2] = 0xffff;
-        words[3] = a;
-        skip = isSkippedIPv4(a);
-        prefix = ipv4Prefix(a);
-      } else if (family === 6 && typeof address === 'string' && parseIPv6(address, words)) {
-        skip = isSkippedIPv6(words);
-        prefix = ipv6Prefix(words);
-      } else {
+        return lookupWords(family);
+      } finally {
+        words.fill(0);
+      }
+    },
+    lookupParsed(groups: Uint16Array, family: 4 | 6): EnrichLookup | undefined {
+      if (closed) return undefined;
+      counters.lookups++;
+      if ((family !== 4 && family !== 6) || !(groups instanceof Uint16Array) || groups.length < 8) {
         counters.invalid++;
         return undefined;
       }
-      if (skip) {
-        counters.skipped++;
-        return undefined;
-      }
-      let rec: IspRecord | undefined;
-      if (isp !== undefined) {
-        try {
-          rec = isp.lookup(family, prefix);
-        } catch {
-          rec = undefined; // a custom resolver must not fail the request
+      try {
+        if (family === 4) {
+          words[0] = 0;
+          words[1] = 0;
+          words[2] = 0xffff;
+          words[3] = (((groups[6] as number) << 16) | (groups[7] as number)) >>> 0;
+        } else {
+          words[0] = (((groups[0] as number) << 16) | (groups[1] as number)) >>> 0;
+          words[1] = (((groups[2] as number) << 16) | (groups[3] as number)) >>> 0;
+          words[2] = (((groups[4] as number) << 16) | (groups[5] as number)) >>> 0;
+          words[3] = (((groups[6] as number) << 16) | (groups[7] as number)) >>> 0;
         }
-        if (rec !== undefined) counters.ispFound++;
+        return lookupWords(family);
+      } finally {
+        words.fill(0);
       }
-      if (dns === undefined) return rec === undefined ? undefined : { isp: rec.isp, asn: rec.asn };
-      const found = dns.lookup(family, words);
-      if (typeof found === 'string') {
-        return rec === undefined ? { domain: found } : { isp: rec.isp, asn: rec.asn, domain: found };
-      }
-      if (found === null || found === undefined) {
-        return rec === undefined ? undefined : { isp: rec.isp, asn: rec.asn };
-      }
-      const base: ClientEnrichment = rec === undefined ? {} : { isp: rec.isp, asn: rec.asn };
-      const pending = found.then((domain) => withDomain(base, domain));
-      return rec === undefined ? { pending } : { isp: rec.isp, asn: rec.asn, pending };
     },
     ready: () => ispReady,
     async close(): Promise<void> {

@@ -359,6 +359,53 @@ export function adapterCases(name: string, factory: HarnessFactory): void {
       });
     });
 
+    it('accepts X-Forwarded-For entries with a port, for the client and for a trusted proxy', async () => {
+      await h.check({ path: '/', headers: { 'x-forwarded-for': '203.0.113.7:5123' } }, (_res, e) => {
+        expect(e?.client).toEqual({ address: '203.0.113.0', prefixLength: 24 });
+      });
+      await h.check({ path: '/', headers: { 'x-forwarded-for': '[2001:db8:abcd:12::1]:443' } }, (_res, e) => {
+        expect(e?.client).toEqual({ address: '2001:db8:abcd::', prefixLength: 48 });
+      });
+      await h.check({ path: '/', headers: { 'x-forwarded-for': '[2001:db8:abcd:12::1]' } }, (_res, e) => {
+        expect(e?.client).toEqual({ address: '2001:db8:abcd::', prefixLength: 48 });
+      });
+      // The trusted loopback proxy wrote its own address with a port: the client is left of it.
+      await h.check({ path: '/', headers: { 'x-forwarded-for': '198.51.100.23:40000, 127.0.0.1:8080' } }, (_res, e) => {
+        expect(e?.client).toEqual({ address: '198.51.100.0', prefixLength: 24 });
+      });
+      for (const bad of ['203.0.113.7:99999', '203.0.113.7:', '[203.0.113.7]:80', '[2001:db8::1]443']) {
+        await h.check({ path: '/', headers: { 'x-forwarded-for': bad } }, (res, e) => {
+          expect(res.status).toBe(200);
+          expect(e?.client).toEqual({ address: 'unknown', prefixLength: 0 });
+        });
+      }
+    });
+
+    it('property: a port on the client entry changes nothing in the event', async () => {
+      const entries = fc.sample(
+        fc.oneof(
+          fc
+            .tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(65535))
+            .map(([a, b, c, d, p]) => [`${a}.${b}.${c}.${d}`, `${a}.${b}.${c}.${d}:${p}`] as const),
+          fc.tuple(fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }), fc.nat(65535)).map(([g, p]) => {
+            const text = g.map((x) => x.toString(16)).join(':');
+            return [text, `[${text}]:${p}`] as const;
+          }),
+        ),
+        40,
+      );
+      for (const [plain, withPort] of entries) {
+        let expected: unknown;
+        await h.check({ path: '/', headers: { 'x-forwarded-for': plain } }, (_res, e) => {
+          expected = e?.client;
+        });
+        await h.check({ path: '/', headers: { 'x-forwarded-for': withPort } }, (_res, e) => {
+          expect(e?.client).toEqual(expected);
+          expect(e?.client.address).not.toBe('unknown');
+        });
+      }
+    });
+
     it('canary: no client address ever appears in the stored events', async () => {
       const v4 = fc
         .tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.integer({ min: 1, max: 254 }))

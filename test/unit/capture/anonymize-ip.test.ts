@@ -1,10 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  createAddressTruncator,
   createIpAnonymizer,
   normalizeAddress,
+  normalizeClientAddress,
   parseAddressInto,
+  parseClientAddressInto,
   UNKNOWN_ADDRESS,
+  writeAddressText,
 } from '../../../src/capture/anonymize-ip.js';
 import { isPrivacyLogError } from '../../../src/errors.js';
 import { big16k, validateWith } from './event-fixture.js';
@@ -263,5 +267,134 @@ describe('parseAddressInto', () => {
     expect(parseAddressInto('2001:db8::1', g)).toBe(6);
     expect([...g]).toEqual([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]);
     expect(parseAddressInto('0x7f.1', g)).toBe(0);
+  });
+});
+
+const port = fc.integer({ min: 0, max: 65535 });
+
+describe('parseClientAddressInto: X-Forwarded-For entries with a port', () => {
+  it('accepts a dotted quad with a port and bracketed IPv6 with or without one', () => {
+    const g = new Uint16Array(8);
+    expect(parseClientAddressInto('203.0.113.7:5123', g)).toBe(4);
+    expect([...g]).toEqual([0, 0, 0, 0, 0, 0, 0xcb00, 0x7107]);
+    expect(parseClientAddressInto('[2001:db8::1]:443', g)).toBe(6);
+    expect([...g]).toEqual([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]);
+    expect(parseClientAddressInto('[2001:db8::1]', g)).toBe(6);
+    expect(parseClientAddressInto('[::ffff:203.0.113.7]:80', g)).toBe(4);
+    expect(parseClientAddressInto('[fe80::1%eth0]:8080', g)).toBe(6);
+    expect(normalizeClientAddress('[2001:DB8::1]:443')).toEqual({ address: '2001:db8::1', family: 6 });
+  });
+
+  it('refuses what is not an address and a port', () => {
+    const g = new Uint16Array(8);
+    for (const bad of [
+      '203.0.113.7:',
+      '203.0.113.7:99999',
+      '203.0.113.7:123456',
+      '203.0.113.7:8o',
+      '127.1:80',
+      '0x7f.1:80',
+      '[203.0.113.7]:80',
+      '[2001:db8::1',
+      '[2001:db8::1]443',
+      '[2001:db8::1]:',
+      '[2001:db8::1]:65536',
+      '[]:80',
+      ':80',
+      '2001:db8::1:80:1:2:3:4:5',
+    ]) {
+      expect(parseClientAddressInto(bad, g), bad).toBe(0);
+    }
+  });
+
+  it('property: a port changes nothing, and without one it parses as parseAddressInto does', () => {
+    const a = new Uint16Array(8);
+    const b = new Uint16Array(8);
+    fc.assert(
+      fc.property(ipv4, port, (o, p) => {
+        const text = o.join('.');
+        expect(parseClientAddressInto(`${text}:${p}`, a)).toBe(4);
+        expect(parseAddressInto(text, b)).toBe(4);
+        expect([...a]).toEqual([...b]);
+        expect(parseClientAddressInto(text, a)).toBe(4);
+      }),
+    );
+    fc.assert(
+      fc.property(ipv6, ipv6Style, fc.option(port, { nil: undefined }), (groups, style, p) => {
+        const text = ipv6Text(groups, style);
+        const family = parseAddressInto(text, b);
+        expect(family).not.toBe(0);
+        const bracketed = p === undefined ? `[${text}]` : `[${text}]:${p}`;
+        expect(parseClientAddressInto(bracketed, a)).toBe(family);
+        expect([...a]).toEqual([...b]);
+        expect(parseClientAddressInto(text, a)).toBe(family);
+      }),
+    );
+  });
+
+  it('property: never throws and agrees with parseAddressInto on anything without a port form', () => {
+    const a = new Uint16Array(8);
+    const b = new Uint16Array(8);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), (s) => {
+        const family = parseClientAddressInto(s, a);
+        expect([0, 4, 6]).toContain(family);
+        if (!s.startsWith('[') && s.split(':').length !== 2) expect(family).toBe(parseAddressInto(s, b));
+      }),
+    );
+  });
+});
+
+describe('writeAddressText and createAddressTruncator', () => {
+  function written(text: string): string | undefined {
+    const g = new Uint16Array(8);
+    const family = parseAddressInto(text, g);
+    if (family === 0) return undefined;
+    const out = new Uint8Array(64);
+    const n = writeAddressText(g, family, out, 3);
+    return Buffer.from(out.subarray(3, n)).toString('latin1');
+  }
+
+  it('property: writes exactly the text normalizeAddress returns', () => {
+    fc.assert(
+      fc.property(ipv4, (o) => {
+        const text = o.join('.');
+        expect(written(text)).toBe(normalizeAddress(text)?.address);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.oneof(ipv6, sparseIpv6), ipv6Style, (groups, style) => {
+        const text = ipv6Text(groups, style);
+        expect(written(text)).toBe(normalizeAddress(text)?.address);
+      }),
+      { numRuns: 500 },
+    );
+    expect(written('::')).toBe('::');
+    expect(written('::ffff:1.2.3.4')).toBe('1.2.3.4');
+  });
+
+  it('property: truncates a parsed address as the anonymizer truncates its text', () => {
+    for (const options of [{}, { preset: 'strict' as const }, { ipv4Prefix: 0, ipv6Prefix: 0 }, { ipv6Prefix: 64 }]) {
+      const truncate = createAddressTruncator(options);
+      const anonymize = createIpAnonymizer(options);
+      const g = new Uint16Array(8);
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            ipv4.map((o) => o.join('.')),
+            fc.oneof(ipv6, sparseIpv6).map((x) => ipv6Text(x, { upper: false, pad: false, gapAt: 0, gapLen: 0 })),
+          ),
+          (text) => {
+            const family = parseAddressInto(text, g);
+            if (family === 0) return;
+            const before = [...g];
+            const expected = anonymize(text);
+            expect(truncate.text(g, family)).toBe(expected.address);
+            expect(family === 4 ? truncate.ipv4Prefix : truncate.ipv6Prefix).toBe(expected.prefixLength);
+            expect([...g]).toEqual(before); // only read
+          },
+        ),
+      );
+    }
   });
 });

@@ -69,6 +69,13 @@ describe('resolveClientAddress', () => {
     expect(resolveClientAddress('10.9.9.9', '198.51.100.7', netmask)).toBe('198.51.100.7');
   });
 
+  it('reads a proxy entry with a port by its address, and returns a client entry with its port as written', () => {
+    const trust = compileTrustProxy('loopback, 10.0.0.0/8');
+    expect(resolveClientAddress('127.0.0.1', '198.51.100.7:5123, 10.1.2.3:8080', trust)).toBe('198.51.100.7:5123');
+    expect(resolveClientAddress('127.0.0.1', '[2001:db8::5]:443, [::1]:8443', trust)).toBe('[2001:db8::5]:443');
+    expect(resolveClientAddress('127.0.0.1', '198.51.100.7, 10.1.2.3:99999', trust)).toBe('10.1.2.3:99999');
+  });
+
   it('never trusts an inet_aton form posing as a proxy address', () => {
     const trust = compileTrustProxy('loopback');
     expect(resolveClientAddress('127.0.0.1', '198.51.100.7, 0x7f.1', trust)).toBe('0x7f.1');

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseAddressInto } from '../../../src/capture/anonymize-ip.js';
 import {
   createEnricher,
   DEFAULT_DOMAIN,
@@ -117,6 +118,43 @@ describe('createEnricher lookups', () => {
       [4, 0x080808],
     ]);
     expect(e.metrics()).toMatchObject({ lookups: 4, ispFound: 3 });
+  });
+
+  it('property: lookupParsed (capture’s parsed address) asks and answers as lookup does', () => {
+    const answers = (ask: (e: ReturnType<typeof createEnricher>, text: string, family: 4 | 6) => unknown) => {
+      const isp = fixedResolver();
+      const e = createEnricher({ isp });
+      return { e, isp, ask: (text: string, family: 4 | 6) => ask(e, text, family) };
+    };
+    const byText = answers((e, text, family) => e.lookup(text, family));
+    const byGroups = answers((e, text) => {
+      const g = new Uint16Array(8);
+      const family = parseAddressInto(text, g);
+      return family === 0 ? 'not parsed' : e.lookupParsed(g, family);
+    });
+    const v4 = fc.tuple(fc.constant(95), fc.constant(31), fc.nat(255), fc.nat(255)).map((o) => o.join('.'));
+    const anyV4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.'));
+    const v6 = fc
+      .tuple(
+        fc.constantFrom(0x2a02, 0xfe80, 0x2001, 0xfc00),
+        fc.constantFrom(0x6b8, 0xdb8),
+        fc.nat(0xffff),
+        fc.nat(0xffff),
+      )
+      .map((g) => `${g.map((x) => x.toString(16)).join(':')}::1`);
+    fc.assert(
+      fc.property(fc.oneof(v4, anyV4), (text) => {
+        expect(byGroups.ask(text, 4)).toEqual(byText.ask(text, 4));
+      }),
+    );
+    fc.assert(
+      fc.property(v6, (text) => {
+        expect(byGroups.ask(text, 6)).toEqual(byText.ask(text, 6));
+      }),
+    );
+    expect(byGroups.isp.asked).toEqual(byText.isp.asked);
+    expect(byGroups.e.metrics()).toEqual(byText.e.metrics());
+    expect(byGroups.e.lookupParsed(new Uint16Array(8), 5 as 4)).toBeUndefined();
   });
 
   it('returns undefined and counts bad addresses, never throws (property)', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sqliteAggregator } from '../../../src/aggregators/sqlite/sqlite-aggregator.js';
+import { normalizeAddress, parseAddressInto } from '../../../src/capture/anonymize-ip.js';
 import {
   createDailySalts,
   DAY_MS,
@@ -17,6 +18,7 @@ import {
 import {
   createVisitorHasher,
   MARK_MAX_RANK,
+  markParsedWithKey,
   markWithKey,
   scratchResidue,
   type VisitorHasher,
@@ -298,5 +300,40 @@ describe('createDailySalts', () => {
     salts.keyFor(now);
     expect(Array.from(key)).toEqual([0, 0, 0, 0]);
     salts.close();
+  });
+});
+
+describe('markParsed: the address as capture parsed it', () => {
+  it('property: the same mark as for the canonical text, and no residue in the scratch buffer', () => {
+    const key = new Int32Array([0x01234567, 0x89abcdef, 0x0badf00d, 0x5eed1234]);
+    const g = new Uint16Array(8);
+    const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.'));
+    const v6 = fc
+      .array(fc.oneof(fc.constant(0), fc.nat(0xffff)), { minLength: 8, maxLength: 8 })
+      .map((x) => x.map((h) => h.toString(16)).join(':'));
+    fc.assert(
+      fc.property(
+        fc.oneof(v4, v6, fc.constant('::ffff:192.0.2.1')),
+        fc.string({ maxLength: 200 }),
+        fc.string({ maxLength: 40 }),
+        (text, ua, site) => {
+          const family = parseAddressInto(text, g);
+          expect(family).not.toBe(0);
+          const canonical = normalizeAddress(text)?.address as string;
+          expect(markParsedWithKey(key, g, family as 4 | 6, ua, site)).toBe(markWithKey(key, canonical, ua, site));
+          expect(scratchResidue()).toBe(0);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('hasher.markParsed agrees with hasher.mark and is closed with it', () => {
+    const h = createVisitorHasher({ now: () => NOON });
+    const g = new Uint16Array(8);
+    const family = parseAddressInto('2001:db8:0:0:1::7', g) as 4 | 6;
+    expect(h.markParsed(g, family, UA, 's', NOON)).toBe(h.mark('2001:db8::1:0:0:7', UA, 's', NOON));
+    h.close();
+    expect(() => h.markParsed(g, family, UA, 's', NOON)).toThrow();
   });
 });
