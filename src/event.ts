@@ -91,20 +91,25 @@ function isUuid(s: string): boolean {
 }
 
 /**
- * Frozen sub-objects already found valid. The capture step shares one frozen
- * agent, referrer and consent object among all events with the same values, so
- * each is checked once, not once per event. Only plain frozen objects whose
- * properties are all data properties qualify: their values can never change.
+ * Frozen sub-objects already found valid, one set per role (a part valid as an
+ * agent says nothing about it as a consent part). The capture step shares one
+ * frozen agent, referrer, consent and request part among all events with the
+ * same values, so each is checked once, not once per event. Only plain frozen
+ * objects whose properties are all data properties qualify: their values can
+ * never change.
  */
-const validFrozen = new WeakSet<object>();
+const validAgents = new WeakSet<object>();
+const validReferrers = new WeakSet<object>();
+const validConsents = new WeakSet<object>();
+const validRequests = new WeakSet<object>();
 
-function rememberIfFrozen(o: object): void {
+function rememberIfFrozen(o: object, valid: WeakSet<object>): void {
   if (!Object.isFrozen(o)) return;
   const proto = Object.getPrototypeOf(o);
   if (proto !== Object.prototype && proto !== null) return;
   const descriptors = Object.getOwnPropertyDescriptors(o);
   for (const key of Object.keys(descriptors)) if (!('value' in (descriptors[key] as PropertyDescriptor))) return;
-  validFrozen.add(o);
+  valid.add(o);
 }
 const TIME_RE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 
@@ -140,6 +145,10 @@ function realDay(t: string): boolean {
 
 /** 'YYYY-MM-DDTHH:MM:SS.' of the last time found valid: events come in bursts of the same second. */
 let lastValidSecond = '';
+/** The last time string found valid: capture hands the same string to every event of one millisecond. */
+let lastValidTime: string | undefined;
+/** The last site found valid: nearly every event of a server has the same one. */
+let lastValidSite: string | undefined;
 
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
@@ -147,6 +156,7 @@ function isDigit(c: number): boolean {
 
 /** TIME_RE and realDay, skipped down to the milliseconds when the second is the one last found valid. */
 function validTime(t: string): boolean {
+  if (t === lastValidTime) return true;
   if (
     t.length === 24 &&
     lastValidSecond !== '' &&
@@ -156,10 +166,12 @@ function validTime(t: string): boolean {
     isDigit(t.charCodeAt(22)) &&
     t.charCodeAt(23) === 0x5a
   ) {
+    lastValidTime = t;
     return true;
   }
   if (!TIME_RE.test(t) || !realDay(t)) return false;
   lastValidSecond = t.slice(0, 20);
+  lastValidTime = t;
   return true;
 }
 
@@ -191,15 +203,21 @@ export function validateEvent(e: unknown): string | undefined {
   if (typeof e.id !== 'string' || !isUuid(e.id)) return 'id: not a UUID';
   // The pattern bounds every field; Date.parse then rejects the impossible days (Feb 30).
   if (typeof e.time !== 'string' || !validTime(e.time)) return 'time: not an ISO 8601 UTC timestamp with milliseconds';
-  if (!str(e.site, EVENT_LIMITS.site, true)) return 'site: missing, too long or unsafe';
+  if (typeof e.site !== 'string' || e.site !== lastValidSite) {
+    if (!str(e.site, EVENT_LIMITS.site, true)) return 'site: missing, too long or unsafe';
+    lastValidSite = e.site as string;
+  }
   if (typeof e.kind !== 'string' || !kindSet.has(e.kind)) return `kind: not one of ${EVENT_KINDS.join(', ')}`;
 
   const rq = e.request;
   if (!isObject(rq)) return 'request: not an object';
-  if (!str(rq.method, EVENT_LIMITS.method, true)) return 'request.method: missing, too long or unsafe';
-  if (!str(rq.path, EVENT_LIMITS.path, true)) return 'request.path: missing, too long or unsafe';
-  if (!str(rq.query, EVENT_LIMITS.query, false)) return 'request.query: too long or unsafe';
-  if (!str(rq.route, EVENT_LIMITS.route, false)) return 'request.route: too long or unsafe';
+  if (!validRequests.has(rq)) {
+    if (!str(rq.method, EVENT_LIMITS.method, true)) return 'request.method: missing, too long or unsafe';
+    if (!str(rq.path, EVENT_LIMITS.path, true)) return 'request.path: missing, too long or unsafe';
+    if (!str(rq.query, EVENT_LIMITS.query, false)) return 'request.query: too long or unsafe';
+    if (!str(rq.route, EVENT_LIMITS.route, false)) return 'request.route: too long or unsafe';
+    rememberIfFrozen(rq, validRequests);
+  }
 
   const rs = e.response;
   if (!isObject(rs)) return 'response: not an object';
@@ -219,25 +237,25 @@ export function validateEvent(e: unknown): string | undefined {
 
   const a = e.agent;
   if (!isObject(a)) return 'agent: not an object';
-  if (!validFrozen.has(a)) {
+  if (!validAgents.has(a)) {
     for (const f of ['browser', 'browserVersion', 'os', 'osVersion'] as const) {
       if (!str(a[f], EVENT_LIMITS.agentField, false)) return `agent.${f}: too long or unsafe`;
     }
     if (typeof a.device !== 'string' || !deviceSet.has(a.device))
       return `agent.device: not one of ${DEVICE_CLASSES.join(', ')}`;
     if (typeof a.bot !== 'boolean') return 'agent.bot: not a boolean';
-    rememberIfFrozen(a);
+    rememberIfFrozen(a, validAgents);
   }
 
   if (e.referrer !== undefined) {
     const r = e.referrer;
     if (!isObject(r)) return 'referrer: not an object';
-    if (!validFrozen.has(r)) {
+    if (!validReferrers.has(r)) {
       if (!str(r.host, EVENT_LIMITS.referrerHost, true)) return 'referrer.host: missing, too long or unsafe';
       if (!str(r.path, EVENT_LIMITS.referrerPath, false)) return 'referrer.path: too long or unsafe';
       if (typeof r.type !== 'string' || !referrerSet.has(r.type))
         return `referrer.type: not one of ${REFERRER_TYPES.join(', ')}`;
-      rememberIfFrozen(r);
+      rememberIfFrozen(r, validReferrers);
     }
   }
   if (e.download !== undefined) {
@@ -250,13 +268,13 @@ export function validateEvent(e: unknown): string | undefined {
 
   const k = e.consent;
   if (!isObject(k)) return 'consent: not an object';
-  if (!validFrozen.has(k)) {
+  if (!validConsents.has(k)) {
     if (typeof k.analytics !== 'string' || !consentSet.has(k.analytics))
       return `consent.analytics: not one of ${CONSENT_VALUES.join(', ')}`;
     if (typeof k.source !== 'string' || !sourceSet.has(k.source))
       return `consent.source: not one of ${CONSENT_SOURCES.join(', ')}`;
     if (!str(k.policyVersion, EVENT_LIMITS.policyVersion, false)) return 'consent.policyVersion: too long or unsafe';
-    rememberIfFrozen(k);
+    rememberIfFrozen(k, validConsents);
   }
 
   if (e.session !== undefined) {

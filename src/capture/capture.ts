@@ -123,6 +123,27 @@ interface ReducedUrl {
   kindStatus: number;
   kindType: string | undefined;
   kind: EventKind | undefined;
+  /**
+   * The last request part made for this URL (frozen, shared by the events that
+   * have the same method and route, so validateEvent checks it once), and what
+   * it was made for.
+   */
+  requestMethod: string;
+  requestRoute: string | undefined;
+  requestPart: PrivacyEvent['request'] | undefined;
+}
+
+/** A frozen request part; absent fields stay absent. */
+function requestPart(method: string, path: string, query: string | undefined, route: string | undefined) {
+  const part: PrivacyEvent['request'] =
+    query === undefined
+      ? route === undefined
+        ? { method, path }
+        : { method, path, route }
+      : route === undefined
+        ? { method, path, query }
+        : { method, path, query, route };
+  return Object.freeze(part);
 }
 
 /** Slot of a consent value and source (0-2 × 4 + 0-3), or -1 for a value outside the contract. */
@@ -156,14 +177,30 @@ function createConsentParts(): (c: ConsentState) => PrivacyEvent['consent'] {
   };
 }
 
+/** '.mmmZ' endings, made on first use: an ISO time is then one join of two flat strings. */
+const MILLIS_Z: Array<string | undefined> = new Array(1000).fill(undefined);
+
+function millisZ(rest: number): string {
+  let z = MILLIS_Z[rest];
+  if (z === undefined) {
+    z = `${rest < 10 ? '00' : rest < 100 ? '0' : ''}${rest}Z`;
+    MILLIS_Z[rest] = z;
+  }
+  return z;
+}
+
 /**
  * `new Date(ms).toISOString()`, with the part up to the second computed once
- * per second: consecutive requests share it.
+ * per second, and the whole string once per millisecond: the requests of one
+ * millisecond share it (and validateEvent then checks it by identity).
  */
 function createIsoTime(): (ms: number) => string {
   let second = Number.NaN;
   let prefix = '';
+  let lastMs = Number.NaN;
+  let last = '';
   return (ms) => {
+    if (ms === lastMs) return last;
     if (!(ms >= 0 && ms <= MAX_FOUR_DIGIT_YEAR_MS) || !Number.isInteger(ms)) return new Date(ms).toISOString();
     const rest = ms % 1000;
     const s = ms - rest;
@@ -171,7 +208,9 @@ function createIsoTime(): (ms: number) => string {
       prefix = new Date(s).toISOString().slice(0, 20); // 'YYYY-MM-DDTHH:MM:SS.'
       second = s;
     }
-    return `${prefix}${rest < 10 ? '00' : rest < 100 ? '0' : ''}${rest}Z`;
+    last = prefix + millisZ(rest);
+    lastMs = ms;
+    return last;
   };
 }
 
@@ -217,7 +256,18 @@ export function createCapture(parts: CaptureParts): Capture {
     if (hit === undefined) {
       const { path, query } = reduceUrl(rawUrl);
       const mayDownload = detectDownload({ path, status: 200, finished: true }) !== undefined;
-      hit = { path, query, mayDownload, kindMethod: '', kindStatus: -1, kindType: undefined, kind: undefined };
+      hit = {
+        path,
+        query,
+        mayDownload,
+        kindMethod: '',
+        kindStatus: -1,
+        kindType: undefined,
+        kind: undefined,
+        requestMethod: '',
+        requestRoute: undefined,
+        requestPart: undefined,
+      };
       urls.set(key, hit);
     }
     return hit;
@@ -236,10 +286,21 @@ export function createCapture(parts: CaptureParts): Capture {
     return hit;
   }
 
+  function requestOf(url: ReducedUrl, method: string, route: string | undefined): PrivacyEvent['request'] {
+    let part = url.requestPart;
+    if (part === undefined || url.requestMethod !== method || url.requestRoute !== route) {
+      part = requestPart(safeMethod(method), url.path, url.query, route);
+      url.requestPart = part;
+      url.requestMethod = method;
+      url.requestRoute = route;
+    }
+    return part;
+  }
+
   return {
     record(req, res, consent) {
       const url = reducedUrl(req.url);
-      const { path, query } = url;
+      const { path } = url;
       if (ignore?.(path)) return undefined;
 
       // Only a download-looking path or a Content-Disposition can make a download.
@@ -327,14 +388,12 @@ export function createCapture(parts: CaptureParts): Capture {
         time: isoTime(req.startMs),
         site,
         kind,
-        request: { method: safeMethod(req.method), path },
+        request: requestOf(url, req.method, res.route),
         response: { status: res.status, durationMs: Math.max(0, Math.round(res.durationMs * 1000) / 1000) },
         client,
         agent,
         consent: consentPart(consent),
       };
-      if (query !== undefined) event.request.query = query;
-      if (res.route !== undefined) event.request.route = res.route;
       if (res.finished && res.contentLength !== undefined) event.response.bytes = res.contentLength;
       const referrer = referrerOf(headers.referer, hostName);
       if (referrer) event.referrer = referrer;

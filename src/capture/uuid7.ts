@@ -4,26 +4,67 @@
  * the 12-bit `rand_a` field counts up (RFC 9562 §6.2, method 1), so ids sort
  * in the order they were made. Randomness comes from a pooled CSPRNG buffer,
  * so an id costs no system call on the request path.
+ *
+ * Cheap to make and to check: the random tails of 512 ids are written as text
+ * in one go when the pool is refilled (one flat string, each id's tail a slice
+ * of it), the time part is made once per millisecond, so an id is three pieces
+ * joined instead of twenty.
  */
 import { randomFillSync } from 'node:crypto';
 
-const POOL_SIZE = 4096;
-const pool = Buffer.allocUnsafe(POOL_SIZE);
-let poolOffset = POOL_SIZE;
+/** Random bytes per id: 62 bits of rand_b (2 bits of the first byte are the variant). */
+const RANDOM_BYTES = 8;
+const IDS_PER_POOL = 512;
+/** 'vxxx-xxxxxxxxxxxx': the variant nibble, 3 hex digits, a dash, 12 hex digits. */
+const TAIL_LENGTH = 17;
+
+const pool = Buffer.allocUnsafe(IDS_PER_POOL * RANDOM_BYTES);
+const tailText = Buffer.allocUnsafe(IDS_PER_POOL * TAIL_LENGTH);
+let tails = '';
+let nextTail = IDS_PER_POOL;
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const HEX_CODES = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+const DASH = 0x2d;
+
+/** '7ccc-' for each 12-bit counter value, made on first use. */
+const COUNTER_PARTS: Array<string | undefined> = new Array(0x1000).fill(undefined);
 
 let lastMs = -1;
 let counter = 0;
+/** 'tttttttt-tttt-' of `lastMs`. */
+let head = '';
 
-function randomBytes8(): number {
-  if (poolOffset + 8 > POOL_SIZE) {
-    randomFillSync(pool);
-    poolOffset = 0;
+function refillTails(): void {
+  randomFillSync(pool);
+  let o = 0;
+  for (let id = 0; id < IDS_PER_POOL; id++) {
+    const r = id * RANDOM_BYTES;
+    for (let b = 0; b < RANDOM_BYTES; b++) {
+      // The first byte carries the variant: 10xxxxxx.
+      const v = b === 0 ? 0x80 | ((pool[r] as number) & 0x3f) : (pool[r + b] as number);
+      tailText[o++] = HEX_CODES[v >>> 4] as number;
+      tailText[o++] = HEX_CODES[v & 15] as number;
+      if (b === 1) tailText[o++] = DASH;
+    }
   }
-  const at = poolOffset;
-  poolOffset += 8;
-  return at;
+  tails = tailText.toString('latin1', 0, o);
+  nextTail = 0;
+}
+
+function headOf(t: number): string {
+  const hi = Math.floor(t / 0x10000);
+  const lo = t % 0x10000;
+  return `${HEX[(hi >>> 24) & 0xff]}${HEX[(hi >>> 16) & 0xff]}${HEX[(hi >>> 8) & 0xff]}${HEX[hi & 0xff]}-${HEX[(lo >>> 8) & 0xff]}${HEX[lo & 0xff]}-`;
+}
+
+function counterPart(c: number): string {
+  let part = COUNTER_PARTS[c];
+  if (part === undefined) {
+    part = `7${(c >>> 8).toString(16)}${HEX[c & 0xff]}-`;
+    COUNTER_PARTS[c] = part;
+  }
+  return part;
 }
 
 /**
@@ -42,37 +83,16 @@ export function uuidv7(ms: number = Date.now()): string {
       // Counter exhausted: borrow the next millisecond, as RFC 9562 allows.
       t = ++lastMs;
       counter = 0;
+      head = headOf(t);
     }
   } else {
     lastMs = t;
     counter = 0;
+    head = headOf(t);
   }
-  const at = randomBytes8();
-  const hi = Math.floor(t / 0x10000);
-  const lo = t % 0x10000;
-  const r = pool;
-  return (
-    HEX[(hi >>> 24) & 0xff]! +
-    HEX[(hi >>> 16) & 0xff]! +
-    HEX[(hi >>> 8) & 0xff]! +
-    HEX[hi & 0xff]! +
-    '-' +
-    HEX[(lo >>> 8) & 0xff]! +
-    HEX[lo & 0xff]! +
-    '-' +
-    HEX[0x70 | (counter >>> 8)]! +
-    HEX[counter & 0xff]! +
-    '-' +
-    HEX[0x80 | (r[at]! & 0x3f)]! +
-    HEX[r[at + 1]!]! +
-    '-' +
-    HEX[r[at + 2]!]! +
-    HEX[r[at + 3]!]! +
-    HEX[r[at + 4]!]! +
-    HEX[r[at + 5]!]! +
-    HEX[r[at + 6]!]! +
-    HEX[r[at + 7]!]!
-  );
+  if (nextTail >= IDS_PER_POOL) refillTails();
+  const at = nextTail++ * TAIL_LENGTH;
+  return head + counterPart(counter) + tails.slice(at, at + TAIL_LENGTH);
 }
 
 /** The millisecond timestamp encoded in a UUIDv7. */

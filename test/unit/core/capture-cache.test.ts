@@ -56,6 +56,7 @@ const exchange = fc.record({
   contentDisposition: fc.constantFrom(undefined, 'attachment; filename="a.pdf"', 'inline'),
   contentLength: fc.option(fc.nat(10_000), { nil: undefined }),
   finished: fc.boolean(),
+  route: fc.constantFrom(undefined, '/', '/news/:id'),
 });
 type Exchange = typeof exchange extends fc.Arbitrary<infer T> ? T : never;
 
@@ -75,6 +76,7 @@ function facts(x: Exchange): [RequestFacts, ResponseFacts] {
       contentLength: x.contentLength,
       finished: x.finished,
       durationMs: 1,
+      route: x.route,
     },
   ];
 }
@@ -112,6 +114,7 @@ describe('capture caches', () => {
       contentDisposition: undefined,
       contentLength: 10,
       finished: true,
+      route: undefined,
     });
     const edges = [0, 1, 999, 1000, 1001, Date.UTC(2026, 11, 31, 23, 59, 59, 999), 253_402_300_799_999];
     const check = (ms: number) => {
@@ -120,6 +123,42 @@ describe('capture caches', () => {
     };
     for (const ms of edges) check(ms);
     fc.assert(fc.property(fc.integer({ min: 0, max: 253_402_300_799_999 }), check), { numRuns: 500 });
+  });
+});
+
+describe('request part of the event', () => {
+  it('is one frozen object per URL, method and route, equal to a fresh one', () => {
+    const capture = newCapture();
+    const x: Exchange = {
+      method: 'GET',
+      url: '/news/2024/11/open-day?utm_source=vk&fbclid=x',
+      referer: undefined,
+      status: 200,
+      contentType: 'text/html',
+      contentDisposition: undefined,
+      contentLength: 10,
+      finished: true,
+      route: '/news/:id',
+    };
+    const [req, res] = facts(x);
+    const a = capture.record(req, res, state)?.event;
+    const b = capture.record(req, res, state)?.event;
+    expect(a?.request).toBe(b?.request);
+    expect(Object.isFrozen(a?.request)).toBe(true);
+    expect(a?.request).toEqual({
+      method: 'GET',
+      path: '/news/2024/11/open-day',
+      query: 'utm_source=vk',
+      route: '/news/:id',
+    });
+    const other = capture.record(req, { ...res, route: undefined }, state)?.event;
+    expect(other?.request).toEqual({ method: 'GET', path: '/news/2024/11/open-day', query: 'utm_source=vk' });
+    expect('route' in (other?.request ?? {})).toBe(false);
+    const post = capture.record({ ...req, method: 'POST' }, res, state)?.event;
+    expect(post?.request.method).toBe('POST');
+    const odd = capture.record({ ...req, method: 'get\u0000' }, res, state)?.event;
+    expect(odd?.request.method).toBe('OTHER');
+    expect(a?.time).toBe(b?.time); // one string per millisecond
   });
 });
 
@@ -136,6 +175,7 @@ describe('consent part of the event', () => {
       contentDisposition: undefined,
       contentLength: 10,
       finished: true,
+      route: undefined,
     });
     const states = [
       consent.resolve(undefined, undefined, undefined),

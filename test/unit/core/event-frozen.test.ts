@@ -78,6 +78,45 @@ describe('validateEvent with shared frozen parts', () => {
     expect(validateEvent(e)).toBe('agent.browser: too long or unsafe');
   });
 
+  it('remembers a valid frozen part for its own role only', () => {
+    const agent = Object.freeze({ device: 'desktop', bot: false });
+    const request = Object.freeze({ method: 'GET', path: '/' });
+    expect(validateEvent({ ...base(), agent, request })).toBeUndefined();
+    expect(validateEvent({ ...base(), consent: agent })).toMatch(/^consent.analytics/);
+    expect(validateEvent({ ...base(), referrer: agent })).toMatch(/^referrer.host/);
+    expect(validateEvent({ ...base(), request: agent })).toMatch(/^request.method/);
+    expect(validateEvent({ ...base(), agent: request })).toMatch(/^agent.device/);
+  });
+
+  it('checks a frozen request part once and gives a fresh check’s verdicts (property)', () => {
+    const value = fc.oneof(fc.string({ maxLength: 40 }), fc.constant(undefined), fc.integer(), fc.constant('a\u0000b'));
+    const seen: object[] = [];
+    fc.assert(
+      fc.property(
+        fc.record({ method: value, path: value, query: value, route: value }, { requiredKeys: [] }),
+        fc.boolean(),
+        fc.nat(),
+        (parts, frozen, pick) => {
+          const request = frozen ? Object.freeze(parts) : parts;
+          seen.push(request);
+          const e = { ...base(), request };
+          const again = { ...base(), request: seen[pick % seen.length] };
+          for (const x of [e, again, e, again]) expect(validateEvent(x)).toBe(fresh(x));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('never takes an empty or missing site or time for the last valid one', () => {
+    const e = base();
+    expect(validateEvent(e)).toBeUndefined();
+    expect(validateEvent({ ...e, site: '' })).toMatch(/^site/);
+    expect(validateEvent({ ...e, site: undefined })).toMatch(/^site/);
+    expect(validateEvent({ ...e, time: '' })).toMatch(/^time/);
+    expect(validateEvent(e)).toBeUndefined();
+  });
+
   it('rejects an invalid frozen part every time', () => {
     const agent = Object.freeze({ device: 'toaster', bot: false });
     const e = { ...base(), agent };

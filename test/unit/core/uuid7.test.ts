@@ -20,6 +20,16 @@ describe('uuidv7', () => {
     expect(uuidv7Time(ids.at(-1)!)).toBeGreaterThan(t);
   });
 
+  it('gives every id its own random tail, across pool refills', () => {
+    const t = Date.now() + 30_000_000;
+    const ids = Array.from({ length: 3000 }, (_, i) => uuidv7(t + i));
+    for (const id of ids) expect(id).toMatch(UUID7);
+    expect(new Set(ids.map((id) => id.slice(19))).size).toBe(ids.length);
+    // The variant nibble takes its four values about equally (62 random bits follow it).
+    const variants = new Set(ids.map((id) => id[19]));
+    expect([...variants].sort()).toEqual(['8', '9', 'a', 'b']);
+  });
+
   it('stays ordered when the clock steps back', () => {
     const a = uuidv7(Date.now() + 20_000_000);
     const b = uuidv7(Date.now());
