@@ -152,8 +152,8 @@ function readRoute(flight: InFlight): string | undefined {
   return typeof r === 'string' && r.length > 0 && r.length <= 512 ? r : undefined;
 }
 
-interface InFlight {
-  facts: RequestFacts;
+/** One request between begin() and its end: the request facts capture reads, and the core's own state (one object). */
+interface InFlight extends RequestFacts {
   /** The request's socket: Node detaches it from the response before 'close'. */
   socket: { errored?: unknown } | undefined;
   state: PrivacyRequestState;
@@ -276,7 +276,7 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
       const length = singleValue(this.getHeader('content-length'));
       const parsedLength = length === undefined ? undefined : Number.parseInt(length, 10);
       captured = capture.record(
-        flight.facts,
+        flight,
         {
           status: this.statusCode,
           contentLength: Number.isSafeInteger(parsedLength) && (parsedLength as number) >= 0 ? parsedLength : undefined,
@@ -347,7 +347,12 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
       }
       const tracked = res as TrackedResponse;
       tracked[IN_FLIGHT] = {
-        facts: { method: req.method ?? 'GET', url: req.url ?? '/', headers, socketAddress, clientAddress, startMs },
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers,
+        socketAddress,
+        clientAddress,
+        startMs,
         socket: req.socket as { errored?: unknown } | undefined,
         state: requestState,
         t0: performance.now(),

@@ -13,6 +13,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { AsnTable, type AsnTableData } from './asn-table.js';
+import { NameTable } from './name-table.js';
 
 const MAGIC = 'PLASNTB1';
 
@@ -37,10 +38,7 @@ const align8 = (n: number): number => (n + 7) & ~7;
 /** Serializes a table; `key` identifies its source data. */
 export function encodeAsnTable(table: AsnTable, key: string): Buffer {
   const d = table.data;
-  for (const name of d.names) {
-    if (name.includes('\n')) throw new Error('ASN names must not contain newlines');
-  }
-  const names = Buffer.from(d.names.join('\n'), 'utf8');
+  const names = d.names.utf8;
   // header size depends on offsets; compute offsets relative to the data start, then fix up
   const rel: Section[] = [];
   let off = 0;
@@ -96,7 +94,7 @@ export function decodeAsnTable(buf: Buffer, expectedKey: string): AsnTable | Dec
       const length = l as number;
       if (name === 'names') {
         if (offset + length > buf.length - 4) return 'corrupt';
-        parts.names = length === 0 ? [] : buf.toString('utf8', offset, offset + length).split('\n');
+        parts.names = NameTable.fromUtf8(buf.subarray(offset, offset + length));
         continue;
       }
       const Kind = ARRAY_KINDS[name as ArrayName];
@@ -110,7 +108,7 @@ export function decodeAsnTable(buf: Buffer, expectedKey: string): AsnTable | Dec
     }
     const data = parts as AsnTableData;
     for (const name of ARRAY_NAMES) if (!(data[name] instanceof ARRAY_KINDS[name])) return 'corrupt';
-    if (!Array.isArray(data.names)) return 'corrupt';
+    if (!(data.names instanceof NameTable)) return 'corrupt';
     if (data.v4Start.length !== data.v4End.length || data.v4Start.length !== data.v4Pair.length) return 'corrupt';
     if (data.v6Start.length !== data.v6End.length || data.v6Start.length !== data.v6Pair.length) return 'corrupt';
     if (data.pairAsn.length !== data.pairName.length) return 'corrupt';

@@ -8,6 +8,7 @@
  * names are deduplicated.
  */
 import type { IspRecord } from './isp-resolver.js';
+import { NameTable } from './name-table.js';
 
 export interface AsnTableData {
   /** IPv4 ranges in /24 units, inclusive, sorted, non-overlapping. */
@@ -18,17 +19,23 @@ export interface AsnTableData {
   v6Start: Float64Array;
   v6End: Float64Array;
   v6Pair: Uint32Array;
-  /** Pair i is (pairAsn[i], names[pairName[i]]). */
+  /** Pair i is (pairAsn[i], names.get(pairName[i])). */
   pairAsn: Uint32Array;
   pairName: Uint32Array;
-  names: string[];
+  /** The deduplicated names, as one UTF-8 block (see name-table.ts). */
+  names: NameTable;
 }
+
+/** {@link AsnTableData} with the names given as a list of strings, or as a {@link NameTable}. */
+export type AsnTableInput = Omit<AsnTableData, 'names'> & { names: NameTable | readonly string[] };
 
 export class AsnTable {
   readonly data: AsnTableData;
   private readonly records: (IspRecord | undefined)[];
 
-  constructor(data: AsnTableData) {
+  constructor(input: AsnTableInput) {
+    const names = input.names instanceof NameTable ? input.names : NameTable.fromStrings(input.names);
+    const data: AsnTableData = { ...input, names };
     this.data = data;
     this.records = new Array(data.pairAsn.length);
   }
@@ -54,11 +61,9 @@ export class AsnTable {
     );
   }
 
-  /** UTF-8 bytes of the deduplicated names. */
+  /** Bytes of the deduplicated names (their UTF-8 block and its offsets). */
   get namesBytes(): number {
-    let n = 0;
-    for (const s of this.data.names) n += Buffer.byteLength(s);
-    return n;
+    return this.data.names.byteLength;
   }
 
   /** The record for a routable prefix (/24 or /48 as an integer), if any. */
@@ -83,7 +88,7 @@ export class AsnTable {
   private record(pair: number): IspRecord {
     const d = this.data;
     const rec: IspRecord = Object.freeze({
-      isp: d.names[d.pairName[pair] as number] as string,
+      isp: d.names.get(d.pairName[pair] as number) as string,
       asn: d.pairAsn[pair] as number,
     });
     this.records[pair] = rec;

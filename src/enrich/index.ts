@@ -1,5 +1,5 @@
 /** Enrichment: ISP/ASN from the routable prefix, domain from reverse DNS. */
-export { AsnTable, type AsnTableData } from './asn-table.js';
+export { AsnTable, type AsnTableData, type AsnTableInput } from './asn-table.js';
 export {
   ASN_DATA_PACKAGE,
   type AsnTableInfo,
@@ -28,5 +28,6 @@ export {
   type MmdbIspResolver,
   mmdbIspResolver,
 } from './mmdb-isp-resolver.js';
+export { NameTable } from './name-table.js';
 export { registrableDomain } from './registrable-domain.js';
 export { IPV4_ROUTABLE_PREFIX, IPV6_ROUTABLE_PREFIX, prefixText } from './routable-prefix.js';
