@@ -3,6 +3,10 @@
  * 500-event batches (events + the sketch updates a pipeline would send), beside
  * raw better-sqlite3 inserts of the same rows into a bare table in the same
  * run; PostgreSQL too when a server answers (DATABASE_URL or the local default).
+ * Also: the same events pushed through a pipeline into SQLite (push, flush),
+ * and the event loop's longest stalls while the aggregator writes — the gaps
+ * between turns of a setImmediate ticker, with a turn between batches as a
+ * pipeline gives (a request arriving meanwhile waits that long).
  *
  *   npx tsx bench/ingest.ts [events=200000] [rounds=3] [--no-pg]
  */
@@ -13,8 +17,10 @@ import Database from 'better-sqlite3';
 import type { Aggregator, Batch } from '../src/aggregators/aggregator.js';
 import { postgresAggregator } from '../src/aggregators/postgres/postgres-aggregator.js';
 import { sqliteAggregator } from '../src/aggregators/sqlite/sqlite-aggregator.js';
+import type { PrivacyEvent } from '../src/event.js';
+import { createPipeline } from '../src/pipeline/create-pipeline.js';
 import { eventRow } from '../src/stats/event-columns.js';
-import { batchOf, syntheticDataset } from '../test/conformance/dataset.js';
+import { batchOf, type Dataset, syntheticDataset, visitorMark } from '../test/conformance/dataset.js';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const N = Number(args[0] ?? 200_000);
@@ -23,8 +29,10 @@ const ROUNDS = Number(args[1] ?? 3);
 const WITH_PG = !process.argv.includes('--no-pg');
 const dir = mkdtempSync(join(tmpdir(), 'privacy-log-ingest-'));
 
+const dataset: Dataset = syntheticDataset(N, 2, Date.now(), 7);
+
 function batches(): Batch[] {
-  const d = syntheticDataset(N, 2, Date.now(), 7);
+  const d = dataset;
   const out: Batch[] = [];
   for (let i = 0; i < N; i += BATCH) out.push(batchOf(d, i, Math.min(N, i + BATCH)));
   return out;
@@ -36,6 +44,68 @@ async function timeAggregator(a: Aggregator, list: readonly Batch[]): Promise<nu
   for (const b of list) await a.write(b);
   await a.close?.();
   return (N / (performance.now() - t0)) * 1000;
+}
+
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/** The same events pushed through a pipeline (with their visitor marks; it builds the sketches) into SQLite, flush included. */
+async function timePipeline(file: string, marks: readonly number[]): Promise<number> {
+  const store = sqliteAggregator({ file });
+  const p = createPipeline({ aggregators: [store], spool: false, queue: { maxEvents: N + 1000 } });
+  const events = dataset.events;
+  const t0 = performance.now();
+  // Pushes come in bursts between turns of the loop, as requests do; the queue holds them all (none dropped).
+  for (let i = 0; i < N; ) {
+    const end = Math.min(N, i + 1000);
+    for (; i < end; i++) p.push(events[i] as PrivacyEvent, marks[i]);
+    await turn();
+  }
+  await p.flush({ timeoutMs: 120_000 });
+  const ms = performance.now() - t0;
+  const delivered = p.metrics().delivered;
+  await p.close();
+  if (delivered !== N) throw new Error(`pipeline delivered ${delivered} of ${N}`);
+  return (N / ms) * 1000;
+}
+
+export interface Stalls {
+  /** Gaps between turns of the event loop while writing, ms. */
+  p99: number;
+  max: number;
+  /** Longest synchronous part of one write() call, ms. */
+  writeMax: number;
+}
+
+/** Event-loop gaps while the aggregator writes every batch, a turn between batches, close included. */
+async function measureStalls(file: string, list: readonly Batch[]): Promise<Stalls> {
+  const a = sqliteAggregator({ file });
+  const gaps: number[] = [];
+  let running = true;
+  let last = performance.now();
+  const tick = () => {
+    const now = performance.now();
+    gaps.push(now - last);
+    last = now;
+    if (running) setImmediate(tick);
+  };
+  setImmediate(tick);
+  let writeMax = 0;
+  for (const b of list) {
+    const t0 = performance.now();
+    const done = a.write(b);
+    writeMax = Math.max(writeMax, performance.now() - t0);
+    await done;
+    await turn();
+  }
+  await a.close();
+  running = false;
+  gaps.sort((x, y) => x - y);
+  const ms = (v: number) => Math.round(v * 1000) / 1000;
+  return {
+    p99: ms(gaps[Math.floor(gaps.length * 0.99)] ?? 0),
+    max: ms(gaps[gaps.length - 1] ?? 0),
+    writeMax: ms(writeMax),
+  };
 }
 
 /** The same rows into a bare table (the UNIQUE id the aggregator dedupes on, no other index), as a reference. */
@@ -101,18 +171,29 @@ console.log(`ingest: ${N} events in ${list.length} batches of ${BATCH}, ${ROUNDS
 let raw = 0;
 let minimal = 0;
 let agg = 0;
+let piped = 0;
+let stalls: Stalls | undefined;
+const marks = dataset.events.map((e, i) => visitorMark(`${dataset.visitors[i]}|${e.site}`, e.time.slice(0, 10)));
 for (let round = 0; round < ROUNDS; round++) {
   const sub = join(dir, `r${round}`);
   mkdirSync(sub);
   raw = Math.max(raw, timeRawSqlite(list, join(sub, 'raw.db')));
   minimal = Math.max(minimal, timeMinimalSqlite(list, join(sub, 'minimal.db')));
   agg = Math.max(agg, await timeAggregator(sqliteAggregator({ file: join(sub, 'agg.db') }), list));
+  piped = Math.max(piped, await timePipeline(join(sub, 'pipeline.db'), marks));
+  const st = await measureStalls(join(sub, 'stalls.db'), list);
+  // The round with the smallest worst gap: the others had a neighbour's load in them too.
+  if (stalls === undefined || st.max < stalls.max) stalls = st;
   rmSync(sub, { recursive: true, force: true });
 }
 const pct = (r: number) => `${((r / raw) * 100).toFixed(0)} % of raw`;
 console.log(`raw better-sqlite3, minimal row (rowid + ts; the ceiling):   ${fmt(minimal)}  (${pct(minimal)})`);
 console.log(`raw better-sqlite3 insert (same rows, no rollups/sketches): ${fmt(raw)}`);
 console.log(`sqliteAggregator.write (events + rollups + sketches):       ${fmt(agg)}  (${pct(agg)})`);
+console.log(`pipeline push() → flush into sqliteAggregator:             ${fmt(piped)}  (${pct(piped)})`);
+console.log(
+  `event-loop gaps while writing (best round): p99 ${stalls?.p99} ms, max ${stalls?.max} ms; longest write() call ${stalls?.writeMax} ms`,
+);
 
 let pgRate: number | undefined;
 if (WITH_PG)
@@ -142,5 +223,9 @@ console.log(
     sqliteAggregatorVsRaw: Number((agg / raw).toFixed(2)),
     postgresAggregatorEventsPerSec: pgRate === undefined ? null : Math.round(pgRate),
     bar: { sqliteEventsPerSec: BAR, met: agg >= BAR },
+    pipelineSqliteEventsPerSec: Math.round(piped),
+    stallGapP99Ms: stalls?.p99 ?? null,
+    stallGapMaxMs: stalls?.max ?? null,
+    stallWriteMaxMs: stalls?.writeMax ?? null,
   }),
 );
