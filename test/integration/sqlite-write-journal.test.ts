@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrations.js';
 import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
 import { SketchDelta } from '../../src/aggregators/sqlite/write-journal.js';
+import type { PrivacyLogError } from '../../src/errors.js';
 import { type PrivacyEvent, validateEvent } from '../../src/event.js';
 import { eventRow } from '../../src/stats/event-columns.js';
 import { HLL_REGISTERS, HyperLogLog } from '../../src/stats/hll.js';
@@ -391,5 +392,90 @@ describe('sqliteAggregator: migration 3 (no events_session index)', () => {
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'events_session'").get()).toBeUndefined();
     expect(db.prepare("SELECT count(*) FROM event_rows WHERE session_id = 's3'").pluck().get()).toBe(0);
     db.close();
+  });
+});
+
+describe('sqliteAggregator: a large batch is written in slices (short transactions, a turn of the loop between)', () => {
+  it('a batch that fails after its first slice committed is retried whole and counted exactly once', async () => {
+    const file = join(dir, 'sliced.db');
+    const a = sqliteAggregator({ file, busyTimeoutMs: 0 });
+    const big = batch(0, 600, '/big');
+    const other = new Database(file);
+    const pending = a.write(big);
+    // The first slice has committed; before the next one runs, another connection takes the write lock.
+    other.exec('BEGIN IMMEDIATE');
+    const err = await pending.then(
+      () => undefined,
+      (e: unknown) => e as PrivacyLogError,
+    );
+    expect(err?.code).toBe('PRIVACY_LOG_E_AGGREGATOR_FAILED');
+    expect(err?.retryable).toBe(true);
+    const partial = other.prepare('SELECT count(*) FROM event_rows').pluck().get() as number;
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(600);
+    other.exec('ROLLBACK');
+    other.close();
+    // The pipeline's retry: the whole batch again. The committed slice's ids are ignored, the rest stored.
+    await a.write(big);
+    await a.write(big);
+    expect((await a.query(pageviews)).results).toEqual([{ value: '/big', pageviews: 600 }]);
+    expect((await a.query(visitors)).results).toEqual([{ pageviews: 600, visitors: expect.any(Number) }]);
+    const reference = sqliteAggregator({ file: join(dir, 'whole.db') });
+    await reference.write(big);
+    expect(await a.query(visitors)).toEqual(await reference.query(visitors));
+    await Promise.all([a.close(), reference.close()]);
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM event_rows').get()).toEqual({ n: 600 });
+    expect(db.prepare('SELECT sum(events) AS n FROM rollup_slot').get()).toEqual({ n: 600 });
+    expect(db.prepare("SELECT sum(events) AS n FROM rollup_day WHERE dimension = 'page'").get()).toEqual({ n: 600 });
+    db.close();
+  });
+
+  it('gives the event loop a turn between slices, interleaves concurrent writes exactly, and close() waits for them', async () => {
+    const file = join(dir, 'turns.db');
+    const a = sqliteAggregator({ file });
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const x = batch(0, 1000, '/x');
+    const first = a.write(x);
+    const second = a.write(batch(1000, 700, '/y'));
+    // A replay of part of the first batch, racing it: its ids are stored once.
+    const replay = a.write({ events: x.events.slice(100, 400), sketches: [] });
+    await Promise.all([first, second, replay]);
+    ticking = false;
+    // 1000 + 700 rows in slices: the ticker ran between them.
+    expect(turns).toBeGreaterThanOrEqual(3);
+    const third = a.write(batch(1700, 900, '/z'));
+    await a.close();
+    await third;
+    const b = sqliteAggregator({ file });
+    expect((await b.query(pageviews)).results).toEqual([
+      { value: '/x', pageviews: 1000 },
+      { value: '/z', pageviews: 900 },
+      { value: '/y', pageviews: 700 },
+    ]);
+    await b.close();
+  });
+});
+
+describe('sqliteAggregator: WAL checkpoints on a worker thread', () => {
+  it('copies the log into the database file while the store is open, off the writer’s thread', async () => {
+    const file = join(dir, 'wal.db');
+    const a = sqliteAggregator({ file });
+    const before = statSync(file).size;
+    for (let i = 0; i < 40; i++) await a.write(batch(i * 500, 500, `/w${i % 3}`));
+    // The worker checkpoints asynchronously: wait (bounded) until the database file has grown.
+    const deadline = Date.now() + 10_000;
+    while (statSync(file).size <= before * 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(statSync(file).size).toBeGreaterThan(before * 4);
+    const probe = new Database(file, { readonly: true });
+    expect(probe.prepare('SELECT count(*) FROM event_rows').pluck().get()).toBe(20_000);
+    probe.close();
+    await a.close();
   });
 });
