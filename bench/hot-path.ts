@@ -1,5 +1,6 @@
 /**
- * Hot-path micro-benchmark (DESIGN §12, budget ≤ 3 µs per request): consent +
+ * Hot-path micro-benchmark (DESIGN §12, budget ≤ 3 µs per request): the one
+ * pass over the request's raw header lines + consent +
  * capture (client address with a trusted proxy, truncation, user agent with
  * client hints, referrer, URL reduction, kind, visitor mark, ISP lookup) +
  * pipeline.push, built from the same parts and options as src/privacy-log.ts,

@@ -21,6 +21,7 @@ import type { Aggregator, Batch, SketchUpdate } from '../aggregators/aggregator.
 import { assertKnownKeys, invalidOption, isRetryable } from '../errors.js';
 import { type PrivacyEvent, validateEvent } from '../event.js';
 import { bearerChecker } from '../http/bearer-auth.js';
+import { headerValue } from '../http/request-headers.js';
 import type { Pipeline } from '../pipeline/types.js';
 import { canonicalEvent, canonicalSketch } from './canonical.js';
 import { decodeBody } from './decode-body.js';
@@ -138,11 +139,6 @@ function reply(status: number, payload: unknown, headers: Record<string, string>
   return { status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(payload) };
 }
 
-function header(headers: CollectorHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 function positiveInt(value: unknown, field: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || (value as number) <= 0) throw invalidOption(WHERE, field, 'a positive integer');
@@ -226,13 +222,13 @@ export function createCollector(options: CollectorOptions = {}): Collector {
         { 'www-authenticate': 'Bearer realm="privacy-log"' },
       );
     }
-    const length = header(req.headers, 'content-length');
+    const length = headerValue(req.headers, 'content-length');
     if (length !== undefined && Number(length) > maxBodyBytes)
       return tooLarge(`body larger than ${maxBodyBytes} bytes`);
-    const type = header(req.headers, 'content-type');
+    const type = headerValue(req.headers, 'content-type');
     if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type))
       return reply(415, { error: 'send Content-Type: application/json' });
-    const encoding = (header(req.headers, 'content-encoding') ?? 'identity').trim().toLowerCase();
+    const encoding = (headerValue(req.headers, 'content-encoding') ?? 'identity').trim().toLowerCase();
     if (!['identity', '', 'gzip', 'x-gzip'].includes(encoding))
       return reply(415, { error: 'send Content-Encoding gzip or identity' });
     return undefined;
@@ -300,7 +296,7 @@ export function createCollector(options: CollectorOptions = {}): Collector {
     if (closing)
       return reply(503, { error: 'the collector is shutting down' }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
     if (req.body.length > maxBodyBytes) return tooLarge(`body larger than ${maxBodyBytes} bytes`);
-    const text = await decodeBody(req.body, header(req.headers, 'content-encoding'), maxDecodedBytes);
+    const text = await decodeBody(req.body, headerValue(req.headers, 'content-encoding'), maxDecodedBytes);
     if (typeof text !== 'string') return text.status === 413 ? tooLarge(text.error) : malformed(text.error);
 
     let parsed: unknown;

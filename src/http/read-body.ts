@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { ERROR_CODES, PrivacyLogError } from '../errors.js';
+import { headerValue } from './request-headers.js';
 
 /** The limit was passed: the caller answers 413. */
 export class BodyTooLargeError extends PrivacyLogError {
@@ -24,7 +25,7 @@ export class BodyTooLargeError extends PrivacyLogError {
  * const body = (await readBody(req, 8192)).toString('utf8');
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const announced = Number(req.headers['content-length']);
+  const announced = Number(headerValue(req.headers, 'content-length'));
   if (Number.isFinite(announced) && announced > limit) {
     req.resume();
     return Promise.reject(new BodyTooLargeError(limit));
@@ -93,7 +94,7 @@ export async function routeBody(
   parsed: unknown,
   limit: number,
 ): Promise<{ body: string | undefined; contentType: string }> {
-  const contentType = String(req.headers['content-type'] ?? '');
+  const contentType = headerValue(req.headers, 'content-type') ?? '';
   if (bodyConsumed(req) || parsed !== undefined) {
     const again = reencode(parsed, contentType);
     return { body: again?.body, contentType: again?.contentType ?? contentType };
