@@ -9,6 +9,11 @@
  *   under the 'spool' policy) every batch goes to disk, and a replay loop
  *   delivers the spool oldest first, backing off while the aggregator fails.
  *   Once the spool is empty the lane returns to direct mode.
+ *
+ * Spool appends are handed to the spool's asynchronous writer: a batch on its way
+ * to disk still counts as held in memory by this lane (`memEvents`) until its
+ * record is written, and only then as spooled, so the accounting identity holds
+ * at every step without any file work on the turn that hands the batch over.
  */
 import { join } from 'node:path';
 import type { Aggregator, Batch } from '../aggregators/aggregator.js';
@@ -19,6 +24,9 @@ import type { Reporter } from './report.js';
 import { Spool, type SpoolRef } from './spool.js';
 import { type Accounting, Ticket } from './ticket.js';
 import type { AggregatorHealth, AggregatorMetrics } from './types.js';
+
+/** A spool writer's backlog beyond this many times queue.maxEvents drops the newest batch. */
+export const WRITER_BACKLOG_FACTOR = 4;
 
 export interface LaneContext {
   acct: Accounting;
@@ -50,15 +58,20 @@ export class AggregatorLane {
   failures = 0;
   /** Events found in this lane's spool at startup. */
   recovered = 0;
-  /** Events this lane holds in memory (pending + in flight). */
+  /** Events this lane holds in memory (pending, in flight, or on their way to the spool). */
   memEvents = 0;
+  /** Events handed to the spool writer and not yet written. */
+  writing = 0;
 
   private readonly ctx: LaneContext;
   private pending: Ticket[] = [];
   private inflight: Ticket | undefined;
   private attempt = 0;
   private token = 0;
+  /** Aborts the direct write in flight (close() deadline). */
   private abort: AbortController | undefined;
+  /** The record being replayed and its decoded batch, kept while its write is retried. */
+  private replayCache: { ref: SpoolRef; batch: Batch } | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private spooling = false;
   private replayBusy = false;
@@ -78,10 +91,15 @@ export class AggregatorLane {
     this.spool =
       s === undefined
         ? undefined
-        : new Spool(join(s.dir, spoolName), s, {
-            onEvict: (ref) => this.onEvict(ref),
-            report: ctx.report,
-          });
+        : new Spool(
+            join(s.dir, spoolName),
+            s,
+            {
+              onEvict: (ref) => this.onEvict(ref),
+              report: ctx.report,
+            },
+            ctx.options.queueMaxEvents,
+          );
   }
 
   /** Scans this lane's spool; pairs records with (shared) recovered tickets. */
@@ -111,13 +129,27 @@ export class AggregatorLane {
   accept(t: Ticket): void {
     const o = this.ctx.options;
     if (this.stopped || this.spooling) {
+      if (!this.stopped && this.writing > 0 && this.writing + t.count > WRITER_BACKLOG_FACTOR * o.queueMaxEvents) {
+        // The disk does not keep up with the traffic (the writer already stops yielding past
+        // queue.maxEvents, so only I/O can hold it up this long): memory stays bounded, the loss is counted.
+        this.drop(
+          t,
+          `spool-behind:${this.name}`,
+          new PrivacyLogError(
+            ERROR_CODES.SPOOL_WRITE,
+            `the spool writer of "${this.name}" is behind by more than ${WRITER_BACKLOG_FACTOR} × queue.maxEvents (${WRITER_BACKLOG_FACTOR * o.queueMaxEvents}) events; the newest batch of ${t.count} was dropped for it. The disk is too slow for the traffic: use a faster disk for spool.dir, or bring the aggregator back.`,
+            { retryable: false, details: { aggregator: this.name, events: t.count } },
+          ),
+        );
+        return;
+      }
       this.toSpool(t);
       return;
     }
     if (this.memEvents > 0 && this.memEvents + t.count > o.queueMaxEvents) {
       if (o.overflow === 'spool' && this.spool !== undefined) {
         this.spillPending();
-        this.toSpool(t);
+        this.toSpool(t, true);
         this.enterSpooling(0);
       } else {
         this.drop(
@@ -125,7 +157,7 @@ export class AggregatorLane {
           `overflow:${this.name}`,
           new PrivacyLogError(
             ERROR_CODES.AGGREGATOR_FAILED,
-            `aggregator "${this.name}" is behind by more than queue.maxEvents (${o.queueMaxEvents}) events; the newest batch of ${t.count} was dropped for it (overflow 'drop-newest'). Use overflow 'spool', raise queue.maxEvents, or fix the slow aggregator.`,
+            `aggregator "${this.name}" is behind by more than ${WRITER_BACKLOG_FACTOR} × queue.maxEvents (${WRITER_BACKLOG_FACTOR * o.queueMaxEvents}) events; the newest batch of ${t.count} was dropped for it (overflow 'drop-newest'). Use overflow 'spool', raise queue.maxEvents, or fix the slow aggregator.`,
             { details: { aggregator: this.name, events: t.count } },
           ),
         );
@@ -138,9 +170,14 @@ export class AggregatorLane {
     this.pump();
   }
 
-  private toSpool(t: Ticket): void {
-    const acct = this.ctx.acct;
-    if (this.spool === undefined || t.batch === undefined) {
+  /**
+   * Hands the batch to the spool's writer (or drops it when there is no spool). The
+   * batch stays in this lane's memory until its record is written; then it counts as
+   * spooled, or as dropped when the write failed.
+   */
+  private toSpool(t: Ticket, now = false): void {
+    const spool = this.spool;
+    if (spool === undefined || t.batch === undefined) {
       this.drop(
         t,
         `exhausted:${this.name}`,
@@ -152,24 +189,57 @@ export class AggregatorLane {
       );
       return;
     }
-    try {
-      const ref = this.spool.append(t.id, t.batch);
-      ref.ticket = t;
-      this.spooled += t.count;
-      acct.memToSpool(t);
-    } catch (err) {
+    if (now) {
+      // A spill of what this lane held in memory: on disk at once, while the writer is idle.
+      let ref: SpoolRef | undefined;
+      try {
+        ref = spool.appendNow(t.id, t.batch);
+      } catch (err) {
+        this.dropped += t.count;
+        this.ctx.acct.memToFinal(t, true);
+        this.ctx.report(
+          `spool-write:${this.name}`,
+          isPrivacyLogError(err)
+            ? err
+            : new PrivacyLogError(ERROR_CODES.SPOOL_WRITE, `spool for "${this.name}" failed; batch dropped.`, {
+                cause: err,
+                retryable: false,
+              }),
+        );
+        return;
+      }
+      if (ref !== undefined) {
+        ref.ticket = t;
+        this.spooled += t.count;
+        this.ctx.acct.memToSpool(t);
+        return;
+      }
+    }
+    this.memEvents += t.count;
+    this.writing += t.count;
+    spool.append(t.id, t.batch, (err, ref) => {
+      this.memEvents -= t.count;
+      this.writing -= t.count;
+      const acct = this.ctx.acct;
+      if (ref !== undefined) {
+        ref.ticket = t;
+        this.spooled += t.count;
+        acct.memToSpool(t);
+        // A replay loop waiting for this record (the spool looked empty) picks it up.
+        if (this.spooling) this.scheduleReplay(0);
+        return;
+      }
       this.dropped += t.count;
       acct.memToFinal(t, true);
       this.ctx.report(
         `spool-write:${this.name}`,
-        isPrivacyLogError(err)
-          ? err
-          : new PrivacyLogError(ERROR_CODES.SPOOL_WRITE, `spool for "${this.name}" failed; batch dropped.`, {
-              cause: err,
-              retryable: false,
-            }),
+        err ??
+          new PrivacyLogError(ERROR_CODES.SPOOL_WRITE, `spool for "${this.name}" failed; batch dropped.`, {
+            retryable: false,
+          }),
       );
-    }
+      if (this.spooling) this.scheduleReplay(0);
+    });
   }
 
   private lastErrorCause: unknown;
@@ -185,7 +255,7 @@ export class AggregatorLane {
     this.pending = [];
     for (const t of spill) {
       this.memEvents -= t.count;
-      this.toSpool(t);
+      this.toSpool(t, true);
     }
   }
 
@@ -210,7 +280,7 @@ export class AggregatorLane {
     if (t === undefined || t.batch === undefined) return;
     this.attempt++;
     const token = ++this.token;
-    this.write(t.batch).then(
+    this.write(t.batch, true).then(
       () => this.onInflightDone(token, undefined, true),
       (err: unknown) => this.onInflightDone(token, err, false),
     );
@@ -278,7 +348,7 @@ export class AggregatorLane {
     this.token++;
     this.memEvents -= t.count;
     if (this.spool !== undefined) {
-      this.toSpool(t);
+      this.toSpool(t, true);
       this.spillPending();
       this.enterSpooling(backoffDelay(1, this.ctx.options.retry));
     } else {
@@ -326,12 +396,19 @@ export class AggregatorLane {
     if (this.stopped || this.replayBusy || this.spool === undefined) return;
     const ref = this.spool.head();
     if (ref === undefined) {
+      // Records still on their way to the spool are older than anything sent directly:
+      // stay in spooling mode until they are written (their completion resumes replay).
+      if (this.writing > 0) return;
       this.spooling = false;
       this.replayAttempt = 0;
+      this.replayCache = undefined;
       this.pump();
       return;
     }
-    const batch = this.spool.read(ref);
+    // A retried record is read and checked once, not on every attempt.
+    const cached = this.replayCache?.ref === ref ? this.replayCache.batch : undefined;
+    const batch = cached ?? this.spool.read(ref);
+    this.replayCache = batch === undefined ? undefined : { ref, batch };
     if (batch === undefined) {
       this.spool.ack(ref, true);
       this.settleSpool(ref, true);
@@ -345,6 +422,7 @@ export class AggregatorLane {
         if (this.stopped) return; // replays again on the next start (idempotent downstream)
         this.markOk();
         this.replayAttempt = 0;
+        this.replayCache = undefined;
         if (!ref.gone) {
           this.spool?.ack(ref);
           this.replayed += ref.count;
@@ -357,6 +435,7 @@ export class AggregatorLane {
         if (this.stopped) return;
         this.markFailing(err);
         if (!isRetryable(err)) {
+          this.replayCache = undefined;
           if (!ref.gone) {
             this.refuse(ref.batchId, batch, ref.count, err);
             this.spool?.ack(ref, true);
@@ -402,9 +481,9 @@ export class AggregatorLane {
 
   // ---- the write itself ---------------------------------------------------
 
-  private write(batch: Batch): Promise<void> {
+  private write(batch: Batch, direct = false): Promise<void> {
     const ac = new AbortController();
-    this.abort = ac;
+    if (direct) this.abort = ac;
     const ms = this.ctx.options.retry.attemptTimeoutMs;
     const filtered = this.ctx.filter(batch);
     return new Promise<void>((resolve, reject) => {
@@ -481,13 +560,16 @@ export class AggregatorLane {
       this.retryTimer = undefined;
       this.abort?.abort(new PrivacyLogError(ERROR_CODES.TIMEOUT, 'close() deadline: write aborted and spooled.'));
       this.memEvents -= t.count;
-      this.toSpool(t);
+      this.toSpool(t, true);
     }
     this.spillPending();
   }
 
-  /** Stop timers and close the spool; nothing is delivered after this. */
-  stop(): void {
+  /**
+   * Stop timers and close the spool once its writer has written everything handed to
+   * it; nothing is delivered after this.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     if (this.replayTimer !== undefined) clearTimeout(this.replayTimer);
@@ -495,7 +577,8 @@ export class AggregatorLane {
     this.retryTimer = undefined;
     this.replayTimer = undefined;
     this.replayImmediate = undefined;
-    this.spool?.close();
+    this.replayCache = undefined;
+    await this.spool?.close();
   }
 
   // ---- health and metrics -----------------------------------------------------

@@ -310,7 +310,8 @@ class PrivacyPipeline implements Pipeline {
       for (let i = 0; i < 10 && this.hasPreparing(); i++) await new Promise((r) => setImmediate(r));
       for (const lane of this.lanes) lane.forceSpill();
     }
-    for (const lane of this.lanes) lane.stop();
+    // Each spool's writer finishes what it was handed (forceSpill included) before it closes.
+    await Promise.all(this.lanes.map((lane) => lane.stop()));
     const lost = this.acct.dropped - droppedBefore + (this.hasPreparing() ? this.acct.door : 0);
 
     const closers = this.aggregators.map(async (a) => {

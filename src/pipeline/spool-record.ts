@@ -36,19 +36,82 @@ export interface RecordHeader {
   state: number;
 }
 
-/** The encoded record for a batch. */
-export function encodeRecord(batchId: Buffer, batch: Batch): Buffer {
-  const payload = Buffer.from(JSON.stringify({ e: batch.events, s: batch.sketches }), 'utf8');
-  const out = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+/**
+ * CPU time one slice of `encodeRecordSliced` may take before it yields the event loop
+ * (ms). Small enough not to show in a request's latency, large enough that the spool
+ * writer keeps up with a saturated event loop (≈ 150 events per slice here).
+ */
+export const ENCODE_SLICE_MS = 0.25;
+/** Elements serialized between two looks at the clock. */
+const CLOCK_EVERY = 8;
+
+/** JSON of one array element, exactly as `JSON.stringify` writes it inside an array. */
+function elementJson(x: unknown): string {
+  return JSON.stringify(x) ?? 'null';
+}
+
+/** The header for a payload of `payloadLength` bytes with checksum `payloadCrc`. */
+function encodeHeader(batchId: Buffer, count: number, payloadLength: number, payloadCrc: number): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_BYTES);
   RECORD_MAGIC.copy(out, 0);
-  out.writeUInt32LE(payload.length, 4);
-  out.writeUInt32LE(batch.events.length, 8);
+  out.writeUInt32LE(payloadLength, 4);
+  out.writeUInt32LE(count, 8);
   batchId.copy(out, 12, 0, 16);
-  out.writeUInt32LE(crc32(payload), 28);
+  out.writeUInt32LE(payloadCrc >>> 0, 28);
   out.writeUInt32LE(crc32(out.subarray(0, 32)), 32);
   out.fill(0, 36, 40);
-  payload.copy(out, HEADER_BYTES);
   return out;
+}
+
+/** The encoded record for a batch, in one buffer (dead-letter file, tests). */
+export function encodeRecord(batchId: Buffer, batch: Batch): Buffer {
+  const payload = Buffer.from(JSON.stringify({ e: batch.events, s: batch.sketches }), 'utf8');
+  return Buffer.concat([encodeHeader(batchId, batch.events.length, payload.length, crc32(payload)), payload]);
+}
+
+/**
+ * The same bytes as `encodeRecord`, produced in slices of at most `sliceMs` of CPU
+ * time with `pause()` awaited between slices, so that a large batch never holds the
+ * event loop for long. The checksum is computed incrementally. Returns the header
+ * followed by the payload chunks (for `writev`). `sliceMs` 0 pauses after every
+ * `clockEvery` elements (tests).
+ */
+export async function encodeRecordSliced(
+  batchId: Buffer,
+  batch: Batch,
+  pause: () => Promise<void>,
+  sliceMs = ENCODE_SLICE_MS,
+  clockEvery = CLOCK_EVERY,
+): Promise<{ chunks: Buffer[]; length: number }> {
+  const chunks: Buffer[] = [];
+  let crc = 0;
+  let length = 0;
+  let text = '';
+  const add = () => {
+    const b = Buffer.from(text, 'utf8');
+    text = '';
+    crc = crc32(b, crc);
+    length += b.length;
+    chunks.push(b);
+  };
+  let sliceStart = performance.now();
+  const writeArray = async (open: string, xs: readonly unknown[], close: string) => {
+    text += open;
+    for (let i = 0; i < xs.length; i++) {
+      text += (i > 0 ? ',' : '') + elementJson(xs[i]);
+      if ((i + 1) % clockEvery === 0 && i + 1 < xs.length && performance.now() - sliceStart >= sliceMs) {
+        add();
+        await pause();
+        sliceStart = performance.now();
+      }
+    }
+    text += close;
+  };
+  await writeArray('{"e":[', batch.events, '],');
+  await writeArray('"s":[', batch.sketches, ']}');
+  add();
+  const header = encodeHeader(batchId, batch.events.length, length, crc);
+  return { chunks: [header, ...chunks], length: HEADER_BYTES + length };
 }
 
 /** True when the record magic starts at `pos`. */

@@ -4,23 +4,35 @@
  * evicts the oldest segment first, in-place acknowledgement after replay, and a
  * dead-letter file for batches the aggregator refused for good.
  *
- * All file operations are synchronous and short (appends of one batch, reads of
- * one record); fsync is asynchronous and batched. Nothing here throws out of
- * the pipeline except `append`, whose caller counts the loss.
+ * Steady-state appends never run on the caller's turn: `append` queues the batch for the
+ * spool's writer, which serializes it a slice at a time (see `encodeRecordSliced`)
+ * and writes it with asynchronous `writev`; segment rolls, fsyncs and the unlinks of
+ * drained or evicted segments are asynchronous too. The writer performs its file
+ * operations one after another, in queue order, so records land in the order they
+ * were appended. A burst that a lane spills from memory at once is written
+ * synchronously by `appendNow` while the writer is idle. Startup scans, replay reads, in-place acknowledgements and the
+ * dead-letter file stay synchronous (short, and off the hot path). Nothing here
+ * throws out of the pipeline; a failed append is reported to its callback, whose
+ * owner counts the loss.
  */
 import {
+  close as closeCb,
   closeSync,
   fsync,
   fsyncSync,
+  ftruncate,
   ftruncateSync,
   mkdirSync,
+  open as openCb,
   openSync,
   readdirSync,
   readFileSync,
   readSync,
   statSync,
+  unlink,
   unlinkSync,
   writeSync,
+  writev,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Batch } from '../aggregators/aggregator.js';
@@ -29,7 +41,9 @@ import type { ResolvedSpoolOptions } from './options.js';
 import {
   decodeHeader,
   decodePayload,
+  ENCODE_SLICE_MS,
   encodeRecord,
+  encodeRecordSliced,
   HEADER_BYTES,
   payloadIntact,
   RECORD_MAGIC,
@@ -113,6 +127,52 @@ function readFully(fd: number, buf: Buffer, position: number): number {
   return done;
 }
 
+/** The outcome of an append: the record, or why it could not be written. */
+export type AppendDone = (err: PrivacyLogError | undefined, ref: SpoolRef | undefined) => void;
+
+interface AppendJob {
+  batchId: Buffer;
+  batch: Batch;
+  done: AppendDone;
+}
+
+interface Encoded {
+  job: AppendJob;
+  chunks: Buffer[];
+  length: number;
+}
+
+/** Appends the writer takes at once (one writev per segment for all of them). */
+const GROUP_RECORDS = 64;
+
+function fsP<T>(fn: (cb: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Writes every byte of `chunks` at `position`, continuing after short writes. */
+async function writevFully(fd: number, chunks: Buffer[], position: number): Promise<void> {
+  let rest = chunks;
+  let pos = position;
+  while (rest.length > 0) {
+    const n = await fsP<number>((cb) => writev(fd, rest, pos, cb));
+    if (n <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+    pos += n;
+    let skip = n;
+    const left: Buffer[] = [];
+    for (const c of rest) {
+      if (skip >= c.length) {
+        skip -= c.length;
+        continue;
+      }
+      left.push(skip > 0 ? c.subarray(skip) : c);
+      skip = 0;
+    }
+    rest = left;
+  }
+}
+
 export class Spool {
   readonly dir: string;
   /** Records skipped because they failed their checksum or did not parse (cumulative). */
@@ -136,14 +196,30 @@ export class Spool {
   private lastFsync = 0;
   private dirReady = false;
   private closed = false;
+  private closing: Promise<void> | undefined;
+  /** Appends waiting for the writer, oldest first. */
+  private readonly jobs: AppendJob[] = [];
+  /** Events queued for the writer or being written. */
+  queuedEvents = 0;
+  private writerBusy = false;
+  /** A periodic fsync is due: the writer runs it before its next append. */
+  private fsyncDue = false;
+  private idleWaiters: Array<() => void> = [];
+  /** Unlinks of drained or evicted segments still in flight (close() waits for them). */
+  private readonly unlinks = new Set<Promise<void>>();
   /** Set when another pipeline or process owns the directory: nothing is written or replayed here. */
   private lockedBy: string | undefined;
   private ownsLock = false;
 
-  constructor(dir: string, options: ResolvedSpoolOptions, hooks: SpoolHooks) {
+  /** Events queued for the writer beyond which it stops yielding between slices. */
+  private readonly backlogEvents: number;
+
+  /** `backlogEvents`: see `writeGroup` (the lane passes queue.maxEvents). */
+  constructor(dir: string, options: ResolvedSpoolOptions, hooks: SpoolHooks, backlogEvents = 10_000) {
     this.dir = dir;
     this.options = options;
     this.hooks = hooks;
+    this.backlogEvents = backlogEvents;
   }
 
   /**
@@ -327,11 +403,13 @@ export class Spool {
 
   private removeSegmentFile(seg: Segment): void {
     this.closeFd(seg);
-    try {
-      unlinkSync(seg.path);
-    } catch {
+    // Asynchronous: unlinking a full segment can take milliseconds. close() waits for it.
+    const p = new Promise<void>((resolve) => {
       // gone already, or a read-only directory: nothing left to replay from it either way
-    }
+      unlink(seg.path, () => resolve());
+    });
+    this.unlinks.add(p);
+    void p.then(() => this.unlinks.delete(p));
   }
 
   private markState(seg: Segment, offset: number, state: number): void {
@@ -342,7 +420,269 @@ export class Spool {
     }
   }
 
-  private openNewSegment(): Segment {
+  private async openNewSegment(): Promise<Segment> {
+    this.ensureDir();
+    const seq = this.nextSeq++;
+    const path = join(this.dir, `${String(seq).padStart(12, '0')}.seg`);
+    const fd = await fsP<number>((cb) => openCb(path, 'w+', 0o600, cb));
+    const seg: Segment = { seq, path, size: 0, pending: [], fd };
+    try {
+      const dfd = await fsP<number>((cb) => openCb(this.dir, 'r', cb));
+      try {
+        await fsP<void>((cb) => fsync(dfd, (err) => cb(err, undefined)));
+      } finally {
+        closeCb(dfd, () => undefined);
+      }
+    } catch {
+      // directory fsync is best effort (not supported everywhere)
+    }
+    this.segments.push(seg);
+    return seg;
+  }
+
+  /**
+   * Queues one batch for the spool's writer and returns at once; `done` is called
+   * once the record is written (with its ref; the spool's counters include it from
+   * that moment) or could not be (a SPOOL_WRITE PrivacyLogError: read-only or full
+   * disk, record over the size cap, spool locked or closed). `done` is never called
+   * on the caller's turn.
+   */
+  append(batchId: Buffer, batch: Batch, done: AppendDone): void {
+    this.jobs.push({ batchId, batch, done });
+    this.queuedEvents += batch.events.length;
+    if (!this.writerBusy) {
+      this.writerBusy = true;
+      setImmediate(() => void this.runWriter());
+    }
+  }
+
+  /** `append` as a promise (tests and tools). */
+  appendAsync(batchId: Buffer, batch: Batch): Promise<SpoolRef> {
+    return new Promise((resolve, reject) => {
+      this.append(batchId, batch, (err, ref) => (err ? reject(err) : resolve(ref as SpoolRef)));
+    });
+  }
+
+  /** Resolves once the writer has nothing queued or in progress. */
+  whenIdle(): Promise<void> {
+    if (!this.writerBusy) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async runWriter(): Promise<void> {
+    for (;;) {
+      if (this.fsyncDue) {
+        this.fsyncDue = false;
+        await this.fsyncActive();
+      }
+      if (this.jobs.length === 0) break;
+      // Group commit: everything queued so far (up to GROUP_RECORDS) goes out in one writev
+      // per segment and, with fsyncIntervalMs 0, one fsync.
+      const group = this.jobs.splice(0, GROUP_RECORDS);
+      await this.writeGroup(group);
+    }
+    this.writerBusy = false;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Calls an append's callback; the spool's own state is already updated. */
+  private finish(job: AppendJob, err: PrivacyLogError | undefined, ref: SpoolRef | undefined): void {
+    this.queuedEvents -= job.batch.events.length;
+    try {
+      job.done(err, ref);
+    } catch (cause) {
+      this.hooks.report(
+        `spool-writer:${this.dir}`,
+        new PrivacyLogError(ERROR_CODES.SPOOL_WRITE, `the spool writer's callback failed in ${this.dir}.`, {
+          cause,
+          retryable: false,
+        }),
+      );
+    }
+  }
+
+  /**
+   * Serializes a group of appends (a slice per turn while the backlog is small), then
+   * writes them in order: one writev per segment, a roll when a segment is full. A
+   * record counts (its ref and the spool's counters, then its callback, in one step)
+   * only once it is written — and fsynced, with fsyncIntervalMs 0.
+   */
+  private async writeGroup(group: AppendJob[]): Promise<void> {
+    const encoded: Encoded[] = [];
+    for (const job of group) {
+      try {
+        this.checkWritable();
+        // Past its backlog bound the writer stops yielding: the process slows down (as a
+        // synchronous spool would) instead of holding ever more batches in memory.
+        const sliceMs = this.queuedEvents > this.backlogEvents ? Number.POSITIVE_INFINITY : ENCODE_SLICE_MS;
+        const { chunks, length } = await encodeRecordSliced(job.batchId, job.batch, nextTurn, sliceMs);
+        if (length > this.options.maxBytes) {
+          throw new PrivacyLogError(
+            ERROR_CODES.SPOOL_WRITE,
+            `a batch of ${job.batch.events.length} events (${length} bytes) is larger than spool.maxBytes (${this.options.maxBytes}); raise spool.maxBytes or lower batch.maxEvents.`,
+            { retryable: false },
+          );
+        }
+        encoded.push({ job, chunks, length });
+      } catch (err) {
+        this.finish(job, err instanceof PrivacyLogError ? err : this.writeError('append to the spool', err), undefined);
+      }
+    }
+    let run: Encoded[] = [];
+    for (const rec of encoded) {
+      try {
+        this.checkWritable();
+        const seg = this.active;
+        const runBytes = run.reduce((s, r) => s + r.length, 0);
+        if (
+          seg !== undefined &&
+          seg.size + runBytes > 0 &&
+          seg.size + runBytes + rec.length > this.options.segmentBytes
+        ) {
+          await this.writeRun(run);
+          run = [];
+          await this.sealActive();
+        }
+        if (this.active === undefined) this.active = await this.openNewSegment();
+      } catch (err) {
+        // This record cannot be written; the records before it are still written below.
+        this.finish(
+          rec.job,
+          err instanceof PrivacyLogError ? err : this.writeError('append to the spool', err),
+          undefined,
+        );
+        continue;
+      }
+      run.push(rec);
+    }
+    await this.writeRun(run);
+  }
+
+  /** Writes consecutive records to the active segment in one writev, then counts them. */
+  private async writeRun(run: Encoded[]): Promise<void> {
+    const seg = this.active;
+    if (run.length === 0) return;
+    if (seg === undefined || seg.fd === undefined) {
+      const err = this.writeError('append to the spool', Object.assign(new Error('no segment'), { code: 'EBADF' }));
+      for (const rec of run) this.finish(rec.job, err, undefined);
+      return;
+    }
+    const start = seg.size;
+    try {
+      await writevFully(
+        seg.fd,
+        run.flatMap((r) => r.chunks),
+        start,
+      );
+    } catch (err) {
+      // Cut off a partial write, and start the next append in a fresh segment.
+      const fd = seg.fd;
+      if (fd !== undefined) await new Promise<void>((r) => ftruncate(fd, start, () => r()));
+      if (seg === this.active) await this.sealActive();
+      const error = this.writeError('append to the spool', err);
+      for (const rec of run) this.finish(rec.job, error, undefined);
+      return;
+    }
+    let offset = start;
+    for (const rec of run) offset += rec.length;
+    seg.size = offset;
+    this.dirty = true;
+    // fsyncIntervalMs 0: records are on disk before they count as spooled.
+    if (this.options.fsyncIntervalMs === 0) await this.fsyncActive();
+    offset = start;
+    for (const rec of run) {
+      const ref: SpoolRef = {
+        segment: seg,
+        offset,
+        size: rec.length,
+        count: rec.job.batch.events.length,
+        batchId: rec.job.batchId,
+        ticket: undefined,
+        gone: false,
+      };
+      offset += rec.length;
+      seg.pending.push(ref);
+      this.bytes += rec.length;
+      this.pendingEvents += ref.count;
+      this.pendingRecords++;
+      this.finish(rec.job, undefined, ref);
+    }
+    if (this.options.fsyncIntervalMs > 0) this.scheduleFsync();
+    this.evictOverCap();
+  }
+
+  /**
+   * Appends one batch on the caller's turn, the way a burst is best written: when a
+   * lane spills the backlog it held in memory (switching to spooling, flush(),
+   * close()), so that the backlog is on disk at once. Only while the writer is idle
+   * (nothing queued, no file operation in flight); otherwise returns undefined and the
+   * caller queues the batch with `append`. Throws a SPOOL_WRITE PrivacyLogError when
+   * the record cannot be written; the caller counts the loss.
+   */
+  appendNow(batchId: Buffer, batch: Batch): SpoolRef | undefined {
+    if (this.writerBusy || this.jobs.length > 0) return undefined;
+    this.checkWritable();
+    const record = encodeRecord(batchId, batch);
+    if (record.length > this.options.maxBytes) {
+      throw new PrivacyLogError(
+        ERROR_CODES.SPOOL_WRITE,
+        `a batch of ${batch.events.length} events (${record.length} bytes) is larger than spool.maxBytes (${this.options.maxBytes}); raise spool.maxBytes or lower batch.maxEvents.`,
+        { retryable: false },
+      );
+    }
+    let seg = this.active;
+    try {
+      if (seg !== undefined && seg.size > 0 && seg.size + record.length > this.options.segmentBytes) {
+        this.sealActiveNow();
+        seg = undefined;
+      }
+      if (seg === undefined) {
+        seg = this.openNewSegmentNow();
+        this.active = seg;
+      }
+      writeFully(seg.fd as number, record, seg.size);
+    } catch (err) {
+      if (seg !== undefined) {
+        // Cut off a partial write, and start the next append in a fresh segment.
+        try {
+          if (seg.fd !== undefined) ftruncateSync(seg.fd, seg.size);
+        } catch {
+          // the next scan skips a torn tail anyway
+        }
+        if (seg === this.active) this.sealActiveNow();
+      }
+      throw this.writeError('append to the spool', err);
+    }
+    const ref: SpoolRef = {
+      segment: seg,
+      offset: seg.size,
+      size: record.length,
+      count: batch.events.length,
+      batchId,
+      ticket: undefined,
+      gone: false,
+    };
+    seg.size += record.length;
+    this.dirty = true;
+    if (this.options.fsyncIntervalMs === 0) {
+      this.dirty = false;
+      this.lastFsync = Date.now();
+      try {
+        fsyncSync(seg.fd as number);
+      } catch (err) {
+        this.hooks.report(`spool-fsync:${this.dir}`, this.writeError('fsync the spool', err));
+      }
+    }
+    seg.pending.push(ref);
+    this.bytes += record.length;
+    this.pendingEvents += ref.count;
+    this.pendingRecords++;
+    if (this.options.fsyncIntervalMs > 0) this.scheduleFsync();
+    this.evictOverCap();
+    return ref;
+  }
+
+  private openNewSegmentNow(): Segment {
     this.ensureDir();
     const seq = this.nextSeq++;
     const path = join(this.dir, `${String(seq).padStart(12, '0')}.seg`);
@@ -362,11 +702,24 @@ export class Spool {
     return seg;
   }
 
-  /**
-   * Appends one batch. Throws a SPOOL_WRITE PrivacyLogError when it cannot
-   * (read-only or full disk, record over the size cap); the caller counts the loss.
-   */
-  append(batchId: Buffer, batch: Batch): SpoolRef {
+  private sealActiveNow(): void {
+    const seg = this.active;
+    if (seg === undefined) return;
+    this.active = undefined;
+    if (seg.fd !== undefined && this.dirty) {
+      this.dirty = false;
+      this.lastFsync = Date.now();
+      try {
+        fsyncSync(seg.fd);
+      } catch (err) {
+        this.hooks.report(`spool-fsync:${this.dir}`, this.writeError('fsync the spool', err));
+      }
+    }
+    this.closeFd(seg);
+    if (seg.pending.length === 0) this.dropSegment(seg);
+  }
+
+  private checkWritable(): void {
     if (this.closed) {
       throw new PrivacyLogError(ERROR_CODES.SPOOL_WRITE, `spool ${this.dir} is closed.`, { retryable: false });
     }
@@ -377,106 +730,58 @@ export class Spool {
         { retryable: false, details: { dir: this.dir, errno: 'ELOCKED' } },
       );
     }
-    const record = encodeRecord(batchId, batch);
-    if (record.length > this.options.maxBytes) {
-      throw new PrivacyLogError(
-        ERROR_CODES.SPOOL_WRITE,
-        `a batch of ${batch.events.length} events (${record.length} bytes) is larger than spool.maxBytes (${this.options.maxBytes}); raise spool.maxBytes or lower batch.maxEvents.`,
-        { retryable: false },
-      );
-    }
-    let seg = this.active;
-    try {
-      if (seg !== undefined && seg.size > 0 && seg.size + record.length > this.options.segmentBytes) {
-        this.sealActive();
-        seg = undefined;
-      }
-      if (seg === undefined) {
-        seg = this.openNewSegment();
-        this.active = seg;
-      }
-      writeFully(this.segmentFd(seg), record, seg.size);
-    } catch (err) {
-      if (seg !== undefined) {
-        // Cut off a partial write, and start the next append in a fresh segment.
-        try {
-          if (seg.fd !== undefined) ftruncateSync(seg.fd, seg.size);
-        } catch {
-          // the next scan skips a torn tail anyway
-        }
-        if (seg === this.active) this.sealActive();
-      }
-      throw this.writeError('append to the spool', err);
-    }
-    const ref: SpoolRef = {
-      segment: seg,
-      offset: seg.size,
-      size: record.length,
-      count: batch.events.length,
-      batchId,
-      ticket: undefined,
-      gone: false,
-    };
-    seg.size += record.length;
-    seg.pending.push(ref);
-    this.bytes += record.length;
-    this.pendingEvents += ref.count;
-    this.pendingRecords++;
-    this.scheduleFsync();
-    this.evictOverCap();
-    return ref;
   }
 
-  private sealActive(): void {
+  /** Fsyncs (when dirty) and closes the active segment: a writer step, never concurrent with an append. */
+  private async sealActive(): Promise<void> {
     const seg = this.active;
     if (seg === undefined) return;
     this.active = undefined;
-    if (seg.fd !== undefined && this.dirty) {
-      try {
-        fsyncSync(seg.fd);
-      } catch (err) {
-        this.hooks.report(`spool-fsync:${this.dir}`, this.writeError('fsync the spool', err));
+    // The writer owns this descriptor from here on; replay reads open their own.
+    const fd = seg.fd;
+    seg.fd = undefined;
+    if (fd !== undefined) {
+      if (this.dirty) {
+        this.dirty = false;
+        this.lastFsync = Date.now();
+        try {
+          await fsP<void>((cb) => fsync(fd, (err) => cb(err, undefined)));
+        } catch (err) {
+          this.hooks.report(`spool-fsync:${this.dir}`, this.writeError('fsync the spool', err));
+        }
       }
-      this.dirty = false;
-      this.lastFsync = Date.now();
+      await new Promise<void>((r) => closeCb(fd, () => r()));
     }
-    this.closeFd(seg);
     if (seg.pending.length === 0) this.dropSegment(seg);
   }
 
   private scheduleFsync(): void {
-    this.dirty = true;
-    if (this.options.fsyncIntervalMs === 0) {
-      this.fsyncNow(true);
-      return;
-    }
     if (this.fsyncTimer !== undefined) return;
     const wait = Math.max(0, this.lastFsync + this.options.fsyncIntervalMs - Date.now());
     this.fsyncTimer = setTimeout(() => {
       this.fsyncTimer = undefined;
-      this.fsyncNow(false);
+      // The writer runs it between appends, so no descriptor is used while another step closes it.
+      this.fsyncDue = true;
+      if (!this.writerBusy) {
+        this.writerBusy = true;
+        void this.runWriter();
+      }
     }, wait);
     this.fsyncTimer.unref();
   }
 
-  private fsyncNow(sync: boolean): void {
+  /** fsync of the active segment when it has unsynced records: a writer step. */
+  private async fsyncActive(): Promise<void> {
     const seg = this.active;
     if (!this.dirty || seg === undefined || seg.fd === undefined) return;
     this.dirty = false;
     this.lastFsync = Date.now();
-    if (sync) {
-      try {
-        fsyncSync(seg.fd);
-      } catch (err) {
-        this.hooks.report(`spool-fsync:${this.dir}`, this.writeError('fsync the spool', err));
-      }
-      return;
+    const fd = seg.fd;
+    try {
+      await fsP<void>((cb) => fsync(fd, (err) => cb(err, undefined)));
+    } catch (err) {
+      this.hooks.report(`spool-fsync:${this.dir}`, this.writeError('fsync the spool', err));
     }
-    fsync(seg.fd, (err) => {
-      if (err && err.code !== 'EBADF') {
-        this.hooks.report(`spool-fsync:${this.dir}`, this.writeError('fsync the spool', err));
-      }
-    });
   }
 
   private evictOverCap(): void {
@@ -597,20 +902,38 @@ export class Spool {
     }
   }
 
-  /** fsync and close every file. Pending records stay on disk for the next start. */
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Waits until the writer has written every queued append, then fsyncs and closes
+   * every file and releases the lock. Pending records stay on disk for the next
+   * start. Idempotent: every call returns the same promise; appends queued after it
+   * resolves fail (`spool … is closed`).
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    while (this.writerBusy || this.jobs.length > 0) await this.whenIdle();
     if (this.fsyncTimer !== undefined) clearTimeout(this.fsyncTimer);
     this.fsyncTimer = undefined;
-    if (this.dirty) this.fsyncNow(true);
     const active = this.active;
+    if (this.dirty && active?.fd !== undefined) {
+      this.dirty = false;
+      try {
+        fsyncSync(active.fd);
+      } catch (err) {
+        this.hooks.report(`spool-fsync:${this.dir}`, this.writeError('fsync the spool', err));
+      }
+    }
     this.active = undefined;
     for (const seg of [...this.segments]) {
       if (seg.pending.length === 0 && seg === active) this.dropSegment(seg);
       else this.closeFd(seg);
     }
-    this.unlock();
     this.closed = true;
+    await Promise.all([...this.unlinks]);
+    this.unlock();
   }
 
   private writeError(what: string, cause: unknown): PrivacyLogError {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -7,7 +7,7 @@ import type { Batch } from '../../../src/aggregators/aggregator.js';
 import type { PrivacyLogError } from '../../../src/errors.js';
 import type { ResolvedSpoolOptions } from '../../../src/pipeline/options.js';
 import { Spool, type SpoolRef } from '../../../src/pipeline/spool.js';
-import { decodeHeader, encodeRecord, HEADER_BYTES } from '../../../src/pipeline/spool-record.js';
+import { decodeHeader, encodeRecord, encodeRecordSliced, HEADER_BYTES } from '../../../src/pipeline/spool-record.js';
 import { eventOf } from './doubles.js';
 
 const dirs: string[] = [];
@@ -67,18 +67,18 @@ describe('spool records', () => {
 });
 
 describe('Spool', () => {
-  it('appends, reads back, acknowledges, and a restart sees only what was not acknowledged', () => {
+  it('appends, reads back, acknowledges, and a restart sees only what was not acknowledged', async () => {
     const dir = tmp();
     const { spool } = spoolAt(dir);
     expect(spool.open()).toEqual([]);
-    const r1 = spool.append(id(1), batchOf(0, 2));
-    const r2 = spool.append(id(2), batchOf(2, 3));
+    const r1 = await spool.appendAsync(id(1), batchOf(0, 2));
+    const r2 = await spool.appendAsync(id(2), batchOf(2, 3));
     expect(spool.pendingEvents).toBe(5);
     expect(spool.head()).toBe(r1);
     expect(spool.read(r1)?.events.map((e) => e.id)).toEqual([eventOf(0).id, eventOf(1).id]);
     spool.ack(r1);
     expect(spool.head()).toBe(r2);
-    spool.close();
+    await spool.close();
 
     const again = spoolAt(dir).spool;
     const refs = again.open();
@@ -87,17 +87,18 @@ describe('Spool', () => {
     expect(refs[0]?.batchId.equals(id(2))).toBe(true);
     expect(again.read(refs[0] as SpoolRef)?.sketches).toHaveLength(1);
     again.ack(refs[0] as SpoolRef);
-    again.close();
+    await again.close();
     expect(spoolAt(dir).spool.open()).toEqual([]);
   });
 
-  it('rolls segments and evicts the oldest beyond maxBytes, reporting each lost record', () => {
+  it('rolls segments and evicts the oldest beyond maxBytes, reporting each lost record', async () => {
     const dir = tmp();
     const { spool, evicted, errors } = spoolAt(dir, { maxBytes: 64 * 1024, segmentBytes: 16 * 1024 });
     spool.open();
     const size = encodeRecord(id(0), batchOf(0, 10)).length;
     const n = Math.ceil((3 * 64 * 1024) / size);
-    for (let i = 0; i < n; i++) spool.append(id(i), batchOf(i * 10, 10));
+    for (let i = 0; i < n; i++) spool.append(id(i), batchOf(i * 10, 10), () => undefined);
+    await spool.whenIdle();
     expect(spool.bytes).toBeLessThanOrEqual(64 * 1024 + size);
     expect(evicted.length).toBeGreaterThan(0);
     expect(spool.evictedRecords).toBe(evicted.length);
@@ -108,18 +109,20 @@ describe('Spool', () => {
     expect(errors).toEqual([]); // eviction is reported by the owner (the lane), not here
   });
 
-  it('refuses a record larger than maxBytes with SPOOL_WRITE', () => {
+  it('refuses a record larger than maxBytes with SPOOL_WRITE', async () => {
     const { spool } = spoolAt(tmp(), { maxBytes: 64 * 1024 });
     spool.open();
-    expect(() => spool.append(id(1), batchOf(0, 200))).toThrow(/larger than spool.maxBytes/);
+    await expect(spool.appendAsync(id(1), batchOf(0, 200))).rejects.toThrow(/larger than spool.maxBytes/);
+    expect(spool.pendingEvents).toBe(0);
+    await spool.close();
   });
 
-  it('a record corrupted after the startup scan is caught at read time', () => {
+  it('a record corrupted after the startup scan is caught at read time', async () => {
     const dir = tmp();
     const { spool } = spoolAt(dir);
     spool.open();
-    spool.append(id(1), batchOf(0, 2));
-    spool.close();
+    await spool.appendAsync(id(1), batchOf(0, 2));
+    await spool.close();
     const again = spoolAt(dir);
     const [ref] = again.spool.open();
     const file = join(dir, '000000000001.seg');
@@ -131,33 +134,33 @@ describe('Spool', () => {
     expect(again.errors[0]?.code).toBe('PRIVACY_LOG_E_SPOOL_CORRUPT');
   });
 
-  it('keeps refused batches in a dead-letter file that is never replayed', () => {
+  it('keeps refused batches in a dead-letter file that is never replayed', async () => {
     const dir = tmp();
     const { spool } = spoolAt(dir);
     spool.open();
     expect(spool.deadLetter(id(9), batchOf(0, 2))).toBe(true);
     expect(spool.deadLettered).toBe(1);
-    spool.close();
+    await spool.close();
     expect(decodeHeader(readFileSync(join(dir, 'dead-letter.seg')), 0)?.count).toBe(2);
     expect(spoolAt(dir).spool.open()).toEqual([]);
   });
 
-  it('recovers every intact record whatever single region of a segment is damaged (property)', () => {
+  it('recovers every intact record whatever single region of a segment is damaged (property)', async () => {
     const dir = tmp();
     const { spool } = spoolAt(dir);
     spool.open();
-    for (let i = 0; i < 6; i++) spool.append(id(i), batchOf(i * 4, 4));
-    spool.close();
+    for (let i = 0; i < 6; i++) spool.append(id(i), batchOf(i * 4, 4), () => undefined);
+    await spool.close();
     const file = join(dir, '000000000001.seg');
     const pristine = readFileSync(file);
     const starts: number[] = [];
     for (let p = 0; p < pristine.length; p += HEADER_BYTES + pristine.readUInt32LE(p + 4)) starts.push(p);
-    fc.assert(
-      fc.property(
+    await fc.assert(
+      fc.asyncProperty(
         fc.nat(pristine.length - 1),
         fc.integer({ min: 1, max: 64 }),
         fc.integer({ min: 1, max: 255 }),
-        (at, len, xor) => {
+        async (at, len, xor) => {
           const buf = Buffer.from(pristine);
           for (let i = at; i < Math.min(buf.length, at + len); i++) buf[i] = (buf[i] as number) ^ xor;
           writeFileSync(file, buf);
@@ -175,7 +178,7 @@ describe('Spool', () => {
             expect(s.read(ref as SpoolRef)?.events).toHaveLength(4);
           }
           expect(refs.length + s.corrupt).toBeGreaterThanOrEqual(untouched.length);
-          s.close();
+          await s.close();
           writeFileSync(file, pristine);
         },
       ),
@@ -183,16 +186,16 @@ describe('Spool', () => {
     );
   });
 
-  it('locks its directory: a second owner in this process or a live process gets no spool', () => {
+  it('locks its directory: a second owner in this process or a live process gets no spool', async () => {
     const dir = tmp();
     const first = spoolAt(dir);
     first.spool.open();
-    first.spool.append(id(1), batchOf(0, 1));
+    await first.spool.appendAsync(id(1), batchOf(0, 1));
     const second = spoolAt(dir);
     expect(second.spool.open()).toEqual([]); // does not replay what the owner holds
     expect(second.errors[0]?.message).toMatch(/in use by another pipeline in this process/);
-    expect(() => second.spool.append(id(2), batchOf(1, 1))).toThrow(/in use/);
-    first.spool.close();
+    await expect(second.spool.appendAsync(id(2), batchOf(1, 1))).rejects.toThrow(/in use/);
+    await first.spool.close();
 
     writeFileSync(join(dir, 'LOCK'), String(process.ppid)); // a live process that is not us
     const third = spoolAt(dir);
@@ -200,13 +203,80 @@ describe('Spool', () => {
     expect(third.errors[0]?.message).toMatch(new RegExp(`in use by process ${process.ppid}`));
   });
 
-  it('takes over the lock of a process that died', () => {
+  it('takes over the lock of a process that died', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'LOCK'), '4194303'); // above the default pid_max: no such process
     const { spool } = spoolAt(dir);
     spool.open();
-    expect(() => spool.append(id(1), batchOf(0, 1))).not.toThrow();
+    await expect(spool.appendAsync(id(1), batchOf(0, 1))).resolves.toMatchObject({ count: 1 });
     expect(readFileSync(join(dir, 'LOCK'), 'utf8')).toBe(String(process.pid));
-    spool.close();
+    await spool.close();
+  });
+
+  it("never writes on the caller's turn: the record and its counters appear once the writer has written it", async () => {
+    const dir = tmp();
+    const { spool } = spoolAt(dir, { fsyncIntervalMs: 500 });
+    spool.open();
+    let written: SpoolRef | undefined;
+    spool.append(id(1), batchOf(0, 120), (err, ref) => {
+      expect(err).toBeUndefined();
+      written = ref;
+    });
+    // Nothing happened yet on this turn: no file, no counters.
+    expect(spool.pendingEvents).toBe(0);
+    expect(spool.queuedEvents).toBe(120);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.seg'))).toEqual([]);
+    await spool.whenIdle();
+    expect(written?.count).toBe(120);
+    expect(spool.pendingEvents).toBe(120);
+    expect(spool.queuedEvents).toBe(0);
+    expect(readFileSync(join(dir, '000000000001.seg')).length).toBe(written?.size);
+    await spool.close();
+  });
+
+  it('keeps queue order across many queued appends and segment rolls, and close() writes everything queued', async () => {
+    const dir = tmp();
+    const { spool } = spoolAt(dir, { segmentBytes: 16 * 1024, maxBytes: 1024 * 1024 });
+    spool.open();
+    const done: number[] = [];
+    for (let i = 0; i < 40; i++) spool.append(id(i), batchOf(i * 7, 7), (err) => err === undefined && done.push(i));
+    await spool.close(); // waits for the writer
+    expect(done).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    const again = spoolAt(dir).spool;
+    const refs = again.open();
+    expect(refs.map((r) => r.batchId[0])).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(again.read(refs[39] as SpoolRef)?.events[6]?.id).toBe(eventOf(39 * 7 + 6).id);
+    await again.close();
+    // After close, an append is refused (and reported to its callback), never written.
+    await expect(spool.appendAsync(id(99), batchOf(0, 1))).rejects.toThrow(/closed/);
+  });
+});
+
+describe('encodeRecordSliced', () => {
+  it('writes exactly the bytes of encodeRecord, whatever the slice size (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat(60), fc.nat(40), fc.integer({ min: 1, max: 30 }), async (events, sketches, slice) => {
+        const batch: Batch = {
+          events: Array.from({ length: events }, (_, i) => eventOf(i)),
+          sketches: Array.from({ length: sketches }, (_, i) => ({
+            day: '2026-11-24',
+            site: 'oblachko',
+            dimension: 'page',
+            value: `/p/${i}\u2028"`,
+            registers: [[i, 3]] as Array<[number, number]>,
+          })),
+        };
+        let pauses = 0;
+        const { chunks, length } = await encodeRecordSliced(id(5), batch, async () => void pauses++, 0, slice);
+        const whole = encodeRecord(id(5), batch);
+        expect(length).toBe(whole.length);
+        expect(Buffer.concat(chunks).equals(whole)).toBe(true);
+        // With no time budget it yields after every `slice` elements of each array, never after the last.
+        expect(pauses).toBe(
+          Math.floor(Math.max(0, events - 1) / slice) + Math.floor(Math.max(0, sketches - 1) / slice),
+        );
+      }),
+      { numRuns: 60 },
+    );
   });
 });
