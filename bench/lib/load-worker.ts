@@ -14,12 +14,15 @@ export interface LoadSpec {
   connections: number;
   warmupSeconds: number;
   durationSeconds: number;
+  /** Requests per second across all connections (open-loop pacing); absent: as fast as the server answers. */
+  overallRate?: number;
 }
 
 export interface LoadResult {
   requestsPerSecond: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
+  latencyP999Ms?: number;
   latencyMeanMs: number;
   requests: number;
   non2xx: number;
@@ -58,10 +61,17 @@ class Latencies {
   }
 }
 
-function run(url: string, connections: number, duration: number, latencies?: Latencies): Promise<Result> {
+function run(
+  url: string,
+  connections: number,
+  duration: number,
+  latencies?: Latencies,
+  overallRate?: number,
+): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const tracker = autocannon({ url, connections, duration, requests: REQUEST_MIX }, (err, result) =>
-      err ? reject(err) : resolve(result),
+    const tracker = autocannon(
+      { url, connections, duration, requests: REQUEST_MIX, ...(overallRate ? { overallRate } : {}) },
+      (err, result) => (err ? reject(err) : resolve(result)),
     );
     if (latencies) {
       tracker.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) =>
@@ -74,17 +84,18 @@ function run(url: string, connections: number, duration: number, latencies?: Lat
 async function main(): Promise<void> {
   const spec = JSON.parse(process.env.BENCH_LOAD ?? '') as LoadSpec;
   if (!spec.url.startsWith('http://127.0.0.1:')) throw new Error('the load generator only targets loopback');
-  if (spec.warmupSeconds > 0) await run(spec.url, spec.connections, spec.warmupSeconds);
+  if (spec.warmupSeconds > 0) await run(spec.url, spec.connections, spec.warmupSeconds, undefined, spec.overallRate);
   process.stdout.write('WARMED\n');
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const latencies = new Latencies();
-  const r = await run(spec.url, spec.connections, spec.durationSeconds, latencies);
+  const r = await run(spec.url, spec.connections, spec.durationSeconds, latencies, spec.overallRate);
   const cpu = process.cpuUsage(cpu0);
   const out: LoadResult = {
     requestsPerSecond: r.requests.average,
     latencyP50Ms: Math.round(latencies.percentile(50) * 1000) / 1000,
     latencyP99Ms: Math.round(latencies.percentile(99) * 1000) / 1000,
+    latencyP999Ms: Math.round(latencies.percentile(99.9) * 1000) / 1000,
     latencyMeanMs: Math.round(latencies.mean() * 1000) / 1000,
     requests: r.requests.total,
     non2xx: r.non2xx,
