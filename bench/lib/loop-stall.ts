@@ -1,11 +1,13 @@
 /**
  * Event-loop stalls on the request path's thread: capture + push for 10
  * requests of the mix on every turn of the loop, for a few seconds, with the
- * pipeline delivering to SQLite (the default store) or to an in-memory sink.
+ * pipeline delivering to SQLite (the default store), to an in-memory sink, or
+ * to an aggregator that hangs (every write waits until the pipeline aborts it),
+ * so that the lane spools every batch to a spool in a temporary directory.
  * The gaps between turns are what a request arriving meanwhile waits for: their
  * p99 is where privacy-log's p99 over bare Koa comes from.
  *
- *   npx tsx bench/lib/loop-stall.ts [sqlite|sink] [seconds=8] [--json]
+ *   npx tsx bench/lib/loop-stall.ts [sqlite|sink|hanging] [seconds=8] [--json]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +27,7 @@ import { REQUEST_MIX } from './request-mix.js';
 const REQUESTS_PER_TURN = 10;
 
 export interface LoopStallResult {
-  store: 'sqlite' | 'sink';
+  store: StallStore;
   seconds: number;
   events: number;
   /** Wall time per captured event, the pipeline's delivery included, µs. */
@@ -33,7 +35,21 @@ export interface LoopStallResult {
   gapMs: { p50: number; p99: number; p999: number; max: number };
 }
 
-export async function loopStall(store: 'sqlite' | 'sink', seconds: number): Promise<LoopStallResult> {
+export type StallStore = 'sqlite' | 'sink' | 'hanging';
+
+/** Test double for a hung destination: a write only ends when the pipeline aborts it. */
+function hungAggregator(): Aggregator {
+  return {
+    name: 'hung',
+    write(_batch, signal?: AbortSignal): Promise<void> {
+      return new Promise((_resolve, reject) => {
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
+    },
+  };
+}
+
+export async function loopStall(store: StallStore, seconds: number): Promise<LoopStallResult> {
   const o = resolvePrivacyLogOptions({ trustProxy: 'loopback' });
   const hasher = createVisitorHasher({});
   await hasher.ready();
@@ -65,8 +81,17 @@ export async function loopStall(store: 'sqlite' | 'sink', seconds: number): Prom
     durationMs: 0.25,
   };
   const dir = mkdtempSync(join(tmpdir(), 'privacy-log-stall-'));
-  const sink: Aggregator = store === 'sink' ? countingSink() : sqliteAggregator({ file: join(dir, 'stall.db') });
-  const pipeline = createPipeline({ aggregators: [sink], spool: false });
+  const sink: Aggregator =
+    store === 'sink'
+      ? countingSink()
+      : store === 'hanging'
+        ? hungAggregator()
+        : sqliteAggregator({ file: join(dir, 'stall.db') });
+  const pipeline = createPipeline({
+    aggregators: [sink],
+    spool: store === 'hanging' ? { dir: join(dir, 'spool') } : false,
+    ...(store === 'hanging' ? { onError: () => undefined } : {}),
+  });
   const gaps: number[] = [];
   let events = 0;
   const t0 = performance.now();
@@ -88,8 +113,11 @@ export async function loopStall(store: 'sqlite' | 'sink', seconds: number): Prom
     };
     setImmediate(turn);
   });
-  await pipeline.close({ timeoutMs: 30_000 });
-  const elapsed = performance.now() - t0;
+  const loopElapsed = performance.now() - t0;
+  // A hung store would hold close() for retry.attemptTimeoutMs: cut it short (what is left is spooled).
+  await pipeline.close({ timeoutMs: store === 'hanging' ? 1000 : 30_000 }).catch(() => undefined);
+  // With a hung store nothing is delivered: the figure is the loop's own time per event.
+  const elapsed = store === 'hanging' ? loopElapsed : performance.now() - t0;
   hasher.close();
   rmSync(dir, { recursive: true, force: true });
   gaps.sort((a, b) => a - b);
@@ -105,7 +133,8 @@ export async function loopStall(store: 'sqlite' | 'sink', seconds: number): Prom
 }
 
 if (process.argv[1]?.endsWith('loop-stall.ts')) {
-  const store = process.argv[2] === 'sink' ? 'sink' : 'sqlite';
+  const arg = process.argv[2];
+  const store: StallStore = arg === 'sink' || arg === 'hanging' ? arg : 'sqlite';
   const seconds = Number(process.argv[3]) > 0 ? Number(process.argv[3]) : 8;
   const r = await loopStall(store, seconds);
   if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(r)}\n`);

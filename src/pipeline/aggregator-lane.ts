@@ -189,8 +189,10 @@ export class AggregatorLane {
       );
       return;
     }
-    if (now) {
+    if (now || this.ctx.options.spool?.fsyncIntervalMs === 0) {
       // A spill of what this lane held in memory: on disk at once, while the writer is idle.
+      // fsyncIntervalMs 0 asks for every record on disk before it counts: written and
+      // fsynced on this turn, the way the process slows down instead of holding batches.
       let ref: SpoolRef | undefined;
       try {
         ref = spool.appendNow(t.id, t.batch);

@@ -39,9 +39,9 @@ export interface RecordHeader {
 /**
  * CPU time one slice of `encodeRecordSliced` may take before it yields the event loop
  * (ms). Small enough not to show in a request's latency, large enough that the spool
- * writer keeps up with a saturated event loop (≈ 150 events per slice here).
+ * writer keeps up with a saturated event loop (≈ 60 events per slice on the development machine).
  */
-export const ENCODE_SLICE_MS = 0.25;
+export const ENCODE_SLICE_MS = 0.1;
 /** Elements serialized between two looks at the clock. */
 const CLOCK_EVERY = 8;
 
