@@ -145,7 +145,7 @@ interface Encoded {
 /** Backlog (events) per ENCODE_SLICE_MS of slice: 1 000 waiting → 0.1 ms, 5 000 → 0.5 ms. */
 const SLICE_SCALE_EVENTS = 1000;
 /** Appends the writer takes at once (one writev per segment for all of them). */
-const GROUP_RECORDS = 64;
+const GROUP_RECORDS = 8;
 
 function fsP<T>(fn: (cb: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
@@ -207,8 +207,10 @@ export class Spool {
   /** A periodic fsync is due: the writer runs it before its next append. */
   private fsyncDue = false;
   private idleWaiters: Array<() => void> = [];
-  /** Unlinks of drained or evicted segments still in flight (close() waits for them). */
-  private readonly unlinks = new Set<Promise<void>>();
+  /** File work in flight off the writer's path: unlinks, fsyncs, closes of sealed segments (close() waits for them). */
+  private readonly background = new Set<Promise<void>>();
+  /** The fsync of the active segment in flight, if any (one at a time). */
+  private syncing: Promise<void> | undefined;
   /** Set when another pipeline or process owns the directory: nothing is written or replayed here. */
   private lockedBy: string | undefined;
   private ownsLock = false;
@@ -410,8 +412,12 @@ export class Spool {
       // gone already, or a read-only directory: nothing left to replay from it either way
       unlink(seg.path, () => resolve());
     });
-    this.unlinks.add(p);
-    void p.then(() => this.unlinks.delete(p));
+    this.track(p);
+  }
+
+  private track(p: Promise<void>): void {
+    this.background.add(p);
+    void p.then(() => this.background.delete(p));
   }
 
   private markState(seg: Segment, offset: number, state: number): void {
@@ -428,16 +434,15 @@ export class Spool {
     const path = join(this.dir, `${String(seq).padStart(12, '0')}.seg`);
     const fd = await fsP<number>((cb) => openCb(path, 'w+', 0o600, cb));
     const seg: Segment = { seq, path, size: 0, pending: [], fd };
-    try {
-      const dfd = await fsP<number>((cb) => openCb(this.dir, 'r', cb));
-      try {
-        await fsP<void>((cb) => fsync(dfd, (err) => cb(err, undefined)));
-      } finally {
-        closeCb(dfd, () => undefined);
-      }
-    } catch {
-      // directory fsync is best effort (not supported everywhere)
-    }
+    // The directory entry reaches the disk in the background (best effort: not supported everywhere).
+    this.track(
+      new Promise<void>((resolve) => {
+        openCb(this.dir, 'r', (err, dfd) => {
+          if (err) return resolve();
+          fsync(dfd, () => closeCb(dfd, () => resolve()));
+        });
+      }),
+    );
     this.segments.push(seg);
     return seg;
   }
@@ -475,7 +480,7 @@ export class Spool {
     for (;;) {
       if (this.fsyncDue) {
         this.fsyncDue = false;
-        await this.fsyncActive();
+        void this.fsyncActive(); // in the background: the next writes need not wait for it
       }
       if (this.jobs.length === 0) break;
       // Group commit: everything queued so far (up to GROUP_RECORDS) goes out in one writev
@@ -594,7 +599,10 @@ export class Spool {
     seg.size = offset;
     this.dirty = true;
     // fsyncIntervalMs 0: records are on disk before they count as spooled.
-    if (this.options.fsyncIntervalMs === 0) await this.fsyncActive();
+    if (this.options.fsyncIntervalMs === 0) {
+      await this.syncing;
+      await this.fsyncActive();
+    }
     offset = start;
     for (const rec of run) {
       const ref: SpoolRef = {
@@ -626,7 +634,7 @@ export class Spool {
    * the record cannot be written; the caller counts the loss.
    */
   appendNow(batchId: Buffer, batch: Batch): SpoolRef | undefined {
-    if (this.writerBusy || this.jobs.length > 0) return undefined;
+    if (this.writerBusy || this.jobs.length > 0 || this.syncing !== undefined) return undefined;
     this.checkWritable();
     const record = encodeRecord(batchId, batch);
     if (record.length > this.options.maxBytes) {
@@ -738,25 +746,38 @@ export class Spool {
     }
   }
 
-  /** Fsyncs (when dirty) and closes the active segment: a writer step, never concurrent with an append. */
+  /**
+   * Seals the active segment: a writer step, never concurrent with an append. Its fsync
+   * (when dirty) and close run in the background — after any fsync still in flight on
+   * the same descriptor — so the next write does not wait for a whole segment to reach
+   * the disk.
+   */
   private async sealActive(): Promise<void> {
     const seg = this.active;
     if (seg === undefined) return;
     this.active = undefined;
-    // The writer owns this descriptor from here on; replay reads open their own.
+    // The background task owns this descriptor from here on; replay reads open their own.
     const fd = seg.fd;
     seg.fd = undefined;
     if (fd !== undefined) {
-      if (this.dirty) {
-        this.dirty = false;
-        this.lastFsync = Date.now();
-        try {
-          await fsP<void>((cb) => fsync(fd, (err) => cb(err, undefined)));
-        } catch (err) {
-          this.hooks.report(`spool-fsync:${this.dir}`, this.writeError('fsync the spool', err));
-        }
-      }
-      await new Promise<void>((r) => closeCb(fd, () => r()));
+      const dirty = this.dirty;
+      this.dirty = false;
+      if (dirty) this.lastFsync = Date.now();
+      const prior = this.syncing;
+      this.syncing = undefined;
+      this.track(
+        (async () => {
+          await prior;
+          if (dirty) {
+            try {
+              await fsP<void>((cb) => fsync(fd, (err) => cb(err, undefined)));
+            } catch (err) {
+              this.hooks.report(`spool-fsync:${this.dir}`, this.writeError('fsync the spool', err));
+            }
+          }
+          await new Promise<void>((r) => closeCb(fd, () => r()));
+        })(),
+      );
     }
     if (seg.pending.length === 0) this.dropSegment(seg);
   }
@@ -776,18 +797,34 @@ export class Spool {
     this.fsyncTimer.unref();
   }
 
-  /** fsync of the active segment when it has unsynced records: a writer step. */
-  private async fsyncActive(): Promise<void> {
+  /**
+   * Starts an fsync of the active segment when it has unsynced records, one at a time
+   * (a request while one is in flight is retried by the timer); resolves when it is done.
+   * Only the writer calls it, so the descriptor is not closed meanwhile (sealActive
+   * waits for it).
+   */
+  private fsyncActive(): Promise<void> {
     const seg = this.active;
-    if (!this.dirty || seg === undefined || seg.fd === undefined) return;
+    if (!this.dirty || seg === undefined || seg.fd === undefined) return this.syncing ?? Promise.resolve();
+    if (this.syncing !== undefined) {
+      this.scheduleFsync();
+      return this.syncing;
+    }
     this.dirty = false;
     this.lastFsync = Date.now();
     const fd = seg.fd;
-    try {
-      await fsP<void>((cb) => fsync(fd, (err) => cb(err, undefined)));
-    } catch (err) {
-      this.hooks.report(`spool-fsync:${this.dir}`, this.writeError('fsync the spool', err));
-    }
+    const p = new Promise<void>((resolve) => {
+      fsync(fd, (err) => {
+        if (err) this.hooks.report(`spool-fsync:${this.dir}`, this.writeError('fsync the spool', err));
+        resolve();
+      });
+    });
+    this.syncing = p;
+    void p.then(() => {
+      if (this.syncing === p) this.syncing = undefined;
+    });
+    this.track(p);
+    return p;
   }
 
   private evictOverCap(): void {
@@ -923,6 +960,8 @@ export class Spool {
     while (this.writerBusy || this.jobs.length > 0) await this.whenIdle();
     if (this.fsyncTimer !== undefined) clearTimeout(this.fsyncTimer);
     this.fsyncTimer = undefined;
+    // fsyncs and closes of sealed segments in flight finish first (no descriptor is closed under them).
+    await Promise.all([...this.background]);
     const active = this.active;
     if (this.dirty && active?.fd !== undefined) {
       this.dirty = false;
@@ -938,7 +977,7 @@ export class Spool {
       else this.closeFd(seg);
     }
     this.closed = true;
-    await Promise.all([...this.unlinks]);
+    await Promise.all([...this.background]);
     this.unlock();
   }
 
