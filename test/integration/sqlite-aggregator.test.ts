@@ -231,6 +231,45 @@ describe('sqliteAggregator: running', () => {
     db.close();
   });
 
+  it('forget finds a session over days of rows a window at a time, and also takes rows written while it searched', async () => {
+    const file = join(dir, 'forget-scan.db');
+    const a = sqliteAggregator({ file });
+    const at = (d: number, h: number) =>
+      `2026-03-${String(d).padStart(2, '0')}T${String(h).padStart(2, '0')}:00:00.000Z`;
+    const events = [];
+    for (let d = 1; d <= 9; d++)
+      for (let h = 0; h < 24; h++)
+        events.push(
+          makeEvent({ time: at(d, h), path: '/s', session: h % 3 === 0 ? 'gone' : `keep-${h % 2}` }),
+          makeEvent({ time: at(d, h), path: '/n' }),
+        );
+    for (let i = 0; i < events.length; i += 100) await a.write({ events: events.slice(i, i + 100), sketches: [] });
+    const gone = events.filter((e) => e.session?.id === 'gone').length;
+    const forgetting = a.forget('gone');
+    // Written after the search began (its first slice commits before the search goes on): taken too.
+    const late = [
+      makeEvent({ time: at(10, 2), path: '/s', session: 'gone' }),
+      makeEvent({ time: at(10, 1), path: '/s', session: 'keep-0' }),
+    ];
+    const writing = a.write({ events: late, sketches: [] });
+    expect(await forgetting).toBe(gone + 1);
+    await writing;
+    // Folded and readable: the totals the stats read.
+    const total = await a.query({
+      type: 'aggregate',
+      period: 'custom',
+      from: '2026-03-01',
+      to: '2026-03-10',
+      metrics: ['pageviews'],
+    });
+    expect(total.results).toEqual([{ pageviews: 2 * 9 * 24 - gone + 1 }]);
+    await a.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare("SELECT count(*) AS n FROM event_rows WHERE session_id = 'gone'").get()).toEqual({ n: 0 });
+    expect(db.prepare('SELECT sum(events) AS n FROM rollup_slot').get()).toEqual({ n: 2 * 9 * 24 - gone + 1 });
+    db.close();
+  });
+
   it('never serves stale visitors from its sketch cache: own writes and other connections invalidate it', async () => {
     const file = join(dir, 'cache.db');
     const a = sqliteAggregator({ file });

@@ -248,7 +248,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const insertPending = db.prepare('INSERT INTO pending (payload) VALUES (?)');
   const selectPending = db.prepare('SELECT id, payload FROM pending ORDER BY id');
   const deletePending = db.prepare('DELETE FROM pending WHERE id <= ?');
-  const goneRollups = rollupFromEventsSql('session_id = @v', -1);
+  const goneRollups = rollupFromEventsSql('seq IN (SELECT value FROM json_each(@v))', -1);
   const foldRollups = rollupFromEventsSql('seq BETWEEN @f AND @l', 1);
   const rollFoldDays = db.prepare(foldRollups.days);
   const rollFoldSlots = db.prepare(foldRollups.slots);
@@ -261,7 +261,16 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     'SELECT rowid AS id, registers FROM sketches WHERE dimension = ? AND day = ? AND site = ? AND value = ?',
   );
   const deleteSketch = db.prepare('DELETE FROM sketches WHERE rowid = ?');
-  const deleteSession = db.prepare('DELETE FROM event_rows WHERE session_id = ?');
+  const deleteSeqs = db.prepare('DELETE FROM event_rows WHERE seq IN (SELECT value FROM json_each(?))');
+  // A session's rows in a time window, through events_session_ts (consenting rows only, covering).
+  const sessionSeqsIn = db
+    .prepare('SELECT seq FROM event_rows INDEXED BY events_session_ts WHERE ts >= ? AND ts < ? AND session_id = ?')
+    .pluck();
+  // A session's rows inserted after `seq` (by rowid: only the newest rows are read).
+  const sessionSeqsAfter = db.prepare('SELECT seq FROM event_rows WHERE seq > ? AND +session_id = ?').pluck();
+  const minTs = db.prepare('SELECT min(ts) FROM event_rows').pluck();
+  const maxTs = db.prepare('SELECT max(ts) FROM event_rows').pluck();
+  const maxSeq = db.prepare('SELECT max(seq) FROM event_rows').pluck();
   const insertSalt = db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)');
   const getSalt = db.prepare('SELECT salt FROM salts WHERE day = ?').pluck();
   const deleteSalts = db.prepare('DELETE FROM salts WHERE day < ?');
@@ -440,15 +449,46 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     return i;
   });
 
-  const forgetTx = db.transaction((sessionId: string) => {
+  /**
+   * Delete a session's rows: `found` (by the scan of sessionRows) plus any
+   * inserted after row `after` (during the scan), and take them out of the
+   * rollups, in one transaction.
+   */
+  const forgetTx = db.transaction((sessionId: string, found: readonly number[], after: number) => {
     foldTx();
     // Every journal row is folded once this commits; if it fails, they are all still there.
-    rollGoneDays.run({ v: sessionId });
-    rollGoneSlots.run({ v: sessionId });
+    const seqs = JSON.stringify([...found, ...(sessionSeqsAfter.all(after, sessionId) as number[])]);
+    rollGoneDays.run({ v: seqs });
+    rollGoneSlots.run({ v: seqs });
     deleteZeroDays.run();
     deleteZeroSlots.run();
-    return deleteSession.run(sessionId).changes;
+    return deleteSeqs.run(seqs).changes;
   });
+
+  /**
+   * Find a session's rows without holding the event loop: events_session_ts
+   * is scanned a time window at a time (the window sized so that a scan takes
+   * about SLICE_MS), a turn of the loop between windows. Rows inserted
+   * meanwhile have a larger seq than `after` and are picked up by forgetTx.
+   */
+  async function sessionRows(sessionId: string): Promise<{ found: number[]; after: number }> {
+    const after = (maxSeq.get() as number | null) ?? 0;
+    const lo = minTs.get() as number | null;
+    const hi = maxTs.get() as number | null;
+    const found: number[] = [];
+    if (lo === null || hi === null) return { found, after };
+    let span = 3_600_000;
+    for (let from = lo; from <= hi; ) {
+      const started = performance.now();
+      for (const seq of sessionSeqsIn.all(from, from + span, sessionId) as number[]) found.push(seq);
+      from += span;
+      const took = performance.now() - started;
+      if (took < SLICE_MS / 4) span *= 4;
+      else if (took > SLICE_MS) span = Math.max(1000, Math.floor(span / 2));
+      await yieldTurn();
+    }
+    return { found, after };
+  }
 
   const saltTx = db.transaction((day: string, candidate: string) => {
     deleteSalts.run(saltKeepFrom(day));
@@ -619,12 +659,26 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       assertOpen('forget');
       if (typeof sessionId !== 'string' || sessionId.length === 0)
         throw invalidOption(`${name}.forget()`, 'sessionId', 'a non-empty string');
+      const done = (async () => {
+        try {
+          const { found, after } = await sessionRows(sessionId);
+          const n = forgetTx.immediate(sessionId, found, after);
+          pendingSums.clear();
+          return n;
+        } catch (err) {
+          throw failed('forget', err);
+        }
+      })();
+      // close() waits for it like for a write.
+      const settled = done.then(
+        () => undefined,
+        () => undefined,
+      );
+      writing.add(settled);
       try {
-        const n = forgetTx.immediate(sessionId);
-        pendingSums.clear();
-        return n;
-      } catch (err) {
-        throw failed('forget', err);
+        return await done;
+      } finally {
+        writing.delete(settled);
       }
     },
     async salt(day: string, candidate: string): Promise<string> {
