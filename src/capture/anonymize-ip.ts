@@ -268,17 +268,17 @@ function isIpv4Mapped(groups: Uint16Array): boolean {
  */
 function parseRangeInto(s: string, from: number, end: number, out: Uint16Array): 0 | 4 | 6 {
   if (end - from < 1 || end - from > MAX_INPUT_LENGTH) return 0;
-  const colon = s.indexOf(':', from);
-  if (colon < 0 || colon >= end) {
-    const pct = s.indexOf('%', from);
-    if (pct >= 0 && pct < end) return 0; // IPv4 has no zone
-    const v4 = parseIpv4(s, from, end);
-    if (v4 < 0) return 0;
+  // A dotted quad first (the common case): it stops at the first other character,
+  // so a zone ('%') or an IPv6 colon makes it fail at once.
+  const v4 = parseIpv4(s, from, end);
+  if (v4 >= 0) {
     out.fill(0);
     out[6] = v4 >>> 16;
     out[7] = v4 & 0xffff;
     return 4;
   }
+  const colon = s.indexOf(':', from);
+  if (colon < 0 || colon >= end) return 0;
   let e = end;
   const pct = s.indexOf('%', from);
   if (pct >= 0 && pct < end) {
