@@ -433,6 +433,37 @@ export function adapterCases(name: string, factory: HarnessFactory): void {
     });
   });
 
+  describe(`${name}: the visitor's previous event`, () => {
+    let h: Harness;
+    beforeAll(async () => {
+      h = await factory({
+        site: 'oblachko',
+        trustProxy: 'loopback',
+        capture: { rememberPrevious: { ttlMs: 60_000, maxEntries: 100 } },
+      });
+    });
+    afterAll(async () => h.close());
+
+    it('finds the previous event of the same address and User-Agent, a port or not', async () => {
+      let first: unknown;
+      const ua = { 'user-agent': FIREFOX_UA };
+      await h.check({ path: '/', headers: { ...ua, 'x-forwarded-for': '198.51.100.77' } }, (_res, e) => {
+        first = e;
+        expect((h.lastState() as { previous?: unknown }).previous).toBeUndefined();
+      });
+      await h.check({ path: '/', headers: { ...ua, 'x-forwarded-for': '198.51.100.77:40123' } }, (_res, e) => {
+        expect((h.lastState() as { previous?: unknown }).previous).toEqual(first);
+        expect(e?.client).toEqual({ address: '198.51.100.0', prefixLength: 24 });
+      });
+      await h.check({ path: '/', headers: { ...ua, 'x-forwarded-for': '198.51.100.78' } }, () => {
+        expect((h.lastState() as { previous?: unknown }).previous).toBeUndefined();
+      });
+      await h.check({ path: '/', headers: { 'user-agent': CHROME_UA, 'x-forwarded-for': '198.51.100.77' } }, () => {
+        expect((h.lastState() as { previous?: unknown }).previous).toBeUndefined();
+      });
+    });
+  });
+
   describe(`${name}: metrics route`, () => {
     let h: Harness;
     beforeAll(async () => {
