@@ -29,7 +29,7 @@ import {
 import type { Counts } from './rollup.js';
 import { type Bucket, bucketIndex, buckets } from './time-range.js';
 import { type NormalizedQuery, normalizeQuery } from './validate-query.js';
-import { estimateVisitors, filterSets, type SketchKey, VisitorCounter } from './visitors.js';
+import { clampVisitors, estimateVisitors, filterSets, type SketchKey, VisitorCounter } from './visitors.js';
 
 const DAY_MS = 86_400_000;
 const SESSION_METRICS: readonly Metric[] = ['sessions', 'bounce_rate', 'visit_duration'];
@@ -286,9 +286,13 @@ class QueryRun {
       const f = this.filterSketches(vc, property);
       filterPos = f.pos;
       filterNeg = f.neg;
+      const unfiltered = filterPos.length === 0 && filterNeg.length === 0;
       for (const value of candidates) {
         const g = groups.get(value)!;
-        g.visitors = estimateVisitors([vc.sketch(rowKey(value)), ...filterPos], filterNeg, g.events);
+        // Without filters a row's visitors is its own sketch's estimate: no merged sketch is kept per row.
+        g.visitors = unfiltered
+          ? clampVisitors(vc.estimate(rowKey(value)), g.events)
+          : estimateVisitors([vc.sketch(rowKey(value)), ...filterPos], filterNeg, g.events);
       }
       const kept = candidates.filter((v) => groups.get(v)!.visitors >= k);
       for (const v of candidates) if (groups.get(v)!.visitors < k) folded.push(v);

@@ -115,6 +115,12 @@ export class HyperLogLog {
     this.nonZero = n;
   }
 
+  /** Back to empty (reuse one sketch as scratch instead of allocating 16 KiB per estimate). */
+  clear(): void {
+    this.registers.fill(0);
+    this.nonZero = 0;
+  }
+
   clone(): HyperLogLog {
     return new HyperLogLog(this.registers.slice());
   }

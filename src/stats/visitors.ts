@@ -30,6 +30,8 @@ type DayBlobs = Map<string, Array<{ day: string; registers: Uint8Array }>>;
 export class VisitorCounter {
   private readonly loaded = new Map<string, DayBlobs>();
   private readonly merged = new Map<string, HyperLogLog>();
+  /** Scratch for estimate(): one 16 KiB array per query, not one per breakdown row. */
+  private scratch: HyperLogLog | undefined;
 
   constructor(
     private readonly backend: StatsBackend,
@@ -71,6 +73,23 @@ export class VisitorCounter {
     }
     this.merged.set(id, h);
     return h;
+  }
+
+  /**
+   * The estimate of one key's merged sketch over the counter's whole range, with
+   * no sketch kept: the same registers as sketch(key), merged in a reused scratch
+   * array (a breakdown estimates hundreds of rows once each).
+   */
+  estimate(key: SketchKey): number {
+    const kept = this.merged.get(`${key.dimension}\u0000${key.value}\u0000${this.fromDay}\u0000${this.toDay}`);
+    if (kept !== undefined) return kept.estimate();
+    const h = this.scratch ?? new HyperLogLog();
+    this.scratch = h;
+    h.clear();
+    for (const b of this.loaded.get(key.dimension)?.get(key.value) ?? []) {
+      if (b.day >= this.fromDay && b.day <= this.toDay) h.mergeEncoded(b.registers);
+    }
+    return h.estimate();
   }
 
   /** One sketch merging several values of a dimension straight from the stored blobs (no per-value sketch). */
@@ -130,5 +149,10 @@ function intersection(sets: readonly HyperLogLog[]): number {
 export function estimateVisitors(pos: readonly HyperLogLog[], neg: readonly HyperLogLog[], cap: number): number {
   let v = intersection(pos);
   if (neg.length > 0) v -= intersection([...pos, unionOf(neg)]);
+  return clampVisitors(v, cap);
+}
+
+/** A raw estimate rounded, never below 0 nor above `cap` (what estimateVisitors returns for one set). */
+export function clampVisitors(v: number, cap: number): number {
   return Math.max(0, Math.min(cap, Math.round(v)));
 }
