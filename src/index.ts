@@ -34,6 +34,10 @@ export {
   sqliteAggregator,
 } from './aggregators/sqlite/sqlite-aggregator.js';
 export { type WinstonAggregatorOptions, winstonAggregator } from './aggregators/winston-aggregator.js';
+// Capture defaults, to extend through options.capture (e.g. searchHosts: [...DEFAULT_SEARCH_HOSTS, 'search.example'])
+export { DEFAULT_DOWNLOAD_EXTENSIONS } from './capture/download.js';
+export { DEFAULT_API_PREFIXES, DEFAULT_ASSET_EXTENSIONS } from './capture/kind.js';
+export { DEFAULT_SEARCH_HOSTS, DEFAULT_SOCIAL_HOSTS } from './capture/referrer.js';
 export { type Collector, type CollectorOptions, createCollector } from './collector/collector.js';
 export { loadOperatorConfig, type OperatorConfig } from './config/load-operator-config.js';
 // Consent

@@ -16,6 +16,18 @@ export interface CaptureOptions {
   queryAllowList?: readonly string[];
   /** Extensions (without dot) that make a path a download. */
   downloadExtensions?: readonly string[];
+  /** Extensions (without dot) of static assets, recorded as kind `asset`. Replaces the defaults (css, js, png, woff2, …). */
+  assetExtensions?: readonly string[];
+  /** Path prefixes of API routes, recorded as kind `api`. Replaces the default `['/api/']`. */
+  apiPrefixes?: readonly string[];
+  /**
+   * Referrer hosts counted as `search`: a host matches itself and its subdomains,
+   * `name.*` matches that name under any public suffix. Replaces the defaults
+   * (`google.*`, `yandex.*`, `bing.com`, …); spread `DEFAULT_SEARCH_HOSTS` to extend.
+   */
+  searchHosts?: readonly string[];
+  /** Referrer hosts counted as `social`, matched like `searchHosts`. Replaces the defaults (`vk.com`, `ok.ru`, `t.me`, …). */
+  socialHosts?: readonly string[];
   /** Paths not recorded at all: exact strings, prefixes ending in `*`, regular expressions, or a predicate. */
   ignore?: ReadonlyArray<string | RegExp> | ((path: string) => boolean);
   /** Event kinds forwarded to the pipeline. Default: every kind but `asset`. */
@@ -70,7 +82,17 @@ export const PRIVACY_LOG_OPTION_KEYS = [
   'routes',
   'onError',
 ] as const;
-const CAPTURE_KEYS = ['queryAllowList', 'downloadExtensions', 'ignore', 'kinds', 'rememberPrevious'] as const;
+const CAPTURE_KEYS = [
+  'queryAllowList',
+  'downloadExtensions',
+  'assetExtensions',
+  'apiPrefixes',
+  'searchHosts',
+  'socialHosts',
+  'ignore',
+  'kinds',
+  'rememberPrevious',
+] as const;
 const ROUTES_KEYS = ['prefix', 'metrics'] as const;
 export const DEFAULT_METRICS_PATH = '/metrics';
 
@@ -129,6 +151,10 @@ export interface ResolvedPrivacyLogOptions {
   consent: ConsentOptions;
   queryAllowList: readonly string[] | undefined;
   downloadExtensions: readonly string[] | undefined;
+  assetExtensions: readonly string[] | undefined;
+  apiPrefixes: readonly string[] | undefined;
+  searchHosts: readonly string[] | undefined;
+  socialHosts: readonly string[] | undefined;
   kinds: ReadonlySet<EventKind>;
   ignore: ((path: string) => boolean) | undefined;
   rememberPrevious: { ttlMs: number; maxEntries: number } | undefined;
@@ -241,6 +267,10 @@ export function resolvePrivacyLogOptions(input: unknown): ResolvedPrivacyLogOpti
     consent: o.consent ?? {},
     queryAllowList: stringList(capture.queryAllowList, 'capture.queryAllowList'),
     downloadExtensions: stringList(capture.downloadExtensions, 'capture.downloadExtensions'),
+    assetExtensions: stringList(capture.assetExtensions, 'capture.assetExtensions'),
+    apiPrefixes: stringList(capture.apiPrefixes, 'capture.apiPrefixes'),
+    searchHosts: stringList(capture.searchHosts, 'capture.searchHosts'),
+    socialHosts: stringList(capture.socialHosts, 'capture.socialHosts'),
     kinds,
     ignore: compileIgnore(capture.ignore),
     rememberPrevious,

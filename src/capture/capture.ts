@@ -64,6 +64,14 @@ export interface CaptureParts {
   ip: IpOptions;
   queryAllowList: readonly string[] | undefined;
   downloadExtensions: readonly string[] | undefined;
+  /** Static-asset extensions for the `asset` kind (see kind.ts); default DEFAULT_ASSET_EXTENSIONS. */
+  assetExtensions?: readonly string[] | undefined;
+  /** API path prefixes for the `api` kind; default DEFAULT_API_PREFIXES. */
+  apiPrefixes?: readonly string[] | undefined;
+  /** Referrer hosts of type `search` (see referrer.ts); default DEFAULT_SEARCH_HOSTS. */
+  searchHosts?: readonly string[] | undefined;
+  /** Referrer hosts of type `social`; default DEFAULT_SOCIAL_HOSTS. */
+  socialHosts?: readonly string[] | undefined;
   kinds: ReadonlySet<EventKind>;
   ignore: ((path: string) => boolean) | undefined;
   hasher: VisitorHasher;
@@ -226,11 +234,17 @@ export function createCapture(parts: CaptureParts): Capture {
   const truncate = createAddressTruncator(parts.ip);
   const parseAgent = createUserAgentParser();
   const reduceUrl = createUrlReducer(parts.queryAllowList ? { queryAllowList: parts.queryAllowList } : {});
-  const reduceReferrer = createReferrerReducer();
+  const reduceReferrer = createReferrerReducer({
+    ...(parts.searchHosts ? { searchHosts: parts.searchHosts } : {}),
+    ...(parts.socialHosts ? { socialHosts: parts.socialHosts } : {}),
+  });
   const detectDownload = createDownloadDetector(
     parts.downloadExtensions ? { downloadExtensions: parts.downloadExtensions } : {},
   );
-  const classify = createKindClassifier();
+  const classify = createKindClassifier({
+    ...(parts.assetExtensions ? { assetExtensions: parts.assetExtensions } : {}),
+    ...(parts.apiPrefixes ? { apiPrefixes: parts.apiPrefixes } : {}),
+  });
   const { trust, kinds, ignore, hasher, enricher } = parts;
   const fixedSite = parts.site;
   const urls = createHashedCache<ReducedUrl>(REDUCTION_CACHE_SIZE);

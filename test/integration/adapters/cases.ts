@@ -494,5 +494,53 @@ export function adapterCases(name: string, factory: HarnessFactory): void {
         message: expect.stringContaining('Did you mean "site"'),
       });
     });
+
+    it('takes its own asset extensions, API prefixes, search and social hosts', async () => {
+      const h = await factory({
+        site: 'oblachko',
+        capture: {
+          assetExtensions: ['x1'],
+          apiPrefixes: ['/news/'],
+          searchHosts: ['search.example'],
+          socialHosts: ['friends.example'],
+        },
+      });
+      try {
+        // x1 is an asset now (assets are not forwarded by default); png no longer is, and /news/ is an API.
+        await h.check({ path: '/news/a.x1' }, (res, e) => {
+          expect(res.status).toBe(200);
+          expect(e).toBeUndefined();
+        });
+        await h.check({ path: '/news/logo.png' }, (_res, e) => expect(e?.kind).toBe('api'));
+        await h.check({ path: '/', headers: { referer: 'https://www.search.example/?q=sad' } }, (_res, e) =>
+          expect(e?.referrer?.type).toBe('search'),
+        );
+        await h.check({ path: '/', headers: { referer: 'https://friends.example/feed' } }, (_res, e) =>
+          expect(e?.referrer?.type).toBe('social'),
+        );
+        // The lists replace the defaults.
+        await h.check({ path: '/', headers: { referer: 'https://www.google.com/' } }, (_res, e) => {
+          expect(e?.referrer?.host).toBeDefined();
+          expect(e?.referrer?.type).not.toBe('search');
+        });
+      } finally {
+        await h.close();
+      }
+    });
+
+    it('rejects malformed capture lists with a coded error', async () => {
+      await expect(factory({ capture: { apiPrefixes: ['news'] } })).rejects.toMatchObject({
+        code: 'PRIVACY_LOG_E_INVALID_OPTION',
+        message: expect.stringContaining('apiPrefixes'),
+      });
+      await expect(factory({ capture: { searchHost: ['a.example'] } } as never)).rejects.toMatchObject({
+        code: 'PRIVACY_LOG_E_INVALID_OPTION',
+        message: expect.stringContaining('Did you mean "searchHosts"'),
+      });
+      await expect(factory({ capture: { socialHosts: [42] } } as never)).rejects.toMatchObject({
+        code: 'PRIVACY_LOG_E_INVALID_OPTION',
+        message: expect.stringContaining('capture.socialHosts'),
+      });
+    });
   });
 }
