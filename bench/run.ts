@@ -302,7 +302,8 @@ async function main(): Promise<void> {
       : await runScript(ROOT, 'hot-path.ts', ['--json'], pinning, scriptTimeoutMs);
   if (hotPath) log(`hot-path.ts: exit ${hotPath.code} in ${hotPath.elapsedMs} ms`);
 
-  // Event-loop stalls of the request thread with the default store and with an in-memory sink.
+  // Event-loop stalls of the request thread with the default store, with an in-memory sink, and with
+  // a hung aggregator (every batch spooled): the robust figure behind the hanging-vs-healthy p99 bar.
   const loopStall: ScriptResult[] = earlierHttp
     ? (earlierHttp.loopStall ?? [])
     : has('no-hot-path')
@@ -310,6 +311,7 @@ async function main(): Promise<void> {
       : [
           await runScript(ROOT, 'lib/loop-stall.ts', ['sqlite', '8', '--json'], pinning, scriptTimeoutMs),
           await runScript(ROOT, 'lib/loop-stall.ts', ['sink', '8', '--json'], pinning, scriptTimeoutMs),
+          await runScript(ROOT, 'lib/loop-stall.ts', ['hanging', '8', '--json'], pinning, scriptTimeoutMs),
         ];
 
   const scripts: ScriptResult[] = [];
