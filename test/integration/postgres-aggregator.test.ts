@@ -4,10 +4,12 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryAggregator } from '../../src/aggregators/memory-aggregator.js';
+import { POSTGRES_MIGRATIONS } from '../../src/aggregators/postgres/migrations.js';
 import { postgresAggregator } from '../../src/aggregators/postgres/postgres-aggregator.js';
 import { isPrivacyLogError } from '../../src/errors.js';
+import { mergePairsIntoBlob } from '../../src/stats/hll.js';
 import type { StatsQuery } from '../../src/stats/query.js';
-import { makeEvent, sketchUpdatesFor } from '../conformance/dataset.js';
+import { batchOf, makeEvent, sketchUpdatesFor, syntheticDataset } from '../conformance/dataset.js';
 import { OWN_EVENTS, SHARED_EVENTS, writerTraffic } from '../conformance/fixtures/concurrent-writers.js';
 import { probeService } from '../helpers/require-service.js';
 
@@ -113,6 +115,126 @@ describe.skipIf(!probe.available)(`postgresAggregator (${probe.reason})`, () => 
     expect(Math.abs(r.results[0]!.visitors! - 150)).toBeLessThanOrEqual(2);
     await Promise.all([x.close(), y.close()]);
   }, 60_000);
+
+  it('upgrades a version-1 schema: sketch rows kept, empty placeholders dropped, new deltas merge with them', async () => {
+    const schema = schemaName();
+    const q = `"${schema}"`;
+    const d = syntheticDataset(600, 1, Date.parse('2026-03-11T00:00:00.000Z'), 3);
+    const first = batchOf(d, 0, 300);
+    const second = batchOf(d, 300, 600);
+    // A store as version 1 left it: one merged row per sketch key, and an empty placeholder row.
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query(`CREATE SCHEMA ${q}`);
+    await c.query(POSTGRES_MIGRATIONS[0]!(q));
+    await c.query(`CREATE TABLE ${q}.schema_version (version integer NOT NULL)`);
+    await c.query(`INSERT INTO ${q}.schema_version VALUES (1)`);
+    for (const u of first.sketches) {
+      await c.query(`INSERT INTO ${q}.sketches VALUES ($1, $2, $3, $4, $5)`, [
+        u.dimension,
+        u.day,
+        u.site,
+        u.value,
+        Buffer.from(mergePairsIntoBlob(undefined, u.registers)),
+      ]);
+    }
+    await c.query(
+      `INSERT INTO ${q}.sketches VALUES ('page', '2026-03-10', 'oblachko', '/never-merged', '\\x01'::bytea)`,
+    );
+
+    const store = postgresAggregator({ connectionString: url, schema });
+    await store.ready;
+    const version = await c.query(`SELECT max(version) AS v FROM ${q}.schema_version`);
+    expect(version.rows[0]!.v).toBe(POSTGRES_MIGRATIONS.length);
+    const empty = await c.query(`SELECT count(*)::int AS n FROM ${q}.sketches WHERE value = '/never-merged'`);
+    expect(empty.rows[0]!.n).toBe(0);
+    await store.write(second);
+    // Two rows for a key written by both versions, until compaction (at close) folds them.
+    const before = await c.query(`SELECT count(*)::int AS n FROM ${q}.sketches WHERE dimension = 'site'`);
+    expect(before.rows[0]!.n).toBeGreaterThan(1);
+
+    const ref = memoryAggregator();
+    await ref.write({ events: [], sketches: first.sketches });
+    await ref.write(second);
+    const queries: StatsQuery[] = [
+      { type: 'aggregate', period: 'day', date: '2026-03-10', metrics: ['events', 'visitors'] },
+      { type: 'breakdown', period: 'day', date: '2026-03-10', property: 'page', metrics: ['visitors', 'pageviews'] },
+    ];
+    for (const query of queries) expect(await store.query(query)).toEqual(await ref.query(query));
+    await store.close();
+    const after = await c.query(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${q}.sketches GROUP BY dimension, day, site, value HAVING count(*) > 1) x`,
+    );
+    expect(after.rows[0]!.n).toBe(0);
+    const reopened = postgresAggregator({ connectionString: url, schema });
+    for (const query of queries) expect(await reopened.query(query)).toEqual(await ref.query(query));
+    await reopened.close();
+    await c.end();
+  }, 60_000);
+
+  it('compacts sketch deltas without changing a result, also while another server writes', async () => {
+    const schema = schemaName();
+    const x = postgresAggregator({ connectionString: url, schema });
+    const y = postgresAggregator({ connectionString: url, schema });
+    await Promise.all([x.ready, y.ready]);
+    const d = syntheticDataset(4000, 1, Date.parse('2026-03-11T00:00:00.000Z'), 5);
+    const batches = Array.from({ length: 40 }, (_, i) => batchOf(d, i * 100, i * 100 + 100));
+    // 20 writes each: both compact in the background while the other still writes; y replays x's first half.
+    await Promise.all([
+      (async () => {
+        for (const b of batches.slice(0, 20)) await x.write(b);
+      })(),
+      (async () => {
+        for (const b of [...batches.slice(20), ...batches.slice(0, 5)]) await y.write(b);
+      })(),
+    ]);
+    const ref = memoryAggregator();
+    for (const b of batches) await ref.write(b);
+    const query: StatsQuery = {
+      type: 'breakdown',
+      period: 'day',
+      date: '2026-03-10',
+      property: 'browser',
+      metrics: ['events', 'visitors'],
+    };
+    expect(await x.query(query)).toEqual(await ref.query(query));
+    await Promise.all([x.close(), y.close()]);
+    const z = postgresAggregator({ connectionString: url, schema });
+    expect(await z.query(query)).toEqual(await ref.query(query));
+    const all: StatsQuery = {
+      type: 'aggregate',
+      period: 'day',
+      date: '2026-03-10',
+      metrics: ['events'],
+      includeBots: true,
+    };
+    expect((await z.query(all)).results[0]!.events).toBe(4000);
+    await z.close();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const left = await c.query(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM "${schema}".sketches GROUP BY dimension, day, site, value HAVING count(*) > 1) x`,
+    );
+    expect(left.rows[0]!.n).toBe(0);
+    await c.end();
+  }, 60_000);
+
+  it('retention removes old raw events and keeps the rollups', async () => {
+    const schema = schemaName();
+    const a = postgresAggregator({ connectionString: url, schema, retentionDays: 7 });
+    const events = [makeEvent({ time: '2026-03-01T10:00:00.000Z' }), makeEvent({ time: '2026-03-10T10:00:00.000Z' })];
+    await a.write({ events, sketches: sketchUpdatesFor(events, ['v1', 'v2']) });
+    const r = await a.runRetention(Date.parse('2026-03-11T00:00:00.000Z'));
+    expect(r.events).toBe(1);
+    const old = await a.query({
+      type: 'aggregate',
+      period: 'day',
+      date: '2026-03-01',
+      metrics: ['events', 'visitors'],
+    });
+    expect(old.results[0]).toMatchObject({ events: 1, visitors: 1 });
+    await a.close();
+  });
 
   it('shares the day salt between servers: the first writer wins', async () => {
     const schema = schemaName();

@@ -61,6 +61,15 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<(s: string) => string> = [
     salt text NOT NULL
   );
   `,
+  // 2: sketches become append-only deltas. A write inserts the registers its
+  // batch brought (no row lock, no read-modify-write); readers merge every row
+  // of a key; compaction (sketch-compaction.ts) folds a key's rows into one off
+  // the write path. The empty rows version 1 created before each merge go.
+  (s) => `
+  ALTER TABLE ${s}.sketches DROP CONSTRAINT sketches_pkey;
+  CREATE INDEX sketches_key ON ${s}.sketches (dimension, day, site, value);
+  DELETE FROM ${s}.sketches WHERE registers = '\\x01'::bytea;
+  `,
 ];
 
 /** Bring the schema up to date. `client` must be a dedicated connection (not a pool). */

@@ -1,19 +1,18 @@
 /**
  * postgresAggregator: one store for many app servers (`pg` pool, own schema).
  *
- * - A batch's events and rollups go in one statement (one round trip):
- *   `jsonb_to_recordset` → `INSERT … ON CONFLICT (id) DO NOTHING RETURNING`
- *   → rollup upserts over the rows actually inserted, so concurrent or
+ * - A batch is one statement, one round trip, atomic without BEGIN/COMMIT
+ *   (write-statement.ts): events inserted `ON CONFLICT (id) DO NOTHING`, the
+ *   rollup increments the client computed applied only when every event was
+ *   new (else computed from the rows actually inserted), so concurrent or
  *   replayed writes never count an event twice.
- * - Sketches merge under row locks (`SELECT … FOR UPDATE` in key order, max
- *   per register, `UPDATE`) in the same transaction, so concurrent writers
- *   never lose a register.
+ * - Sketches are append-only deltas in that statement — no row lock, no
+ *   read-modify-write — compacted off the write path (sketch-deltas.ts).
  * - The day's salt is shared through the store (first writer wins).
  */
 import { assertKnownKeys, ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '../../errors.js';
 import { createStatsEngine } from '../../stats/engine.js';
 import { type EventRow, eventRow, SLOT_MS, utcDay } from '../../stats/event-columns.js';
-import { mergePairsIntoBlob } from '../../stats/hll.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
 import { type RollupIncrements, rollupIncrements } from '../../stats/rollup.js';
 import {
@@ -29,6 +28,8 @@ import type { Batch, StatsAggregator } from '../aggregator.js';
 import { loadPg, type PgClientLike, type PgPoolLike } from './driver.js';
 import { migrate } from './migrations.js';
 import { postgresBackend } from './postgres-backend.js';
+import { compactSketchKeys, sketchCompactor, sketchDeltas, uncompactedKeys } from './sketch-deltas.js';
+import { applyRollupsSql, insertBatchSql, rollupParams } from './write-statement.js';
 
 export interface PostgresAggregatorOptions extends RetentionOptions {
   /** Connection string. Default: the DATABASE_URL environment variable. Ignored when `pool` is given. */
@@ -51,6 +52,8 @@ export const DEFAULT_MAX_CONNECTIONS = 4;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** Attempts for a transaction that hit a deadlock or serialization failure. */
 const TX_ATTEMPTS = 3;
+/** Keys per transaction when sweeping for uncompacted sketch deltas. */
+const COMPACT_SWEEP_KEYS = 256;
 
 const OPTION_KEYS = [
   'connectionString',
@@ -77,90 +80,6 @@ export interface PostgresAggregator extends StatsAggregator {
   /** Drop the whole schema with its data (for tests and benchmarks). */
   dropSchema(): Promise<void>;
   close(): Promise<void>;
-}
-
-const EVENT_RECORD =
-  'id uuid, ts bigint, site text, kind text, page text, referrer text, browser text, os text, device text, isp text, domain text, download text, bot smallint, session_id text, doc jsonb';
-
-function insertBatchSql(s: string): string {
-  const dims = ['page', 'referrer', 'browser', 'os', 'device', 'isp', 'domain', 'download', 'kind']
-    .map((d) => `('${d}', ins.${d})`)
-    .join(', ');
-  return `WITH input AS (
-    SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(${EVENT_RECORD}, day text, slot bigint)
-  ), ins AS (
-    INSERT INTO ${s}.events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, doc)
-    SELECT id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, doc
-    FROM input ORDER BY id
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id, site, kind, page, referrer, browser, os, device, isp, domain, download, bot
-  ), rows AS (
-    SELECT ins.*, input.day, input.slot FROM ins JOIN input USING (id)
-  ), roll AS (
-    INSERT INTO ${s}.rollup_day (dimension, day, site, value, bot, events, pageviews, downloads)
-    SELECT d.dimension, ins.day, ins.site, d.value, ins.bot, count(*),
-           count(*) FILTER (WHERE ins.kind = 'pageview'), count(*) FILTER (WHERE ins.kind = 'download')
-    FROM rows ins CROSS JOIN LATERAL (VALUES ${dims}) AS d(dimension, value)
-    WHERE d.value IS NOT NULL
-    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET
-      events = rollup_day.events + EXCLUDED.events,
-      pageviews = rollup_day.pageviews + EXCLUDED.pageviews,
-      downloads = rollup_day.downloads + EXCLUDED.downloads
-  ), slots AS (
-    INSERT INTO ${s}.rollup_slot (slot, site, bot, events, pageviews, downloads)
-    SELECT slot, site, bot, count(*), count(*) FILTER (WHERE kind = 'pageview'), count(*) FILTER (WHERE kind = 'download')
-    FROM rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    ON CONFLICT (slot, site, bot) DO UPDATE SET
-      events = rollup_slot.events + EXCLUDED.events,
-      pageviews = rollup_slot.pageviews + EXCLUDED.pageviews,
-      downloads = rollup_slot.downloads + EXCLUDED.downloads
-  ), ensure AS (
-    INSERT INTO ${s}.sketches (dimension, day, site, value, registers)
-    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS k(dimension, day, site, value)
-      CROSS JOIN (SELECT '\\x01'::bytea) AS e(registers)
-    ORDER BY 1, 2, 3, 4
-    ON CONFLICT DO NOTHING
-  )
-  SELECT count(*)::int AS inserted FROM ins`;
-}
-
-function applyRollupsSql(s: string): string {
-  return `WITH d AS (
-    INSERT INTO ${s}.rollup_day (dimension, day, site, value, bot, events, pageviews, downloads)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::bigint[], $7::bigint[], $8::bigint[])
-    ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET
-      events = rollup_day.events + EXCLUDED.events,
-      pageviews = rollup_day.pageviews + EXCLUDED.pageviews,
-      downloads = rollup_day.downloads + EXCLUDED.downloads
-  )
-  INSERT INTO ${s}.rollup_slot (slot, site, bot, events, pageviews, downloads)
-  SELECT * FROM unnest($9::bigint[], $10::text[], $11::smallint[], $12::bigint[], $13::bigint[], $14::bigint[])
-  ON CONFLICT (slot, site, bot) DO UPDATE SET
-    events = rollup_slot.events + EXCLUDED.events,
-    pageviews = rollup_slot.pageviews + EXCLUDED.pageviews,
-    downloads = rollup_slot.downloads + EXCLUDED.downloads`;
-}
-
-function rollupParams(inc: RollupIncrements): unknown[] {
-  const d = inc.days;
-  const s = inc.slots;
-  return [
-    d.map((x) => x.dimension),
-    d.map((x) => x.day),
-    d.map((x) => x.site),
-    d.map((x) => x.value),
-    d.map((x) => (x.bot ? 1 : 0)),
-    d.map((x) => x.events),
-    d.map((x) => x.pageviews),
-    d.map((x) => x.downloads),
-    s.map((x) => x.slot),
-    s.map((x) => x.site),
-    s.map((x) => (x.bot ? 1 : 0)),
-    s.map((x) => x.events),
-    s.map((x) => x.pageviews),
-    s.map((x) => x.downloads),
-  ];
 }
 
 function isTransient(err: unknown): boolean {
@@ -319,6 +238,47 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
     throw failed(op, lastErr);
   }
 
+  /** Run one statement (atomic on its own: no BEGIN/COMMIT round trips) on one connection, retrying deadlocks. */
+  async function attempt<T>(op: string, fn: (c: PgClientLike) => Promise<T>): Promise<T> {
+    const p = await init();
+    let lastErr: unknown;
+    for (let i = 0; i < TX_ATTEMPTS; i++) {
+      let client: PgClientLike;
+      try {
+        client = await checkout(p);
+      } catch (err) {
+        throw failed(op, err);
+      }
+      try {
+        const out = await fn(client);
+        checkin(client);
+        return out;
+      } catch (err) {
+        checkin(client, err);
+        lastErr = err;
+        if (!isTransient(err)) break;
+      }
+    }
+    throw failed(op, lastErr);
+  }
+
+  const compactor = sketchCompactor((keys, wait) => tx('compact', (c) => compactSketchKeys(c, quoted, keys, wait)));
+
+  /** Compact keys left with several rows by any server (one that stopped before compacting, say); bounded. */
+  async function sweepSketches(): Promise<number> {
+    let removed = 0;
+    for (let i = 0; i < 100 && !closed; i++) {
+      const keys = await uncompactedKeys(await init(), quoted, COMPACT_SWEEP_KEYS);
+      if (keys.length === 0) break;
+      const n = await tx('compact', (c) => compactSketchKeys(c, quoted, keys, false));
+      // Another server is compacting right now: leave the rest to a later sweep.
+      if (n === null) break;
+      removed += n;
+      if (n === 0 || keys.length < COMPACT_SWEEP_KEYS) break;
+    }
+    return removed;
+  }
+
   const engine = createStatsEngine(postgresBackend(init, quoted));
   let retentionRunning: Promise<unknown> | undefined;
 
@@ -347,6 +307,7 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
   const timer = setInterval(() => {
     if (closed || retentionRunning || !pool) return;
     retentionRunning = runRetention()
+      .then(sweepSketches)
       .catch(() => undefined)
       .finally(() => {
         retentionRunning = undefined;
@@ -389,46 +350,20 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
           slot: Math.floor(r.ts / SLOT_MS),
         };
       });
-      const sk = b.sketches;
-      const keyParams = [
-        sk.map((u) => u.dimension),
-        sk.map((u) => u.day),
-        sk.map((u) => u.site),
-        sk.map((u) => u.value),
-      ];
-      await tx('write', async (c) => {
-        await c.query(insertBatch, [JSON.stringify(records), ...keyParams]);
-        if (sk.length === 0) return;
-        const locked = await c.query(
-          `SELECT s.dimension, s.day, s.site, s.value, s.registers FROM ${quoted}.sketches s
-           JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(dimension, day, site, value)
-             USING (dimension, day, site, value)
-           ORDER BY 1, 2, 3, 4 FOR UPDATE OF s`,
-          keyParams,
-        );
-        const current = new Map<string, Uint8Array>();
-        for (const r of locked.rows) {
-          current.set(`${r.dimension}\u0000${r.day}\u0000${r.site}\u0000${r.value}`, r.registers as Uint8Array);
-        }
-        const merged = new Map<string, Uint8Array>();
-        for (const u of sk) {
-          const key = `${u.dimension}\u0000${u.day}\u0000${u.site}\u0000${u.value}`;
-          merged.set(key, mergePairsIntoBlob(merged.get(key) ?? current.get(key), u.registers));
-        }
-        const keys = [...merged.keys()].map((k) => k.split('\u0000'));
-        await c.query(
-          `UPDATE ${quoted}.sketches AS t SET registers = u.registers
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u(dimension, day, site, value, registers)
-           WHERE t.dimension = u.dimension AND t.day = u.day AND t.site = u.site AND t.value = u.value`,
-          [
-            keys.map((k) => k[0]),
-            keys.map((k) => k[1]),
-            keys.map((k) => k[2]),
-            keys.map((k) => k[3]),
-            [...merged.values()].map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength)),
-          ],
-        );
-      });
+      const deltas = sketchDeltas(b.sketches);
+      await attempt('write', (c) =>
+        c.query(insertBatch, [
+          JSON.stringify(records),
+          deltas.map((d) => d.key[0]),
+          deltas.map((d) => d.key[1]),
+          deltas.map((d) => d.key[2]),
+          deltas.map((d) => d.key[3]),
+          deltas.map((d) => d.blob),
+          ...rollupParams(rollupIncrements(b.rows, 1, true)),
+          records.length,
+        ]),
+      );
+      compactor.touched(deltas.map((d) => d.key));
     },
     async forget(sessionId: string): Promise<number> {
       assertOpen('forget');
@@ -480,6 +415,8 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
       closed = true;
       clearInterval(timer);
       await retentionRunning;
+      // Fold this server's sketch deltas, so a store left alone reads one row per key.
+      if (pool) await compactor.flush().catch(() => undefined);
       const p = pool;
       pool = undefined;
       if (p && !external) await p.end();
