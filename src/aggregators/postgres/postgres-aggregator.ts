@@ -327,7 +327,8 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
     }),
     async write(batch: Batch): Promise<void> {
       assertOpen('write');
-      const b = checkBatch(name, batch);
+      // Sketch deltas are appended, never locked: no need to sort them.
+      const b = checkBatch(name, batch, { ordered: false });
       if (b.events.length === 0 && b.sketches.length === 0) return;
       const records = b.rows.map((r, i) => {
         return {
