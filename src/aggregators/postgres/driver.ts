@@ -10,8 +10,16 @@ export interface PgResult {
   rowCount: number | null;
 }
 
+/** A named query: the server parses and plans it once per connection (pg's prepared statements). */
+export interface PgNamedQuery {
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
 export interface PgQueryable {
   query(text: string, params?: unknown[]): Promise<PgResult>;
+  query(config: PgNamedQuery): Promise<PgResult>;
 }
 
 export interface PgClientLike extends PgQueryable {

@@ -137,6 +137,8 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
   const retention = checkRetention(WHERE, options);
 
   const insertBatch = insertBatchSql(quoted);
+  // Named, so each connection parses and plans the write once, not per batch.
+  const writeStatementName = `privacy-log-write-${schema}`;
   const applyRollups = applyRollupsSql(quoted);
   let pool: PgPoolLike | undefined;
   let initializing: Promise<PgPoolLike> | undefined;
@@ -353,16 +355,20 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
       });
       const deltas = sketchDeltas(b.sketches);
       await attempt('write', (c) =>
-        c.query(insertBatch, [
-          JSON.stringify(records),
-          deltas.map((d) => d.key[0]),
-          deltas.map((d) => d.key[1]),
-          deltas.map((d) => d.key[2]),
-          deltas.map((d) => d.key[3]),
-          deltas.map((d) => d.blob),
-          ...rollupParams(rollupIncrements(b.rows, 1, true)),
-          records.length,
-        ]),
+        c.query({
+          name: writeStatementName,
+          text: insertBatch,
+          values: [
+            JSON.stringify(records),
+            deltas.map((d) => d.key[0]),
+            deltas.map((d) => d.key[1]),
+            deltas.map((d) => d.key[2]),
+            deltas.map((d) => d.key[3]),
+            deltas.map((d) => d.blob),
+            ...rollupParams(rollupIncrements(b.rows, 1, true)),
+            records.length,
+          ],
+        }),
       );
       compactor.touched(deltas.map((d) => d.key));
     },
