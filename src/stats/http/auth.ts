@@ -1,9 +1,11 @@
 /**
  * Authentication for the stats API and dashboard: a bearer token and/or HTTP
- * Basic credentials, compared in constant time (SHA-256 of both sides, then
+ * Basic credentials. The bearer check is the one the collector and the
+ * metrics route use (src/http/bearer-auth.ts); Basic credentials go through
+ * the same constant-time comparison (SHA-256 of both sides, then
  * crypto.timingSafeEqual, so neither length nor content leaks through timing).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerChecker, matchesSecret, secretDigest } from '../../http/bearer-auth.js';
 
 export interface StatsAuthOptions {
   /** Accept `Authorization: Bearer <token>`. */
@@ -12,24 +14,19 @@ export interface StatsAuthOptions {
   basic?: { username: string; password: string };
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
 /** A precomputed checker: returns true when the Authorization header carries valid credentials. */
 export function authChecker(auth: StatsAuthOptions): (authorization: string | undefined) => boolean {
-  const token = auth.token === undefined ? undefined : digest(auth.token);
-  const basic = auth.basic === undefined ? undefined : digest(`${auth.basic.username}:${auth.basic.password}`);
+  const bearer = auth.token === undefined ? undefined : bearerChecker(auth.token);
+  const basic = auth.basic === undefined ? undefined : secretDigest(`${auth.basic.username}:${auth.basic.password}`);
   return (authorization) => {
     if (typeof authorization !== 'string' || authorization.length > 4096) return false;
-    const space = authorization.indexOf(' ');
+    const space = authorization.search(/[ \t]/);
     if (space < 0) return false;
     const scheme = authorization.slice(0, space).toLowerCase();
-    const value = authorization.slice(space + 1).trim();
-    if (scheme === 'bearer' && token !== undefined) return timingSafeEqual(digest(value), token);
+    if (scheme === 'bearer') return bearer !== undefined && bearer(authorization);
     if (scheme === 'basic' && basic !== undefined) {
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      return timingSafeEqual(digest(decoded), basic);
+      const decoded = Buffer.from(authorization.slice(space + 1).trim(), 'base64').toString('utf8');
+      return matchesSecret(decoded, basic);
     }
     return false;
   };
