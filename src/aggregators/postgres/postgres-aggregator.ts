@@ -14,7 +14,7 @@ import { assertKnownKeys, ERROR_CODES, invalidOption, isPrivacyLogError, Privacy
 import { createStatsEngine } from '../../stats/engine.js';
 import { type EventRow, eventRow, SLOT_MS, utcDay } from '../../stats/event-columns.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
-import { type RollupIncrements, rollupIncrements } from '../../stats/rollup.js';
+import { rollupIncrements } from '../../stats/rollup.js';
 import {
   checkBatch,
   checkRetention,
