@@ -23,7 +23,7 @@ export function authChecker(auth: StatsAuthOptions): (authorization: string | un
     const space = authorization.search(/[ \t]/);
     if (space < 0) return false;
     const scheme = authorization.slice(0, space).toLowerCase();
-    if (scheme === 'bearer') return bearer !== undefined && bearer(authorization);
+    if (scheme === 'bearer') return bearer?.(authorization) === true;
     if (scheme === 'basic' && basic !== undefined) {
       const decoded = Buffer.from(authorization.slice(space + 1).trim(), 'base64').toString('utf8');
       return matchesSecret(decoded, basic);
