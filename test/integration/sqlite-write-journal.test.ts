@@ -388,7 +388,7 @@ describe('sqliteAggregator: migration 3 (no events_session index)', () => {
     expect(after.results[0]!.pageviews).toBe(Number(expected[0]!.results[0]!.pageviews) - inSession);
     await a.close();
     const db = new Database(file, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(3);
+    expect(db.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'events_session'").get()).toBeUndefined();
     expect(db.prepare("SELECT count(*) FROM event_rows WHERE session_id = 's3'").pluck().get()).toBe(0);
     db.close();

@@ -142,6 +142,33 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   -- covering index of consenting rows, instead.
   DROP INDEX events_session;
   `,
+  `
+  -- Session metrics: per (session, UTC day as epoch ms / 86400000, site, bot)
+  -- the first and last event and the pageviews of its raw events, added when
+  -- the journal is folded (like the rollups), erased by forget, cut with the
+  -- raw events by retention. Keyed by session first, so a query groups the
+  -- sessions of a range in key order, without a sort of the raw rows.
+  CREATE TABLE session_day (
+    session_id TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    site TEXT NOT NULL,
+    bot INTEGER NOT NULL,
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    pageviews INTEGER NOT NULL,
+    PRIMARY KEY (session_id, day, site, bot)
+  ) WITHOUT ROWID;
+  -- Retention deletes by day.
+  CREATE INDEX session_day_day ON session_day (day);
+  -- The rows already stored, except those named by journal rows still to fold
+  -- (their fold adds them). Journal rows of schema version 1 name no rows.
+  INSERT INTO session_day (session_id, day, site, bot, first_ts, last_ts, pageviews)
+    SELECT session_id, ts / 86400000, site, bot, MIN(ts), MAX(ts), COUNT(CASE WHEN kind = 'pageview' THEN 1 END)
+    FROM event_rows e
+    WHERE session_id IS NOT NULL AND NOT EXISTS (
+      SELECT 1 FROM pending p WHERE e.seq BETWEEN p.payload ->> '$.f' AND p.payload ->> '$.l')
+    GROUP BY 1, 2, 3, 4;
+  `,
 ];
 
 /** Apply the migrations the database has not seen yet. Returns the version reached. */

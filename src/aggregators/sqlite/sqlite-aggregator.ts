@@ -121,6 +121,7 @@ const RETENTION_SLICE = 500;
 /** The same bound for the other background transactions (sketch appends before a fold, compaction). */
 const SLICE_MS = 1;
 const NO_SKETCHES: readonly SketchUpdate[] = [];
+const DAY_MS = 86_400_000;
 
 /** What one write transaction did: where the next one starts, and what it journaled. */
 interface WriteSlice {
@@ -286,6 +287,25 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const expireSketches = db.prepare('DELETE FROM sketches WHERE day < ?');
   const deleteZeroDays = db.prepare('DELETE FROM rollup_day WHERE events <= 0');
   const deleteZeroSlots = db.prepare('DELETE FROM rollup_slot WHERE events <= 0');
+  // Session metrics' table (migration 4): the consenting rows a fold brings, summed per (session, day, site, bot).
+  const sessionDayColumns = `session_id, ts / ${DAY_MS}, site, bot, MIN(ts), MAX(ts), COUNT(CASE WHEN kind = 'pageview' THEN 1 END)`;
+  const sessionDayUpsert = `ON CONFLICT (session_id, day, site, bot) DO UPDATE SET first_ts = min(first_ts, excluded.first_ts),
+       last_ts = max(last_ts, excluded.last_ts), pageviews = pageviews + excluded.pageviews`;
+  const foldSessionDays = db.prepare(
+    `INSERT INTO session_day (session_id, day, site, bot, first_ts, last_ts, pageviews)
+     SELECT ${sessionDayColumns} FROM pending p JOIN event_rows e ON e.seq BETWEEN p.payload ->> '$.f' AND p.payload ->> '$.l'
+     WHERE p.id <= ? AND e.session_id IS NOT NULL GROUP BY 1, 2, 3, 4 ${sessionDayUpsert}`,
+  );
+  const forgetSessionDays = db.prepare('DELETE FROM session_day WHERE session_id = ?');
+  const expireSessionDays = db.prepare(
+    `DELETE FROM session_day WHERE (session_id, day, site, bot) IN
+     (SELECT session_id, day, site, bot FROM session_day WHERE day < ? LIMIT ${RETENTION_SLICE})`,
+  );
+  const clearSessionDay = db.prepare('DELETE FROM session_day WHERE day = ?');
+  const rebuildSessionDay = db.prepare(
+    `INSERT INTO session_day (session_id, day, site, bot, first_ts, last_ts, pageviews)
+     SELECT ${sessionDayColumns} FROM event_rows WHERE ts >= ? AND ts < ? AND session_id IS NOT NULL GROUP BY 1, 2, 3, 4`,
+  );
 
   const backend = sqliteBackend(db);
   // A private in-memory database has no write-ahead log to checkpoint.
@@ -423,6 +443,8 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       for (const x of inc.slots) upsertSlot.run(x.slot, x.site, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads);
     }
     for (const m of sketches.entries) appendDelta(m);
+    // Every journal row names its rows by seq range: their sessions are summed in SQL from the rows themselves.
+    foldSessionDays.run(pend[pend.length - 1]!.id);
     deletePending.run(pend[pend.length - 1]!.id);
     if (!useSums) sketches.release();
     return pend.length;
@@ -464,6 +486,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     const seqs = JSON.stringify([...found, ...(sessionSeqsAfter.all(after, sessionId) as number[])]);
     rollGoneDays.run({ v: seqs });
     rollGoneSlots.run({ v: seqs });
+    forgetSessionDays.run(sessionId);
     deleteZeroDays.run();
     deleteZeroSlots.run();
     return deleteSeqs.run(seqs).changes;
@@ -493,6 +516,17 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     }
     return { found, after };
   }
+
+  /**
+   * Retention's last step for session_day: the raw rows of the day the cutoff
+   * falls in were cut part-way, so that day's sessions are summed again from
+   * the rows kept (after a fold, so no journal row adds them a second time).
+   */
+  const cutSessionDayTx = db.transaction((cutoffDay: number) => {
+    foldTx();
+    clearSessionDay.run(cutoffDay);
+    rebuildSessionDay.run(cutoffDay * DAY_MS, (cutoffDay + 1) * DAY_MS);
+  });
 
   const saltTx = db.transaction((day: string, candidate: string) => {
     deleteSalts.run(saltKeepFrom(day));
@@ -596,6 +630,13 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       await yieldTurn();
     }
     if (closed) return out;
+    const cutoffDay = Math.floor(c.eventsBefore / DAY_MS);
+    for (let i = 0; i < 100_000 && !closed; i++) {
+      if (expireSessionDays.run(cutoffDay).changes < RETENTION_SLICE) break;
+      await yieldTurn();
+    }
+    if (closed) return out;
+    cutSessionDayTx.immediate(cutoffDay);
     // Rollups expire a day at a time in steady state: one statement each is short.
     out.rollups += expireDays.run(c.rollupDayBefore).changes;
     out.rollups += expireSlots.run(c.slotBefore).changes;

@@ -3,7 +3,8 @@
  * through cached prepared statements.
  */
 import type Database from 'better-sqlite3';
-import type { CountRow, SessionRow, SketchRow, SketchSpec, StatsBackend } from '../../stats/backend.js';
+import type { CountRow, RawSpec, SessionRow, SketchRow, SketchSpec, StatsBackend } from '../../stats/backend.js';
+import { SLOT_MS } from '../../stats/event-columns.js';
 import {
   dayCountsSql,
   rawCountsSql,
@@ -37,6 +38,32 @@ function countRow(r: Row): CountRow {
     pageviews: Number(r.pageviews),
     downloads: Number(r.downloads),
   };
+}
+
+/**
+ * Session metrics from session_day (migration 4) when it answers exactly what
+ * the raw query would: no filters, not grouped by a property, whole UTC days.
+ * Its rows are in session order, so sessions are grouped without a sort; a
+ * session's days merge (first of firsts, last of lasts, pageviews summed).
+ * Otherwise undefined: the raw events answer.
+ */
+export function sessionDaySql(spec: RawSpec): SqlQuery | undefined {
+  if (spec.filters.length > 0 || spec.group.by === 'property') return undefined;
+  if (spec.from % DAY_MS !== 0 || spec.to % DAY_MS !== 0 || spec.from >= spec.to) return undefined;
+  const params: unknown[] = [spec.from / DAY_MS, spec.to / DAY_MS];
+  const w = ['day >= ?', 'day < ?'];
+  if (spec.site !== undefined) {
+    w.push('site = ?');
+    params.push(spec.site);
+  }
+  if (!spec.includeBots) w.push('bot = 0');
+  const inner = `SELECT MIN(first_ts) AS mn, MAX(last_ts) AS mx, SUM(pageviews) AS pv FROM session_day WHERE ${w.join(' AND ')} GROUP BY session_id`;
+  const counts = 'COUNT(*) AS sessions, COUNT(CASE WHEN pv <= 1 THEN 1 END) AS bounces, SUM(mx - mn) AS duration_ms';
+  const sql =
+    spec.group.by === 'slot'
+      ? `SELECT mn / ${SLOT_MS} AS key, ${counts} FROM (${inner}) s GROUP BY 1`
+      : `SELECT '' AS key, ${counts} FROM (${inner}) s`;
+  return { sql, params };
 }
 
 export interface SqliteBackend extends StatsBackend {
@@ -133,12 +160,19 @@ export function sqliteBackend(db: Database.Database): SqliteBackend {
       return all(rawCountsSql(SQLITE_DIALECT, spec)).map(countRow);
     },
     async sessions(spec): Promise<SessionRow[]> {
-      return all(sessionsSql(SQLITE_DIALECT, spec)).map((r) => ({
-        key: String(r.key),
-        sessions: Number(r.sessions),
-        bounces: Number(r.bounces),
-        durationMs: Number(r.duration_ms),
-      }));
+      const rows = all(sessionDaySql(spec) ?? sessionsSql(SQLITE_DIALECT, spec));
+      const out: SessionRow[] = [];
+      for (const r of rows) {
+        // The ungrouped session_day query answers one row even with no session; the raw one answers none.
+        if (Number(r.sessions) === 0) continue;
+        out.push({
+          key: String(r.key),
+          sessions: Number(r.sessions),
+          bounces: Number(r.bounces),
+          durationMs: Number(r.duration_ms),
+        });
+      }
+      return out;
     },
     async dayCounts(spec) {
       return all(dayCountsSql(SQLITE_DIALECT, spec)).map(countRow);

@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrations.js';
+import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
+import { sessionDaySql } from '../../src/aggregators/sqlite/sqlite-backend.js';
+import type { StatsQuery } from '../../src/stats/query.js';
+import { makeEvent, sketchUpdatesFor } from '../conformance/dataset.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'privacy-log-session-day-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const DAY = '2026-03-10';
+const SESSION_METRICS = ['sessions', 'bounce_rate', 'visit_duration'] as const;
+/** Queries session_day answers (no filters, whole UTC days, not grouped by a property). */
+const FAST: StatsQuery[] = [
+  { type: 'aggregate', period: '7d', date: DAY, metrics: [...SESSION_METRICS] },
+  { type: 'aggregate', period: '7d', date: DAY, metrics: [...SESSION_METRICS], includeBots: true },
+  { type: 'aggregate', period: 'custom', from: '2026-03-06', to: '2026-03-08', metrics: [...SESSION_METRICS] },
+  { type: 'aggregate', period: '30d', date: DAY, metrics: [...SESSION_METRICS], site: 'oblachko' },
+  { type: 'timeseries', period: '7d', date: DAY, metrics: [...SESSION_METRICS] },
+  { type: 'timeseries', period: 'day', date: '2026-03-08', metrics: [...SESSION_METRICS], includeBots: true },
+];
+/** The same query answered from the raw events: a filter every event matches takes the raw path. */
+const viaRaw = (q: StatsQuery): StatsQuery => ({
+  ...q,
+  filters: [{ property: 'kind', op: '!=', value: 'no-such-kind' }],
+});
+
+const eventArb = fc.record({
+  minute: fc.integer({ min: 0, max: 5 * 24 * 60 - 1 }),
+  session: fc.option(fc.constantFrom('s1', 's2', 's3', 's4', 's5', 's6'), { nil: undefined }),
+  site: fc.constantFrom('oblachko', 'other'),
+  bot: fc.boolean(),
+  download: fc.boolean(),
+  path: fc.constantFrom('/', '/a', '/b'),
+});
+
+function toEvent(e: fc.RecordValue<typeof eventArb> extends infer T ? T : never, i: number) {
+  const t = new Date(Date.parse('2026-03-06T00:00:00.000Z') + e.minute * 60_000 + i);
+  return makeEvent({
+    time: t.toISOString(),
+    session: e.session,
+    site: e.site,
+    bot: e.bot && i % 3 === 0,
+    path: e.path,
+    ...(e.download ? { kind: 'download' as const, file: `${e.path}f.zip` } : {}),
+  });
+}
+
+describe('sqliteAggregator: session_day (session metrics without a sort of the raw rows)', () => {
+  it('answers exactly what the raw events answer, after folds, replays, forget and retention cut mid-day', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(eventArb, { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.option(fc.constantFrom('s1', 's2', 's3'), { nil: undefined }),
+        fc.option(fc.integer({ min: 0, max: 4 * 24 * 60 }), { nil: undefined }),
+        async (specs, parts, forgotten, retentionMinute) => {
+          const file = join(dir, `p-${Math.random().toString(36).slice(2)}.db`);
+          const store = sqliteAggregator({ file, retentionDays: 2, retentionIntervalMs: 3_600_000 });
+          try {
+            const events = specs.map(toEvent);
+            const visitors = events.map((_, i) => `v${i % 7}`);
+            const size = Math.ceil(events.length / parts);
+            for (let i = 0; i < events.length; i += size) {
+              const slice = events.slice(i, i + size);
+              await store.write({ events: slice, sketches: sketchUpdatesFor(slice, visitors.slice(i, i + size)) });
+              // A query folds; a replay of the same batch adds nothing.
+              if (i === 0) await store.query(FAST[0]!);
+              await store.write({ events: slice, sketches: [] });
+            }
+            if (forgotten !== undefined) await store.forget(forgotten);
+            if (retentionMinute !== undefined)
+              // retentionDays 2: the cutoff falls inside the data, at any minute of a day.
+              await store.runRetention(Date.parse('2026-03-08T00:00:00.000Z') + retentionMinute * 60_000);
+            for (const q of FAST) expect(await store.query(q)).toEqual(await store.query(viaRaw(q)));
+          } finally {
+            await store.close();
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('is used only where it is exact: no filters, whole UTC days, no property grouping', () => {
+    const base = { from: Date.parse('2026-03-01T00:00:00.000Z'), to: Date.parse('2026-03-08T00:00:00.000Z') };
+    const spec = { ...base, filters: [], includeBots: false, group: { by: 'none' as const } };
+    expect(sessionDaySql(spec)?.sql).toContain('FROM session_day');
+    expect(sessionDaySql(spec)?.params).toEqual([base.from / 86_400_000, base.to / 86_400_000]);
+    expect(sessionDaySql({ ...spec, site: "x' OR 1=1 --" })?.params).toContain("x' OR 1=1 --");
+    expect(sessionDaySql({ ...spec, site: "x' OR 1=1 --" })?.sql).not.toContain('OR 1=1');
+    expect(sessionDaySql({ ...spec, from: base.from + 3_600_000 })).toBeUndefined();
+    expect(sessionDaySql({ ...spec, filters: [{ property: 'page', op: '==', value: '/' }] })).toBeUndefined();
+    expect(sessionDaySql({ ...spec, group: { by: 'property', property: 'page' } })).toBeUndefined();
+    expect(sessionDaySql({ ...spec, group: { by: 'slot' } })?.sql).toContain('GROUP BY 1');
+  });
+
+  it('upgrades a version-3 database: stored rows are summed, rows still in the journal are added by their fold only', async () => {
+    const events = Array.from({ length: 90 }, (_, i) =>
+      makeEvent({
+        time: `${DAY}T${String(8 + (i % 10)).padStart(2, '0')}:0${i % 6}:00.000Z`,
+        path: `/p${i % 4}`,
+        session: i % 2 === 0 ? `s${i % 5}` : undefined,
+      }),
+    );
+    const visitors = events.map((_, i) => `v${i % 11}`);
+    const queries: StatsQuery[] = [
+      { type: 'aggregate', period: 'day', date: DAY, metrics: [...SESSION_METRICS] },
+      { type: 'timeseries', period: 'day', date: DAY, metrics: [...SESSION_METRICS] },
+    ];
+    // Version 3 as it stood: a store of this code with its session_day removed and its version set back.
+    const file = join(dir, 'v3.db');
+    const w = sqliteAggregator({ file });
+    await w.write({ events: events.slice(0, 50), sketches: sketchUpdatesFor(events.slice(0, 50), visitors) });
+    await w.query(queries[0]!); // folds the first batch; the second stays in the journal
+    await w.write({ events: events.slice(50), sketches: sketchUpdatesFor(events.slice(50), visitors.slice(50)) });
+    const expected = await Promise.all(queries.map((q) => w.query(viaRaw(q))));
+    await w.close();
+
+    const v3 = new Database(file);
+    v3.exec('DROP TABLE session_day');
+    v3.pragma('user_version = 3');
+    // A journal row still to fold at upgrade time, naming rows of the second batch (as the v3 writer leaves it).
+    const seqs = v3.prepare('SELECT min(seq) AS f, max(seq) AS l FROM event_rows WHERE seq > 50').get() as {
+      f: number;
+      l: number;
+    };
+    v3.prepare('INSERT INTO pending (payload) VALUES (?)').run(
+      JSON.stringify({ w: 'old-writer', f: seqs.f, l: seqs.l, k: [], r: '' }),
+    );
+    // (Its fold also adds the rows' rollups a second time: only session metrics are compared here.)
+    v3.close();
+
+    const a = sqliteAggregator({ file });
+    const check = new Database(file, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
+    // Migration 4 summed only the rows no journal row names.
+    const summed = check.prepare('SELECT sum(pageviews) FROM session_day').pluck().get() as number;
+    const firstBatch = events.slice(0, 50).filter((e) => e.session !== undefined && e.kind === 'pageview').length;
+    expect(summed).toBe(firstBatch);
+    check.close();
+    for (let i = 0; i < queries.length; i++) {
+      expect((await a.query(queries[i]!)).results).toEqual(expected[i]!.results);
+    }
+    await a.close();
+  });
+});
