@@ -35,7 +35,15 @@ const viaRaw = (q: StatsQuery): StatsQuery => ({
   filters: [{ property: 'kind', op: '!=', value: 'no-such-kind' }],
 });
 
-const eventArb = fc.record({
+type EventSpecArb = {
+  minute: number;
+  session: string | undefined;
+  site: string;
+  bot: boolean;
+  download: boolean;
+  path: string;
+};
+const eventArb: fc.Arbitrary<EventSpecArb> = fc.record({
   minute: fc.integer({ min: 0, max: 5 * 24 * 60 - 1 }),
   session: fc.option(fc.constantFrom('s1', 's2', 's3', 's4', 's5', 's6'), { nil: undefined }),
   site: fc.constantFrom('oblachko', 'other'),
@@ -44,7 +52,7 @@ const eventArb = fc.record({
   path: fc.constantFrom('/', '/a', '/b'),
 });
 
-function toEvent(e: fc.RecordValue<typeof eventArb> extends infer T ? T : never, i: number) {
+function toEvent(e: EventSpecArb, i: number) {
   const t = new Date(Date.parse('2026-03-06T00:00:00.000Z') + e.minute * 60_000 + i);
   return makeEvent({
     time: t.toISOString(),
