@@ -111,6 +111,9 @@ describe('sqliteAggregator: session_day (session metrics without a sort of the r
     expect(sessionDaySql({ ...spec, filters: [{ property: 'page', op: '==', value: '/' }] })).toBeUndefined();
     expect(sessionDaySql({ ...spec, group: { by: 'property', property: 'page' } })).toBeUndefined();
     expect(sessionDaySql({ ...spec, group: { by: 'slot' } })?.sql).toContain('GROUP BY 1');
+    // In key order the day terms keep off the day index; otherwise they use it.
+    expect(sessionDaySql(spec, true)?.sql).toContain('+day >= ?');
+    expect(sessionDaySql(spec, false)?.sql).not.toContain('+day');
   });
 
   it('upgrades a version-3 database: stored rows are summed, rows still in the journal are added by their fold only', async () => {

@@ -43,15 +43,18 @@ function countRow(r: Row): CountRow {
 /**
  * Session metrics from session_day (migration 4) when it answers exactly what
  * the raw query would: no filters, not grouped by a property, whole UTC days.
- * Its rows are in session order, so sessions are grouped without a sort; a
+ * Its rows are in session order, so with `inKeyOrder` sessions are grouped
+ * as the table is scanned, without a sort (for ranges covering much of the
+ * table); else the day index finds the range's rows and they are sorted. A
  * session's days merge (first of firsts, last of lasts, pageviews summed).
  * Otherwise undefined: the raw events answer.
  */
-export function sessionDaySql(spec: RawSpec): SqlQuery | undefined {
+export function sessionDaySql(spec: RawSpec, inKeyOrder = true): SqlQuery | undefined {
   if (spec.filters.length > 0 || spec.group.by === 'property') return undefined;
   if (spec.from % DAY_MS !== 0 || spec.to % DAY_MS !== 0 || spec.from >= spec.to) return undefined;
   const params: unknown[] = [spec.from / DAY_MS, spec.to / DAY_MS];
-  const w = ['day >= ?', 'day < ?'];
+  // '+day' keeps the planner off the day index (which would need a sort by session).
+  const w = inKeyOrder ? ['+day >= ?', '+day < ?'] : ['day >= ?', 'day < ?'];
   if (spec.site !== undefined) {
     w.push('site = ?');
     params.push(spec.site);
@@ -104,6 +107,17 @@ export function sqliteBackend(db: Database.Database): SqliteBackend {
   const sketchCache = new Map<string, Map<string, SketchRow[]>>();
   let cachedBytes = 0;
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  // The days session_day holds (each O(log n) through its day index).
+  const firstSessionDay = db.prepare('SELECT min(day) FROM session_day').pluck();
+  const lastSessionDay = db.prepare('SELECT max(day) FROM session_day').pluck();
+  /** Scan session_day in key order when the range covers at least a quarter of the days it holds. */
+  const scanSessionDays = (spec: RawSpec): boolean => {
+    const lo = firstSessionDay.get() as number | null;
+    const hi = lastSessionDay.get() as number | null;
+    if (lo === null || hi === null) return true;
+    const covered = Math.min(hi + 1, spec.to / DAY_MS) - Math.max(lo, spec.from / DAY_MS);
+    return covered * 4 >= hi - lo + 1;
+  };
   let seenVersion = dataVersion.get() as number;
   const clear = () => {
     sketchCache.clear();
@@ -160,7 +174,10 @@ export function sqliteBackend(db: Database.Database): SqliteBackend {
       return all(rawCountsSql(SQLITE_DIALECT, spec)).map(countRow);
     },
     async sessions(spec): Promise<SessionRow[]> {
-      const rows = all(sessionDaySql(spec) ?? sessionsSql(SQLITE_DIALECT, spec));
+      const fast = sessionDaySql(spec);
+      const rows = all(
+        fast === undefined ? sessionsSql(SQLITE_DIALECT, spec) : (sessionDaySql(spec, scanSessionDays(spec)) ?? fast),
+      );
       const out: SessionRow[] = [];
       for (const r of rows) {
         // The ungrouped session_day query answers one row even with no session; the raw one answers none.
