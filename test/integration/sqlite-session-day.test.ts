@@ -100,6 +100,39 @@ describe('sqliteAggregator: session_day (session metrics without a sort of the r
     );
   });
 
+  it('sums sessions in short transactions before a scheduled fold, each journal row once', async () => {
+    const file = join(dir, 'scheduled.db');
+    const store = sqliteAggregator({ file, retentionIntervalMs: 3_600_000 });
+    try {
+      // 230 batches: two scheduled folds (every 100 batches) and a remainder folded by the query.
+      for (let b = 0; b < 230; b++) {
+        const events = Array.from({ length: 4 }, (_, i) =>
+          makeEvent({
+            time: new Date(Date.parse('2026-03-06T00:00:00.000Z') + (b * 4 + i) * 97_000).toISOString(),
+            session: `s${(b * 7 + i) % 23}`,
+            path: `/p${i}`,
+          }),
+        );
+        await store.write({ events, sketches: [] });
+        // Replays are journaled as nothing new.
+        if (b % 50 === 0) await store.write({ events, sketches: [] });
+        await new Promise((r) => setImmediate(r));
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      const db = new Database(file, { readonly: true });
+      try {
+        for (const q of FAST) expect(await store.query(q)).toEqual(await store.query(viaRaw(q)));
+        expect(db.prepare('SELECT count(*) FROM pending').pluck().get()).toBe(0);
+        expect(db.prepare('SELECT count(*) FROM session_folded').pluck().get()).toBe(0);
+        expect(db.prepare('SELECT sum(pageviews) FROM session_day').pluck().get()).toBe(230 * 4);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it('is used only where it is exact: no filters, whole UTC days, no property grouping', () => {
     const base = { from: Date.parse('2026-03-01T00:00:00.000Z'), to: Date.parse('2026-03-08T00:00:00.000Z') };
     const spec = { ...base, filters: [], includeBots: false, group: { by: 'none' as const } };
@@ -139,7 +172,7 @@ describe('sqliteAggregator: session_day (session metrics without a sort of the r
     await w.close();
 
     const v3 = new Database(file);
-    v3.exec('DROP TABLE session_day');
+    v3.exec('DROP TABLE session_day; DROP TABLE session_folded');
     v3.pragma('user_version = 3');
     // A journal row still to fold at upgrade time, naming rows of the second batch (as the v3 writer leaves it).
     const seqs = v3.prepare('SELECT min(seq) AS f, max(seq) AS l FROM event_rows WHERE seq > 50').get() as {

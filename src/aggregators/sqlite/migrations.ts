@@ -160,6 +160,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   -- Retention deletes by day.
   CREATE INDEX session_day_day ON session_day (day);
+  -- Journal rows whose sessions are in session_day already (summed in short
+  -- transactions before a scheduled fold); the fold skips them, then drops them.
+  CREATE TABLE session_folded (id INTEGER PRIMARY KEY);
   -- The rows already stored, except those named by journal rows still to fold
   -- (their fold adds them). Journal rows of schema version 1 name no rows.
   INSERT INTO session_day (session_id, day, site, bot, first_ts, last_ts, pageviews)

@@ -122,6 +122,8 @@ const RETENTION_SLICE = 500;
 const SLICE_MS = 1;
 const NO_SKETCHES: readonly SketchUpdate[] = [];
 const DAY_MS = 86_400_000;
+/** Journal rows whose sessions one statement sums before a scheduled fold (≈ 4 × 250 rows). */
+const SESSION_SLICE_JOURNAL_ROWS = 4;
 
 /** What one write transaction did: where the next one starts, and what it journaled. */
 interface WriteSlice {
@@ -291,11 +293,18 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const sessionDayColumns = `session_id, ts / ${DAY_MS}, site, bot, MIN(ts), MAX(ts), COUNT(CASE WHEN kind = 'pageview' THEN 1 END)`;
   const sessionDayUpsert = `ON CONFLICT (session_id, day, site, bot) DO UPDATE SET first_ts = min(first_ts, excluded.first_ts),
        last_ts = max(last_ts, excluded.last_ts), pageviews = pageviews + excluded.pageviews`;
+  // The sessions of the rows named by journal rows (after, upTo], except those summed already.
   const foldSessionDays = db.prepare(
     `INSERT INTO session_day (session_id, day, site, bot, first_ts, last_ts, pageviews)
      SELECT ${sessionDayColumns} FROM pending p JOIN event_rows e ON e.seq BETWEEN p.payload ->> '$.f' AND p.payload ->> '$.l'
-     WHERE p.id <= ? AND e.session_id IS NOT NULL GROUP BY 1, 2, 3, 4 ${sessionDayUpsert}`,
+     WHERE p.id > ? AND p.id <= ? AND p.id NOT IN (SELECT id FROM session_folded) AND e.session_id IS NOT NULL
+     GROUP BY 1, 2, 3, 4 ${sessionDayUpsert}`,
   );
+  const markSessionsFolded = db.prepare(
+    'INSERT OR IGNORE INTO session_folded (id) SELECT id FROM pending WHERE id > ? AND id <= ?',
+  );
+  const clearSessionsFolded = db.prepare('DELETE FROM session_folded WHERE id <= ?');
+  const pendingIds = db.prepare('SELECT id FROM pending ORDER BY id').pluck();
   const forgetSessionDays = db.prepare('DELETE FROM session_day WHERE session_id = ?');
   const expireSessionDays = db.prepare(
     `DELETE FROM session_day WHERE (session_id, day, site, bot) IN
@@ -408,6 +417,28 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   });
 
   /**
+   * Before a scheduled fold: sum the sessions of the rows named by journal
+   * rows `ids[from]`.. into session_day and note those journal rows, until
+   * SLICE_MS has passed; returns where to go on. Each journal row's sessions
+   * are added in the transaction that notes it, and the fold skips noted
+   * rows, so they are counted once; the fold's own transaction keeps only
+   * what is left.
+   */
+  const sessionsTx = db.transaction((ids: readonly number[], from: number): number => {
+    const started = performance.now();
+    let i = from;
+    while (i < ids.length) {
+      const after = i === 0 ? 0 : ids[i - 1]!;
+      const upTo = ids[Math.min(ids.length, i + SESSION_SLICE_JOURNAL_ROWS) - 1]!;
+      foldSessionDays.run(after, upTo);
+      markSessionsFolded.run(after, upTo);
+      i = Math.min(ids.length, i + SESSION_SLICE_JOURNAL_ROWS);
+      if (performance.now() - started >= SLICE_MS) break;
+    }
+    return i;
+  });
+
+  /**
    * Fold the journal into rollups and sketches, each key applied once. This
    * connection's rows are taken from the in-memory sums when all of them are
    * still there; rows written by another connection (or ours, when another
@@ -443,9 +474,12 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       for (const x of inc.slots) upsertSlot.run(x.slot, x.site, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads);
     }
     for (const m of sketches.entries) appendDelta(m);
-    // Every journal row names its rows by seq range: their sessions are summed in SQL from the rows themselves.
-    foldSessionDays.run(pend[pend.length - 1]!.id);
-    deletePending.run(pend[pend.length - 1]!.id);
+    // Every journal row names its rows by seq range: their sessions are summed in SQL from the rows themselves
+    // (those not summed already by sessionsTx).
+    const lastId = pend[pend.length - 1]!.id;
+    foldSessionDays.run(0, lastId);
+    clearSessionsFolded.run(lastId);
+    deletePending.run(lastId);
     if (!useSums) sketches.release();
     return pend.length;
   });
@@ -595,10 +629,20 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       await yieldTurn();
     }
   }
+  /** Sum the journal's sessions into session_day in short transactions, a turn of the loop between them. */
+  async function drainSessions(): Promise<void> {
+    const ids = pendingIds.all() as number[];
+    for (let i = 0; i < ids.length && !closed; ) {
+      i = sessionsTx.immediate(ids, i);
+      checkpointer?.committed();
+      await yieldTurn();
+    }
+  }
   const scheduleFold = () => {
     if (folding || closed) return;
     folding = yieldTurn()
       .then(drainSketches)
+      .then(drainSessions)
       .then(() => {
         if (!closed) foldNow();
       })
