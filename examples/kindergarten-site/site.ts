@@ -305,6 +305,8 @@ export async function createSite(options: SiteOptions = {}): Promise<Site> {
       prefix: STATS_PREFIX,
       site: SITE_LABEL,
       timeZone: STATS_TIME_ZONE,
+      // The site is Russian: so is its dashboard, whatever language the browser prefers.
+      locale: 'ru',
       // A bearer token for scripts, and the same token as the password of a browser login.
       auth: { token: stats.token, basic: { username: STATS_USER, password: stats.token } },
     }),

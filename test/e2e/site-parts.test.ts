@@ -2,7 +2,7 @@
  * The example site's own parts, without a browser: escaped templates, the
  * contact form's validation (property-tested), the contact store (a real
  * SQLite file, no IP column, retention), the generated DOCX, the policy parser,
- * and the stats token file.
+ * the stats token file, and the Russian stats dashboard.
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,9 +15,11 @@ import { openContactStore } from '../../examples/kindergarten-site/contact/conta
 import { validateContact } from '../../examples/kindergarten-site/contact/validate-contact.js';
 import { applicationDocx } from '../../examples/kindergarten-site/documents/application-docx.js';
 import { loadDocuments } from '../../examples/kindergarten-site/documents/catalogue.js';
+import { STATS_PREFIX } from '../../examples/kindergarten-site/site.js';
 import { loadStatsToken } from '../../examples/kindergarten-site/stats-token.js';
 import { escapeHtml, html } from '../../examples/kindergarten-site/views/html.js';
 import { loadPolicy, parsePolicy } from '../../examples/kindergarten-site/views/policy-text.js';
+import { startSite } from './support/site-harness.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -220,5 +222,24 @@ describe('stats token', () => {
       source: 'given',
     });
     expect(() => loadStatsToken(tokenDir, 'short')).toThrow(/at least 16/);
+  });
+});
+
+describe('stats dashboard of the example site', () => {
+  it('is in Russian whatever the browser asks for (statsRoutes locale: ru)', async () => {
+    const site = await startSite({ statsToken: 'parts-token-0123456789abcdef' });
+    try {
+      for (const language of ['en-US,en;q=0.9', 'de', undefined]) {
+        const headers: Record<string, string> = { authorization: 'Bearer parts-token-0123456789abcdef' };
+        if (language) headers['accept-language'] = language;
+        const res = await fetch(`${site.url}${STATS_PREFIX}/`, { headers });
+        expect(res.status).toBe(200);
+        const body = await res.text();
+        expect(body).toContain('<html lang="ru"');
+        expect(body).toContain('Статистика посещений');
+      }
+    } finally {
+      await site.dispose();
+    }
   });
 });

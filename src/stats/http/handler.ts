@@ -9,13 +9,13 @@
  * - `GET {prefix}/api/timeseries?…`       JSON
  * - `GET {prefix}/api/breakdown?…`        JSON
  */
-import { assertKnownKeys, ERROR_CODES, invalidOption, isPrivacyLogError } from '../../errors.js';
+import { assertKnownKeys, didYouMean, ERROR_CODES, invalidOption, isPrivacyLogError } from '../../errors.js';
 import type { Filter, QueryType, StatsQuery, StatsResult, StatsSource } from '../query.js';
 import { DEFAULT_K } from '../query.js';
 import { isValidTimeZone } from '../time-range.js';
 import { authChecker, challenge, type StatsAuthOptions } from './auth.js';
 import { DASHBOARD_PROPERTIES, type DashboardProperty, renderDashboard, renderDashboardError } from './dashboard.js';
-import { pickLang } from './i18n.js';
+import { LANGS, type Lang, pickLang } from './i18n.js';
 import { queryFromParams } from './params.js';
 
 export type { StatsAuthOptions } from './auth.js';
@@ -33,6 +33,12 @@ export interface StatsHandlerOptions {
   timeZone?: string;
   /** The k-anonymity threshold; a query may raise it, never lower it. Default 5. */
   k?: number;
+  /**
+   * The dashboard's language. Default: from each request's Accept-Language
+   * (Russian when it asks for it, else English). A `lang=ru|en` query
+   * parameter still wins for that page.
+   */
+  locale?: Lang;
 }
 
 export const DEFAULT_STATS_PREFIX = '/stats';
@@ -56,7 +62,7 @@ export interface StatsHandler {
   handle(req: StatsRequest): Promise<StatsResponse | undefined>;
 }
 
-const OPTION_KEYS = ['source', 'prefix', 'auth', 'site', 'timeZone', 'k'] as const;
+const OPTION_KEYS = ['source', 'prefix', 'auth', 'site', 'timeZone', 'k', 'locale'] as const;
 const WHERE = 'createStatsHandler()';
 const API_TYPES: ReadonlySet<string> = new Set(['aggregate', 'timeseries', 'breakdown']);
 
@@ -125,6 +131,15 @@ export function createStatsHandler(options: StatsHandlerOptions): StatsHandler {
   const source = options.source;
   if (typeof source !== 'object' || source === null || typeof source.query !== 'function')
     throw invalidOption(WHERE, 'source', 'a StatsSource (privacy.stats, or an aggregator with query())');
+  const locale = options.locale;
+  if (locale !== undefined && !(LANGS as readonly unknown[]).includes(locale)) {
+    const hint = typeof locale === 'string' ? didYouMean(locale, LANGS) : undefined;
+    throw invalidOption(
+      WHERE,
+      'locale',
+      `one of ${LANGS.map((l) => `'${l}'`).join(', ')}${hint ? ` (did you mean '${hint}'?)` : ''}`,
+    );
+  }
   const prefixOpt = options.prefix ?? DEFAULT_STATS_PREFIX;
   if (typeof prefixOpt !== 'string' || !/^\/[A-Za-z0-9._~\-/]*$/.test(prefixOpt))
     throw invalidOption(WHERE, 'prefix', 'a path starting with "/"');
@@ -161,7 +176,7 @@ export function createStatsHandler(options: StatsHandlerOptions): StatsHandler {
   }
 
   async function dashboard(path: string, params: URLSearchParams, acceptLanguage: string | undefined) {
-    const lang = pickLang(params.get('lang'), acceptLanguage);
+    const lang = pickLang(params.get('lang'), locale ?? acceptLanguage);
     let base: StatsQuery;
     try {
       base = queryFromParams('aggregate', params, defaults);

@@ -81,6 +81,40 @@ describe('createStatsHandler', () => {
     }
   });
 
+  it('takes a locale for the dashboard: it wins over Accept-Language, ?lang= still wins over it', async () => {
+    const src = await source();
+    const page = async (h: ReturnType<typeof createStatsHandler>, query: string, lang?: string) =>
+      (await h.handle(req('/stats/', query, { ...bearer, ...(lang ? { 'accept-language': lang } : {}) })))!.body;
+    const ru = createStatsHandler({ source: src, auth: { token: TOKEN }, locale: 'ru' });
+    expect(await page(ru, '', 'en-GB,en;q=0.9')).toContain('<html lang="ru"');
+    expect(await page(ru, '')).toContain('Статистика посещений');
+    expect(await page(ru, 'lang=en', 'ru')).toContain('<html lang="en"');
+    const en = createStatsHandler({ source: src, auth: { token: TOKEN }, locale: 'en' });
+    expect(await page(en, '', 'ru-RU,ru')).toContain('Traffic statistics');
+    // Without the option, as before: from Accept-Language.
+    const auto = createStatsHandler({ source: src, auth: { token: TOKEN } });
+    expect(await page(auto, '', 'ru-RU,ru')).toContain('<html lang="ru"');
+    expect(await page(auto, '', 'en-US')).toContain('<html lang="en"');
+  });
+
+  it('validates the locale, with a suggestion for a near miss', async () => {
+    const src = await source();
+    const err = (locale: unknown) => {
+      try {
+        createStatsHandler({ source: src, auth: { token: TOKEN }, locale } as never);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    for (const bad of ['RU', 'rus', 'fr', '', 7, null])
+      expect(isPrivacyLogError(err(bad), 'PRIVACY_LOG_E_INVALID_OPTION')).toBe(true);
+    expect((err('RU') as Error).message).toContain("did you mean 'ru'");
+    expect((err('eng') as Error).message).toContain("did you mean 'en'");
+    expect((err('fr') as Error).message).toContain("one of 'en', 'ru'");
+    expect(err('ru')).toBeUndefined();
+  });
+
   it('serves the JSON API with a token or Basic credentials', async () => {
     const h = createStatsHandler({ source: await source(), auth: { token: TOKEN, basic: BASIC } });
     for (const headers of [bearer, basicHeader]) {
