@@ -681,6 +681,8 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     }
     if (closed) return out;
     cutSessionDayTx.immediate(cutoffDay);
+    // Its fold took every journal row (as forget's does): the in-memory sums are stale now.
+    pendingSums.clear();
     // Rollups expire a day at a time in steady state: one statement each is short.
     out.rollups += expireDays.run(c.rollupDayBefore).changes;
     out.rollups += expireSlots.run(c.slotBefore).changes;
