@@ -86,6 +86,9 @@ export function walCheckpointer(db: Database.Database, file: string, busyTimeout
           MAX_EVERY_COMMITS,
           Math.max(MIN_EVERY_COMMITS, Math.round((every * CHECKPOINT_LOG_PAGES) / log)),
         );
+      // Commits that came while the worker was starting or busy: ask now, not at the next
+      // commit (there may be none for a while, and the log would wait for it).
+      if (commits >= every) request();
     });
     worker.on('error', () => {
       worker = undefined;
@@ -99,15 +102,18 @@ export function walCheckpointer(db: Database.Database, file: string, busyTimeout
     worker = undefined;
     inline();
   }
+  function request(): void {
+    if (worker === undefined || busy) return;
+    commits = 0;
+    busy = true;
+    worker.postMessage('checkpoint');
+  }
   return {
     get background() {
       return background;
     },
     committed() {
-      if (worker === undefined || ++commits < every || busy) return;
-      commits = 0;
-      busy = true;
-      worker.postMessage('checkpoint');
+      if (++commits >= every) request();
     },
     async close() {
       const w = worker;
