@@ -205,9 +205,18 @@ async function runner(): Promise<void> {
       loadAverageBefore: loadBefore,
       loadAverageAfter: loadAfter,
       trees: summary,
-      exits,
+      // Each run's own accounting after close (the full per-run metrics stay out: they would bury the figures).
+      invariantHeldInEveryRun: exits.every((x) => invariantHolds(x)),
+      runs: exits.length,
     }),
   );
+}
+
+/** accepted = delivered + dropped + queued + spoolPending, for the pipeline a run reported at close. */
+function invariantHolds(x: unknown): boolean {
+  type Counts = { accepted: number; delivered: number; dropped: number; queued: number; spoolPending: number };
+  const p = (x as { exit?: { result?: { pipeline?: Counts } } })?.exit?.result?.pipeline;
+  return p !== undefined && p.accepted === p.delivered + p.dropped + p.queued + p.spoolPending;
 }
 
 if (mode === 'healthy' || mode === 'hanging') await server(mode === 'hanging');
