@@ -212,36 +212,12 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
           { cause: err, retryable: true },
         );
 
-  /** Run `fn` in a transaction on one connection, retrying deadlocks. */
-  async function tx<T>(op: string, fn: (c: PgClientLike) => Promise<T>): Promise<T> {
-    const p = await init();
-    let lastErr: unknown;
-    for (let attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-      let client: PgClientLike;
-      try {
-        client = await checkout(p);
-      } catch (err) {
-        throw failed(op, err);
-      }
-      try {
-        await client.query('BEGIN');
-        const out = await fn(client);
-        await client.query('COMMIT');
-        checkin(client);
-        return out;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        // A failed connection is discarded by the pool instead of being reused.
-        checkin(client, err);
-        lastErr = err;
-        if (!isTransient(err)) break;
-      }
-    }
-    throw failed(op, lastErr);
-  }
-
-  /** Run one statement (atomic on its own: no BEGIN/COMMIT round trips) on one connection, retrying deadlocks. */
-  async function attempt<T>(op: string, fn: (c: PgClientLike) => Promise<T>): Promise<T> {
+  /**
+   * Run `fn` on one connection, retrying deadlocks and other transient errors:
+   * inside BEGIN/COMMIT when `transaction`, else as one statement (atomic on
+   * its own, without the extra round trips).
+   */
+  async function onConnection<T>(op: string, transaction: boolean, fn: (c: PgClientLike) => Promise<T>): Promise<T> {
     const p = await init();
     let lastErr: unknown;
     for (let i = 0; i < TX_ATTEMPTS; i++) {
@@ -252,10 +228,14 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
         throw failed(op, err);
       }
       try {
+        if (transaction) await client.query('BEGIN');
         const out = await fn(client);
+        if (transaction) await client.query('COMMIT');
         checkin(client);
         return out;
       } catch (err) {
+        if (transaction) await client.query('ROLLBACK').catch(() => undefined);
+        // A failed connection is discarded by the pool instead of being reused.
         checkin(client, err);
         lastErr = err;
         if (!isTransient(err)) break;
@@ -263,6 +243,8 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
     }
     throw failed(op, lastErr);
   }
+  const tx = <T>(op: string, fn: (c: PgClientLike) => Promise<T>) => onConnection(op, true, fn);
+  const attempt = <T>(op: string, fn: (c: PgClientLike) => Promise<T>) => onConnection(op, false, fn);
 
   const compactor = sketchCompactor((keys, wait) => tx('compact', (c) => compactSketchKeys(c, quoted, keys, wait)));
 
