@@ -85,6 +85,11 @@ function fieldOf(name: string): number {
   }
 }
 
+/** A header Node keeps once (Host, User-Agent, Referer): the first line, or all joined under joinDuplicateHeaders. */
+function kept(prev: string | undefined, value: string, joinDuplicates: boolean): string {
+  return prev === undefined ? value : joinDuplicates ? `${prev}, ${value}` : prev;
+}
+
 function joined(prev: string | undefined, value: string, separator: string): string {
   return prev === undefined ? value : prev + separator + value;
 }
@@ -108,13 +113,13 @@ export function readRawHeaders(rawHeaders: readonly unknown[], joinDuplicates = 
     if (typeof name !== 'string' || typeof value !== 'string') continue;
     switch (fieldOf(name)) {
       case F_HOST:
-        h.host = h.host === undefined ? value : joinDuplicates ? `${h.host}, ${value}` : h.host;
+        h.host = kept(h.host, value, joinDuplicates);
         break;
       case F_USER_AGENT:
-        h.userAgent = h.userAgent === undefined ? value : joinDuplicates ? `${h.userAgent}, ${value}` : h.userAgent;
+        h.userAgent = kept(h.userAgent, value, joinDuplicates);
         break;
       case F_REFERER:
-        h.referer = h.referer === undefined ? value : joinDuplicates ? `${h.referer}, ${value}` : h.referer;
+        h.referer = kept(h.referer, value, joinDuplicates);
         break;
       case F_COOKIE:
         h.cookie = joined(h.cookie, value, '; ');
