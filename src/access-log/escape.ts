@@ -12,9 +12,11 @@ const QUOTED_UNSAFE = /[\u0000-\u001f"\\\u007f-\u009f\u200e\u200f\u2028-\u202e\u
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these patterns exist to find control characters
 const QUOTED_UNSAFE_ALL = /[\u0000-\u001f"\\\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/gu;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these patterns exist to find control characters
-const BARE_UNSAFE = /[\u0000-\u0020"\\\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/u;
+const BARE_UNSAFE =
+  /[\u0000-\u0020"\\\u007f-\u00a0\u1680\u2000-\u200a\u200e\u200f\u2028-\u202f\u205f\u2066-\u2069\u3000\ufeff\ud800-\udfff]/u;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these patterns exist to find control characters
-const BARE_UNSAFE_ALL = /[\u0000-\u0020"\\\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udfff]/gu;
+const BARE_UNSAFE_ALL =
+  /[\u0000-\u0020"\\\u007f-\u00a0\u1680\u2000-\u200a\u200e\u200f\u2028-\u202f\u205f\u2066-\u2069\u3000\ufeff\ud800-\udfff]/gu;
 /** What JSON.stringify leaves raw but a line-oriented reader must not see. */
 const JSON_UNSAFE = /[\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
 const JSON_UNSAFE_ALL = /[\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
@@ -48,8 +50,10 @@ export function escapeQuoted(value: string | undefined): string {
 }
 
 /**
- * Escapes a value for an unquoted, space-delimited field (host, status):
- * additionally escapes the space, so the field can never split in two.
+ * Escapes a value for an unquoted, space-delimited field (host, method):
+ * additionally escapes the space and every other Unicode space (no-break,
+ * ideographic, …), so the field can never split in two for a reader that
+ * splits on whitespace.
  */
 export function escapeBare(value: string | undefined): string {
   if (value === undefined || value === '') return '-';

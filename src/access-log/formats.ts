@@ -28,7 +28,8 @@ export const UNKNOWN_ADDRESS_TEXT = '0.0.0.0';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}:\d{2}:\d{2})/;
-const SPACE_ALL = / /g;
+/** Every Unicode space (`\s`): any of them would split the request line's fields for a reader splitting on whitespace. */
+const SPACE_ALL = /\s/gu;
 
 type LooseEvent = Partial<PrivacyEvent> & Record<string, unknown>;
 
@@ -53,8 +54,8 @@ function requestLine(e: LooseEvent): string {
   const method = typeof e.request?.method === 'string' ? e.request.method : '-';
   const path = typeof e.request?.path === 'string' && e.request.path !== '' ? e.request.path : '/';
   const target = typeof e.request?.query === 'string' && e.request.query !== '' ? `${path}?${e.request.query}` : path;
-  // Spaces would split the request line's fields: percent-encode them as a URL would.
-  return `${escapeBare(method)} ${escapeQuoted(target).replace(SPACE_ALL, '%20')} ${REQUEST_LINE_PROTOCOL}`;
+  // Spaces would split the request line's fields: percent-encode them as a URL would (UTF-8 bytes).
+  return `${escapeBare(method)} ${escapeQuoted(target).replace(SPACE_ALL, encodeURIComponent)} ${REQUEST_LINE_PROTOCOL}`;
 }
 
 function status(e: LooseEvent): string {

@@ -49,6 +49,15 @@ describe('combined and common', () => {
     expect(renderCommon(e)).toContain('"GET /a%20b\\"c HTTP/1.1"');
   });
 
+  it('escapes every Unicode space in the method and percent-encodes it in the target (no field can split)', () => {
+    // Found by the property below (fast-check seed 546939775): an ideographic space as the method.
+    const e = makeEvent({ request: { method: '\u3000', path: '/a\u00a0b\u3000c\u2009d' } });
+    const line = renderCombined(e);
+    expect(line).toMatch(COMBINED_RE);
+    expect(line).toContain('"\\u3000 /a%C2%A0b%E3%80%80c%E2%80%89d HTTP/1.1"');
+    expect(renderCommon(makeEvent({ request: { method: 'G\u00a0T', path: '/' } }))).toContain('"G\\xa0T / HTTP/1.1"');
+  });
+
   it('does not throw on a half-formed event', () => {
     const broken = { id: 'x', time: 'not a time' } as unknown as PrivacyEvent;
     expect(renderCombined(broken)).toBe('0.0.0.0 - - [01/Jan/1970:00:00:00 +0000] "- / HTTP/1.1" - - "-" "-"');
