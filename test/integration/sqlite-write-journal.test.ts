@@ -92,7 +92,7 @@ describe('sqliteAggregator: the doc column', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(eventArb, { minLength: 1, maxLength: 20 }), async (events) => {
         const file = join(dir, `doc-${n++}.db`);
-        const a = sqliteAggregator({ file });
+        const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
         await a.write({ events, sketches: [] });
         await a.close();
         const db = new Database(file, { readonly: true });
@@ -107,7 +107,7 @@ describe('sqliteAggregator: the doc column', () => {
   it('writes less than half the event JSON beside the columns, and never the id or session twice', async () => {
     const e = makeEvent({ time: '2026-03-10T10:00:00.000Z', path: '/a', browser: 'Firefox', session: 's-1' });
     const file = join(dir, 'bytes.db');
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     await a.write({ events: [e], sketches: [] });
     await a.close();
     const db = new Database(file, { readonly: true });
@@ -121,6 +121,11 @@ describe('sqliteAggregator: the doc column', () => {
 });
 
 const DAY = '2026-03-10';
+/**
+ * The events here are dated months back: with the default 30 days, the store's first retention pass
+ * (one second after opening) deletes them while a slow test is still checking counts.
+ */
+const KEEP_DAYS = 36_500;
 const pageviews: StatsQuery = { type: 'breakdown', period: 'day', date: DAY, property: 'page', metrics: ['pageviews'] };
 const visitors: StatsQuery = { type: 'aggregate', period: 'day', date: DAY, metrics: ['pageviews', 'visitors'] };
 
@@ -139,7 +144,7 @@ function batch(from: number, n: number, path = '/p') {
 
 describe('sqliteAggregator: the write journal', () => {
   it('counts a batch that replays some stored events and adds new ones once each', async () => {
-    const a = sqliteAggregator({ file: join(dir, 'replay.db') });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file: join(dir, 'replay.db') });
     const first = batch(0, 10);
     await a.write(first);
     const second = batch(10, 5);
@@ -155,7 +160,7 @@ describe('sqliteAggregator: the write journal', () => {
   });
 
   it('counts each new event once in large batches mixing stored events, new ones and an id repeated in the batch', async () => {
-    const a = sqliteAggregator({ file: join(dir, 'replay-large.db') });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file: join(dir, 'replay-large.db') });
     const old = batch(0, 70);
     await a.write(old);
     const fresh = batch(70, 90);
@@ -175,11 +180,11 @@ describe('sqliteAggregator: the write journal', () => {
 
   it('never counts twice when another connection folds some of our journal rows', async () => {
     const file = join(dir, 'two.db');
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     await a.write(batch(0, 10, '/a'));
     await a.write(batch(10, 10, '/a'));
     // b folds a's two rows before its own read (as a restart after a crash would).
-    const b = sqliteAggregator({ file });
+    const b = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     expect((await b.query(pageviews)).results).toEqual([{ value: '/a', pageviews: 20 }]);
     // a writes more: its in-memory sums still hold the two rows b folded, and must not be applied.
     await a.write(batch(20, 3, '/a'));
@@ -202,8 +207,8 @@ describe('sqliteAggregator: the write journal', () => {
 
   it('folds from memory when all its rows are there, and from the rows when a write of another connection is pending', async () => {
     const file = join(dir, 'mixed.db');
-    const a = sqliteAggregator({ file });
-    const b = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
+    const b = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     await a.write(batch(0, 6, '/a'));
     await b.write(batch(6, 7, '/b'));
     await a.write(batch(13, 2, '/a'));
@@ -280,7 +285,7 @@ describe('sqliteAggregator: migration 2 (event_rows + the view events)', () => {
     );
     v1.close();
 
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     expect((await a.query({ type: 'aggregate', period: 'day', date: DAY, metrics: ['pageviews'] })).results).toEqual([
       { pageviews: 3 },
     ]);
@@ -357,7 +362,7 @@ describe('sqliteAggregator: migration 3 (no events_session index)', () => {
     ];
     // The same data as version 2 stores it: written by this code to a scratch file, copied into a version-2 schema.
     const scratch = join(dir, 'scratch.db');
-    const w = sqliteAggregator({ file: scratch });
+    const w = sqliteAggregator({ retentionDays: KEEP_DAYS, file: scratch });
     await w.write({ events: events.slice(0, 70), sketches: sketchUpdatesFor(events.slice(0, 70), visitors) });
     await w.query(queries[0]!); // folds the first batch
     await w.write({ events: events.slice(70), sketches: sketchUpdatesFor(events.slice(70), visitors.slice(70)) });
@@ -379,7 +384,7 @@ describe('sqliteAggregator: migration 3 (no events_session index)', () => {
     v2.exec('DETACH s');
     v2.close();
 
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     for (let i = 0; i < queries.length; i++) expect(await a.query(queries[i]!)).toEqual(expected[i]);
     const inSession = events.filter((e) => e.session?.id === 's3').length;
     expect(inSession).toBeGreaterThan(0);
@@ -398,7 +403,7 @@ describe('sqliteAggregator: migration 3 (no events_session index)', () => {
 describe('sqliteAggregator: a large batch is written in slices (short transactions, a turn of the loop between)', () => {
   it('a batch that fails after its first slice committed is retried whole and counted exactly once', async () => {
     const file = join(dir, 'sliced.db');
-    const a = sqliteAggregator({ file, busyTimeoutMs: 0 });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file, busyTimeoutMs: 0 });
     const big = batch(0, 600, '/big');
     const other = new Database(file);
     const pending = a.write(big);
@@ -420,7 +425,7 @@ describe('sqliteAggregator: a large batch is written in slices (short transactio
     await a.write(big);
     expect((await a.query(pageviews)).results).toEqual([{ value: '/big', pageviews: 600 }]);
     expect((await a.query(visitors)).results).toEqual([{ pageviews: 600, visitors: expect.any(Number) }]);
-    const reference = sqliteAggregator({ file: join(dir, 'whole.db') });
+    const reference = sqliteAggregator({ retentionDays: KEEP_DAYS, file: join(dir, 'whole.db') });
     await reference.write(big);
     expect(await a.query(visitors)).toEqual(await reference.query(visitors));
     await Promise.all([a.close(), reference.close()]);
@@ -433,7 +438,7 @@ describe('sqliteAggregator: a large batch is written in slices (short transactio
 
   it('gives the event loop a turn between slices, interleaves concurrent writes exactly, and close() waits for them', async () => {
     const file = join(dir, 'turns.db');
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     let turns = 0;
     let ticking = true;
     const tick = () => {
@@ -453,7 +458,7 @@ describe('sqliteAggregator: a large batch is written in slices (short transactio
     const third = a.write(batch(1700, 900, '/z'));
     await a.close();
     await third;
-    const b = sqliteAggregator({ file });
+    const b = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     expect((await b.query(pageviews)).results).toEqual([
       { value: '/x', pageviews: 1000 },
       { value: '/z', pageviews: 900 },
@@ -466,15 +471,14 @@ describe('sqliteAggregator: a large batch is written in slices (short transactio
 describe('sqliteAggregator: WAL checkpoints on a worker thread', () => {
   it('copies the log into the database file while the store is open, off the writer’s thread', async () => {
     const file = join(dir, 'wal.db');
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     const before = statSync(file).size;
     for (let i = 0; i < 40; i++) await a.write(batch(i * 500, 500, `/w${i % 3}`));
     // The worker checkpoints asynchronously: wait (bounded) until the database file has grown.
     const deadline = Date.now() + 10_000;
     while (statSync(file).size <= before * 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(statSync(file).size).toBeGreaterThan(before * 4);
-    // A second, ordinary connection, as another reader of the file would open it.
-    const probe = new Database(file);
+    const probe = new Database(file, { readonly: true });
     expect(probe.prepare('SELECT count(*) FROM event_rows').pluck().get()).toBe(20_000);
     probe.close();
     await a.close();

@@ -15,7 +15,8 @@ let server: ReturnType<Koa['callback']>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'privacy-log-koa-stats-'));
-  store = sqliteAggregator({ file: join(dir, 'stats.db') });
+  // Events dated months back: keep them from the first retention pass, one second after opening.
+  store = sqliteAggregator({ file: join(dir, 'stats.db'), retentionDays: 36_500 });
   const events = Array.from({ length: 30 }, (_, i) =>
     makeEvent({
       time: `2026-03-10T0${i % 10}:1${i % 6}:00.000Z`,
