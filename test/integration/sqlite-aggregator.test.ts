@@ -8,6 +8,9 @@ import { DEFAULT_SQLITE_FILE, sqliteAggregator } from '../../src/aggregators/sql
 import { isPrivacyLogError, type PrivacyLogError } from '../../src/errors.js';
 import { makeEvent, sketchUpdatesFor } from '../conformance/dataset.js';
 
+/** The events here are dated months back: keep them from the first retention pass, one second after opening. */
+const KEEP_DAYS = 36_500;
+
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'privacy-log-sqlite-'));
@@ -30,7 +33,7 @@ describe('sqliteAggregator: opening the store', () => {
   it('defaults to ./data/privacy-log.db, creates the directory, uses WAL and migrates', async () => {
     expect(DEFAULT_SQLITE_FILE).toBe('./data/privacy-log.db');
     const file = join(dir, 'nested', 'deeper', 'stats.db');
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     expect(a.file).toBe(file);
     await a.close();
     const db = new Database(file, { readonly: true });
@@ -94,7 +97,7 @@ describe('sqliteAggregator: opening the store', () => {
 describe('sqliteAggregator: running', () => {
   it('rejects a write while another connection holds the lock (retryable), then succeeds', async () => {
     const file = join(dir, 'busy.db');
-    const a = sqliteAggregator({ file, busyTimeoutMs: 50 });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file, busyTimeoutMs: 50 });
     const other = new Database(file);
     other.exec('BEGIN IMMEDIATE');
     const batch = { events: [makeEvent({ time: '2026-03-10T10:00:00.000Z' })], sketches: [] };
@@ -114,7 +117,7 @@ describe('sqliteAggregator: running', () => {
 
   it('binds every query value: a hostile filter value is data, not SQL', async () => {
     const file = join(dir, 'inject.db');
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     await a.write({
       events: [makeEvent({ time: '2026-03-10T10:00:00.000Z', path: "/x'; DROP TABLE events; --" })],
       sketches: [],
@@ -181,7 +184,7 @@ describe('sqliteAggregator: running', () => {
 
   it('compacts appended sketch deltas to one row per key without changing results', async () => {
     const file = join(dir, 'compact.db');
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     const q = {
       type: 'aggregate' as const,
       period: 'day' as const,
@@ -207,7 +210,7 @@ describe('sqliteAggregator: running', () => {
       .get() as { n: number };
     expect(perKey.n).toBe(1);
     db.close();
-    const again = sqliteAggregator({ file });
+    const again = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     expect((await again.query(q)).results[0]!.visitors).toBe(before);
     await again.close();
     expect(readdirSync(dir)).toContain('compact.db');
@@ -215,7 +218,7 @@ describe('sqliteAggregator: running', () => {
 
   it('forget removes the session from events and rollups in one transaction', async () => {
     const file = join(dir, 'forget.db');
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     const events = [
       makeEvent({ time: '2026-03-10T10:00:00.000Z', path: '/a', session: 'gone' }),
       makeEvent({ time: '2026-03-10T10:01:00.000Z', path: '/a' }),
@@ -233,7 +236,7 @@ describe('sqliteAggregator: running', () => {
 
   it('forget finds a session over days of rows a window at a time, and also takes rows written while it searched', async () => {
     const file = join(dir, 'forget-scan.db');
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     const at = (d: number, h: number) =>
       `2026-03-${String(d).padStart(2, '0')}T${String(h).padStart(2, '0')}:00:00.000Z`;
     const events = [];
@@ -272,8 +275,8 @@ describe('sqliteAggregator: running', () => {
 
   it('never serves stale visitors from its sketch cache: own writes and other connections invalidate it', async () => {
     const file = join(dir, 'cache.db');
-    const a = sqliteAggregator({ file });
-    const b = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
+    const b = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     const q = { type: 'aggregate' as const, period: '7d' as const, date: '2026-03-10', metrics: ['visitors' as const] };
     const batch = (from: number, n: number) => {
       const events = Array.from({ length: n }, (_, i) => makeEvent({ time: `2026-03-09T1${i % 10}:00:00.000Z` }));
@@ -296,7 +299,7 @@ describe('sqliteAggregator: running', () => {
 
   it('keeps a journal of batches not yet folded, and a later open folds it before any read', async () => {
     const file = join(dir, 'journal.db');
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     const events = Array.from({ length: 12 }, (_, i) =>
       makeEvent({ time: `2026-03-10T0${i % 10}:00:00.000Z`, path: '/j' }),
     );
@@ -313,7 +316,7 @@ describe('sqliteAggregator: running', () => {
     expect((raw.prepare('SELECT count(*) AS n FROM rollup_day').get() as { n: number }).n).toBe(0);
     raw.close();
     // Another process (a restart after a crash) reads: it folds first, so nothing is missing.
-    const b = sqliteAggregator({ file });
+    const b = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     const r = await b.query({
       type: 'breakdown',
       period: 'day',

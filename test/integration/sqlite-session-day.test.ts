@@ -164,7 +164,7 @@ describe('sqliteAggregator: session_day (session metrics without a sort of the r
     ];
     // Version 3 as it stood: a store of this code with its session_day removed and its version set back.
     const file = join(dir, 'v3.db');
-    const w = sqliteAggregator({ file });
+    const w = sqliteAggregator({ file, retentionDays: 36_500 });
     await w.write({ events: events.slice(0, 50), sketches: sketchUpdatesFor(events.slice(0, 50), visitors) });
     await w.query(queries[0]!); // folds the first batch; the second stays in the journal
     await w.write({ events: events.slice(50), sketches: sketchUpdatesFor(events.slice(50), visitors.slice(50)) });
@@ -185,7 +185,7 @@ describe('sqliteAggregator: session_day (session metrics without a sort of the r
     // (Its fold also adds the rows' rollups a second time: only session metrics are compared here.)
     v3.close();
 
-    const a = sqliteAggregator({ file });
+    const a = sqliteAggregator({ file, retentionDays: 36_500 });
     const check = new Database(file, { readonly: true });
     expect(check.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
     // Migration 4 summed only the rows no journal row names.
