@@ -30,14 +30,14 @@ import {
   readSync,
   statSync,
   unlink,
-  unlinkSync,
   writeSync,
   writev,
 } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Batch } from '../aggregators/aggregator.js';
 import { ERROR_CODES, PrivacyLogError } from '../errors.js';
 import type { ResolvedSpoolOptions } from './options.js';
+import { LOCK_FILE, lockSpoolDir } from './spool-lock.js';
 import {
   decodeHeader,
   decodePayload,
@@ -54,23 +54,10 @@ import {
 } from './spool-record.js';
 import type { Ticket } from './ticket.js';
 
+export { LOCK_FILE };
+
 const SEGMENT_RE = /^(\d{12})\.seg$/;
 export const DEAD_LETTER_FILE = 'dead-letter.seg';
-/** Holds the owning process id while a spool directory is open. */
-export const LOCK_FILE = 'LOCK';
-
-/** Spool directories open in this process (a second pipeline on the same one would interleave appends). */
-const openInProcess = new Set<string>();
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as { code?: string }).code === 'EPERM';
-  }
-}
-
 interface Segment {
   seq: number;
   path: string;
@@ -213,7 +200,7 @@ export class Spool {
   private syncing: Promise<void> | undefined;
   /** Set when another pipeline or process owns the directory: nothing is written or replayed here. */
   private lockedBy: string | undefined;
-  private ownsLock = false;
+  private releaseLock: (() => void) | undefined;
 
   /** Events queued for the writer beyond which it stops yielding between slices. */
   private readonly backlogEvents: number;
@@ -344,44 +331,16 @@ export class Spool {
     return seg;
   }
 
-  /** Takes the directory's lock file, unless a live owner holds it. */
+  /** Takes the directory's lock (spool-lock.ts), unless a live owner holds it. */
   private lock(): void {
-    const key = resolve(this.dir);
-    if (openInProcess.has(key)) {
-      this.lockedBy = 'another pipeline in this process';
-      return;
-    }
-    const path = join(this.dir, LOCK_FILE);
-    let owner: number | undefined;
-    try {
-      owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    } catch {
-      owner = undefined;
-    }
-    if (owner !== undefined && Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
-      this.lockedBy = `process ${owner}`;
-      return;
-    }
-    // Absent, or left by a process that died (SIGKILL, crash): take it over.
-    const fd = openSync(path, 'w', 0o600);
-    try {
-      writeSync(fd, String(process.pid));
-    } finally {
-      closeSync(fd);
-    }
-    openInProcess.add(key);
-    this.ownsLock = true;
+    const lock = lockSpoolDir(this.dir);
+    if (lock.heldBy !== undefined) this.lockedBy = lock.heldBy;
+    else this.releaseLock = lock.release;
   }
 
   private unlock(): void {
-    if (!this.ownsLock) return;
-    this.ownsLock = false;
-    openInProcess.delete(resolve(this.dir));
-    try {
-      unlinkSync(join(this.dir, LOCK_FILE));
-    } catch {
-      // already gone
-    }
+    this.releaseLock?.();
+    this.releaseLock = undefined;
   }
 
   private ensureDir(): void {
