@@ -162,3 +162,58 @@ export function decodePayload(payload: Buffer, count: number): Batch | undefined
   for (const ev of e) if (validateEvent(ev) !== undefined) return undefined;
   return { events: e, sketches: s };
 }
+
+/** A pending record found in a segment file. */
+export interface ScannedRecord {
+  offset: number;
+  size: number;
+  count: number;
+  batchId: Buffer;
+}
+
+/**
+ * Walks a segment file's bytes: the records still pending (checksums intact),
+ * the offsets of pending records whose payload failed its checksum, and how
+ * many corrupt stretches were passed over (resynchronising on the next record
+ * magic; a torn tail or a non-zero trailer counts as one).
+ *
+ * @example
+ * const { pending, skipped, bad } = scanRecords(readFileSync(segmentPath));
+ */
+export function scanRecords(buf: Buffer): { pending: ScannedRecord[]; skipped: number[]; bad: number } {
+  const pending: ScannedRecord[] = [];
+  const skipped: number[] = [];
+  let pos = 0;
+  let bad = 0;
+  while (pos + HEADER_BYTES <= buf.length) {
+    const h = decodeHeader(buf, pos);
+    if (h === undefined) {
+      // Not a record start: count one corrupt stretch and resynchronise on the next magic.
+      bad++;
+      const next = buf.indexOf(RECORD_MAGIC, pos + 1);
+      if (next < 0) {
+        pos = buf.length;
+        break;
+      }
+      pos = next;
+      continue;
+    }
+    const end = pos + HEADER_BYTES + h.payloadLength;
+    if (end > buf.length) {
+      bad++; // torn tail: the process died mid-append or the file was truncated
+      pos = buf.length;
+      break;
+    }
+    if (h.state === STATE_PENDING) {
+      if (payloadIntact(h, buf.subarray(pos + HEADER_BYTES, end))) {
+        pending.push({ offset: pos, size: end - pos, count: h.count, batchId: h.batchId });
+      } else {
+        bad++;
+        skipped.push(pos);
+      }
+    }
+    pos = end;
+  }
+  if (pos < buf.length && buf.subarray(pos).some((b) => b !== 0)) bad++;
+  return { pending, skipped, bad };
+}

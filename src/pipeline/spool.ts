@@ -46,11 +46,10 @@ import {
   encodeRecordSliced,
   HEADER_BYTES,
   payloadIntact,
-  RECORD_MAGIC,
   STATE_ACKED,
   STATE_OFFSET,
-  STATE_PENDING,
   STATE_SKIPPED,
+  scanRecords,
 } from './spool-record.js';
 import type { Ticket } from './ticket.js';
 
@@ -275,47 +274,8 @@ export class Spool {
       return undefined;
     }
     const seg: Segment = { seq, path, size: buf.length, pending: [], fd: undefined };
-    const skipped: number[] = [];
-    let pos = 0;
-    let bad = 0;
-    while (pos + HEADER_BYTES <= buf.length) {
-      const h = decodeHeader(buf, pos);
-      if (h === undefined) {
-        // Not a record start: count one corrupt stretch and resynchronise on the next magic.
-        bad++;
-        const next = buf.indexOf(RECORD_MAGIC, pos + 1);
-        if (next < 0) {
-          pos = buf.length;
-          break;
-        }
-        pos = next;
-        continue;
-      }
-      const end = pos + HEADER_BYTES + h.payloadLength;
-      if (end > buf.length) {
-        bad++; // torn tail: the process died mid-append or the file was truncated
-        pos = buf.length;
-        break;
-      }
-      if (h.state === STATE_PENDING) {
-        if (payloadIntact(h, buf.subarray(pos + HEADER_BYTES, end))) {
-          seg.pending.push({
-            segment: seg,
-            offset: pos,
-            size: end - pos,
-            count: h.count,
-            batchId: h.batchId,
-            ticket: undefined,
-            gone: false,
-          });
-        } else {
-          bad++;
-          skipped.push(pos);
-        }
-      }
-      pos = end;
-    }
-    if (pos < buf.length && buf.subarray(pos).some((b) => b !== 0)) bad++;
+    const { pending, skipped, bad } = scanRecords(buf);
+    for (const r of pending) seg.pending.push({ segment: seg, ...r, ticket: undefined, gone: false });
     if (bad > 0) {
       this.corrupt += bad;
       this.hooks.report(

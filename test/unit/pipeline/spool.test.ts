@@ -7,7 +7,13 @@ import type { Batch } from '../../../src/aggregators/aggregator.js';
 import type { PrivacyLogError } from '../../../src/errors.js';
 import type { ResolvedSpoolOptions } from '../../../src/pipeline/options.js';
 import { Spool, type SpoolRef } from '../../../src/pipeline/spool.js';
-import { decodeHeader, encodeRecord, encodeRecordSliced, HEADER_BYTES } from '../../../src/pipeline/spool-record.js';
+import {
+  decodeHeader,
+  encodeRecord,
+  encodeRecordSliced,
+  HEADER_BYTES,
+  scanRecords,
+} from '../../../src/pipeline/spool-record.js';
 import { eventOf } from './doubles.js';
 
 const dirs: string[] = [];
@@ -42,6 +48,32 @@ function spoolAt(dir: string, opts: Partial<ResolvedSpoolOptions> = {}) {
 }
 
 describe('spool records', () => {
+  it('scanRecords finds pending records, skips a bad checksum, resynchronises after garbage, counts a torn tail', () => {
+    const a = encodeRecord(id(1), batchOf(0, 2));
+    const b = encodeRecord(id(2), batchOf(2, 3));
+    expect(scanRecords(Buffer.concat([a, b]))).toEqual({
+      pending: [
+        { offset: 0, size: a.length, count: 2, batchId: id(1) },
+        { offset: a.length, size: b.length, count: 3, batchId: id(2) },
+      ],
+      skipped: [],
+      bad: 0,
+    });
+    const damaged = Buffer.from(a);
+    damaged[HEADER_BYTES + 3] = (damaged[HEADER_BYTES + 3] ?? 0) ^ 0xff; // a payload byte
+    expect(scanRecords(Buffer.concat([damaged, b]))).toMatchObject({ skipped: [0], bad: 1, pending: [{ count: 3 }] });
+    const garbage = Buffer.from('not a record');
+    expect(scanRecords(Buffer.concat([garbage, b]))).toMatchObject({
+      bad: 1,
+      pending: [{ offset: garbage.length, count: 3 }],
+    });
+    expect(scanRecords(Buffer.concat([a, b.subarray(0, b.length - 1)]))).toMatchObject({
+      bad: 1,
+      pending: [{ offset: 0, count: 2 }],
+    });
+    expect(scanRecords(Buffer.concat([a, Buffer.alloc(16)])).bad).toBe(0); // a zero tail shorter than a header is not damage
+  });
+
   it('round-trip a batch through encode and a header decode', () => {
     const rec = encodeRecord(id(7), batchOf(0, 3));
     const h = decodeHeader(rec, 0);
