@@ -10,27 +10,19 @@
  * - Retention runs on a timer, off the write path, in small chunks.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
-import { assertKnownKeys, ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '../../errors.js';
+import { ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '../../errors.js';
 import type { PrivacyEvent } from '../../event.js';
 import { createStatsEngine } from '../../stats/engine.js';
-import { COLUMN_PROPERTIES, type EventRow, SLOT_MS } from '../../stats/event-columns.js';
+import type { EventRow } from '../../stats/event-columns.js';
 import { mergeBlobs } from '../../stats/hll.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
-import {
-  checkBatch,
-  checkRetention,
-  type RetentionOptions,
-  retentionCutoffs,
-  saltKeepFrom,
-} from '../../stats/store-support.js';
+import { checkBatch, retentionCutoffs, saltKeepFrom } from '../../stats/store-support.js';
 import { isDay } from '../../stats/time-range.js';
 import type { Batch, SketchUpdate, StatsAggregator } from '../aggregator.js';
 import { eventRest } from './event-doc.js';
-import { migrate } from './migrations.js';
+import { rollupFromEventsSql } from './rollup-sql.js';
 import { sqliteBackend } from './sqlite-backend.js';
+import { openSqliteStore, type SqliteAggregatorOptions } from './sqlite-open.js';
 import { walCheckpointer } from './wal-checkpointer.js';
 import {
   decodeJournal,
@@ -43,30 +35,12 @@ import {
   SketchMerge,
 } from './write-journal.js';
 
-export interface SqliteAggregatorOptions extends RetentionOptions {
-  /** Database file. Default './data/privacy-log.db' (the directory is created). ':memory:' for a private in-memory database. */
-  file?: string;
-  /** Name in pipeline metrics. Default 'sqlite'. */
-  name?: string;
-  /** How long to wait for a lock held by another connection. Default 5000 ms. */
-  busyTimeoutMs?: number;
-  /** 'normal' (default; WAL survives a process crash) or 'full' (also survives power loss, slower). */
-  synchronous?: 'normal' | 'full';
-}
-
-export const DEFAULT_SQLITE_FILE = './data/privacy-log.db';
-export const DEFAULT_SQLITE_NAME = 'sqlite';
-export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-
-const OPTION_KEYS = [
-  'file',
-  'name',
-  'busyTimeoutMs',
-  'synchronous',
-  'retentionDays',
-  'rollupRetentionMonths',
-  'retentionIntervalMs',
-] as const;
+export {
+  DEFAULT_BUSY_TIMEOUT_MS,
+  DEFAULT_SQLITE_FILE,
+  DEFAULT_SQLITE_NAME,
+  type SqliteAggregatorOptions,
+} from './sqlite-open.js';
 
 export interface SqliteAggregator extends StatsAggregator {
   /** The resolved database file. */
@@ -78,8 +52,6 @@ export interface SqliteAggregator extends StatsAggregator {
   runRetention(now?: number): Promise<{ events: number; rollups: number; sketches: number; salts: number }>;
   close(): Promise<void>;
 }
-
-const WHERE = 'sqliteAggregator()';
 
 /** Events per multi-row INSERT: one statement binds this many rows (far fewer calls into SQLite). */
 const INSERT_CHUNK = 50;
@@ -148,89 +120,13 @@ const COMPACT_DIRTY_KEYS = 5000;
 const COMPACT_SLICE = 256;
 
 /**
- * Rollup increments computed by SQLite from event rows (`where` picks them:
- * the rows of folded batches, or a session's rows times -1), in one pass over
- * the rows crossed with the property list.
- */
-function rollupFromEventsSql(where: string, sign: 1 | -1): { days: string; slots: string } {
-  const counts = `${sign} * COUNT(*), ${sign} * COUNT(CASE WHEN kind = 'pageview' THEN 1 END), ${sign} * COUNT(CASE WHEN kind = 'download' THEN 1 END)`;
-  const dims = COLUMN_PROPERTIES.map((d) => `('${d}')`).join(', ');
-  const value = `CASE d.column1 ${COLUMN_PROPERTIES.map((d) => `WHEN '${d}' THEN ${d}`).join(' ')} END`;
-  const update = `events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`;
-  return {
-    days: `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads)
-      SELECT dimension, day, site, value, bot, ${counts} FROM (
-        SELECT d.column1 AS dimension, date(ts / 1000, 'unixepoch') AS day, site, ${value} AS value, bot, kind
-        FROM event_rows CROSS JOIN (VALUES ${dims}) AS d WHERE ${where}
-      ) WHERE value IS NOT NULL
-      GROUP BY 1, 2, 3, 4, 5
-      ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET ${update}`,
-    slots: `INSERT INTO rollup_slot (slot, site, bot, events, pageviews, downloads)
-      SELECT ts / ${SLOT_MS} AS slot, site, bot, ${counts} FROM event_rows WHERE ${where}
-      GROUP BY 1, 2, 3
-      ON CONFLICT (slot, site, bot) DO UPDATE SET ${update}`,
-  };
-}
-
-function unavailable(file: string, cause: unknown): PrivacyLogError {
-  const code = (cause as { code?: string })?.code ?? '';
-  const msg = cause instanceof Error ? cause.message : String(cause);
-  let todo = 'check the path, its permissions and free disk space';
-  if (/NOTADB|CORRUPT/.test(code) || /not a database|malformed/i.test(msg))
-    todo =
-      'the file is not a valid SQLite database: move it aside (keep it for inspection) and restart to create a new one';
-  else if (/BUSY|LOCKED/.test(code)) todo = 'another process holds a lock on it: stop that process or use another file';
-  else if (/READONLY|CANTOPEN|EACCES|EROFS|EPERM/.test(code) || /read-?only|permission/i.test(msg))
-    todo = 'the file or its directory is not writable: fix the permissions or choose a writable "file" option';
-  return new PrivacyLogError(ERROR_CODES.STORE_UNAVAILABLE, `${WHERE}: cannot open "${file}": ${msg} — ${todo}.`, {
-    cause,
-    retryable: false,
-    details: { file, sqliteCode: code },
-  });
-}
-
-/**
  * @example
  * const store = sqliteAggregator({ file: './data/privacy-log.db', retentionDays: 30 });
  * const pipeline = createPipeline({ aggregators: [store] });
  * const top = await store.query({ type: 'breakdown', period: '30d', metrics: ['visitors'], property: 'page' });
  */
 export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteAggregator {
-  if (typeof options !== 'object' || options === null) throw invalidOption(WHERE, 'options', 'an object');
-  assertKnownKeys(options, OPTION_KEYS, WHERE);
-  const fileOpt = options.file ?? DEFAULT_SQLITE_FILE;
-  if (typeof fileOpt !== 'string' || fileOpt.length === 0) throw invalidOption(WHERE, 'file', 'a non-empty path');
-  const name = options.name ?? DEFAULT_SQLITE_NAME;
-  if (typeof name !== 'string' || name.length === 0) throw invalidOption(WHERE, 'name', 'a non-empty string');
-  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > 600_000)
-    throw invalidOption(WHERE, 'busyTimeoutMs', 'an integer from 0 to 600000');
-  const synchronous = options.synchronous ?? 'normal';
-  if (synchronous !== 'normal' && synchronous !== 'full')
-    throw invalidOption(WHERE, 'synchronous', '"normal" or "full"');
-  const retention = checkRetention(WHERE, options);
-  const inMemory = fileOpt === ':memory:';
-  const file = inMemory ? fileOpt : resolve(fileOpt);
-
-  let db: Database.Database;
-  try {
-    if (!inMemory) mkdirSync(dirname(file), { recursive: true });
-    db = new Database(file, { timeout: busyTimeoutMs });
-  } catch (err) {
-    throw unavailable(file, err);
-  }
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    db.pragma('foreign_keys = OFF');
-    migrate(db);
-    // Prove we can write now rather than at the first batch (locked or read-only files fail here).
-    db.prepare('BEGIN IMMEDIATE').run();
-    db.prepare('COMMIT').run();
-  } catch (err) {
-    db.close();
-    throw unavailable(file, err);
-  }
+  const { db, file, name, busyTimeoutMs, retention, inMemory } = openSqliteStore(options);
 
   const insertEvents = (rows: number) =>
     db.prepare(
