@@ -6,6 +6,7 @@
  */
 import { COLUMN_PROPERTIES, type EventRow, SLOT_MS, utcDay } from './event-columns.js';
 import type { Property } from './query.js';
+import { sortedByKey } from './store-support.js';
 
 export interface Counts {
   events: number;
@@ -126,12 +127,7 @@ export class RollupAccumulator {
     const dayKey = (d: DayRollup) =>
       `${d.dimension}\u0000${d.day}\u0000${d.site}\u0000${d.value}\u0000${d.bot ? 1 : 0}`;
     const slotKey = (s: SlotRollup) => `${String(s.slot).padStart(12, '0')}\u0000${s.site}\u0000${s.bot ? 1 : 0}`;
-    const sorted = <T>(list: T[], key: (t: T) => string) =>
-      list
-        .map((t) => [key(t), t] as const)
-        .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-        .map((e) => e[1]);
-    return { days: sorted(dayList, dayKey), slots: sorted(slotList, slotKey) };
+    return { days: sortedByKey(dayList, dayKey), slots: sortedByKey(slotList, slotKey) };
   }
 }
 

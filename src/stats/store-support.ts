@@ -26,9 +26,18 @@ export interface CheckBatchOptions {
   ordered?: boolean;
 }
 
-/** Sketch update with the key it sorts by, built once. */
-type Keyed = { key: string; u: SketchUpdate };
-const byKey = (a: Keyed, b: Keyed) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+/**
+ * `list` sorted by a string key, each key built once (not once per comparison).
+ *
+ * @example
+ * sortedByKey(updates, (u) => `${u.dimension}\u0000${u.day}`);
+ */
+export function sortedByKey<T>(list: readonly T[], key: (t: T) => string): T[] {
+  return list
+    .map((t) => [key(t), t] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map((e) => e[1]);
+}
 
 /**
  * Checks a batch before any of it is stored and flattens its events to rows.
@@ -97,12 +106,8 @@ export function checkBatch(
   }
   if (options.ordered === false || sketches.length < 2) return { events: batch.events, rows, sketches };
   // A fixed order, so concurrent writers lock sketch rows alike; each key is built once, not per comparison.
-  const keyed: Keyed[] = sketches.map((u) => ({
-    key: `${u.dimension}\u0000${u.day}\u0000${u.site}\u0000${u.value}`,
-    u,
-  }));
-  keyed.sort(byKey);
-  return { events: batch.events, rows, sketches: keyed.map((k) => k.u) };
+  const ordered = sortedByKey(sketches, (u) => `${u.dimension}\u0000${u.day}\u0000${u.site}\u0000${u.value}`);
+  return { events: batch.events, rows, sketches: ordered };
 }
 
 export interface RetentionOptions {
