@@ -6,7 +6,10 @@
  * (src/capture/siphash.ts) in its scratch buffer, which is zeroed after each call.
  */
 import { randomFillSync } from 'node:crypto';
-import { sipKeyFromBytes as keyFromBytes, OUT, sipHash24Words4 } from '../capture/siphash.js';
+import { OUT, sipHash24Words4 } from '../capture/siphash.js';
+
+/** A key from 16 bytes, read little-endian as the SipHash reference does. */
+export { sipKeyFromBytes } from '../capture/siphash.js';
 
 /** A 128-bit SipHash key as four 32-bit words (k0 low, k0 high, k1 low, k1 high). */
 export type SipKey = Int32Array;
@@ -14,11 +17,6 @@ export type SipKey = Int32Array;
 /** A fresh random key; it lives in memory only and is never persisted. */
 export function randomSipKey(): SipKey {
   return randomFillSync(new Int32Array(4));
-}
-
-/** A key from 16 bytes, read little-endian as the SipHash reference does. */
-export function sipKeyFromBytes(bytes: Uint8Array): SipKey {
-  return keyFromBytes(bytes);
 }
 
 /** Result of the last {@link sipHash128}: the high 32 bits of the 64-bit hash. */
