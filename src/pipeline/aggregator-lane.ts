@@ -157,7 +157,7 @@ export class AggregatorLane {
           `overflow:${this.name}`,
           new PrivacyLogError(
             ERROR_CODES.AGGREGATOR_FAILED,
-            `aggregator "${this.name}" is behind by more than ${WRITER_BACKLOG_FACTOR} × queue.maxEvents (${WRITER_BACKLOG_FACTOR * o.queueMaxEvents}) events; the newest batch of ${t.count} was dropped for it (overflow 'drop-newest'). Use overflow 'spool', raise queue.maxEvents, or fix the slow aggregator.`,
+            `aggregator "${this.name}" is behind by more than queue.maxEvents (${o.queueMaxEvents}) events; the newest batch of ${t.count} was dropped for it (overflow 'drop-newest'). Use overflow 'spool', raise queue.maxEvents, or fix the slow aggregator.`,
             { details: { aggregator: this.name, events: t.count } },
           ),
         );
