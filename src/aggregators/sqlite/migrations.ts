@@ -3,9 +3,13 @@
  * transaction each; `PRAGMA user_version` records the version reached.
  */
 import type Database from 'better-sqlite3';
+import { blocksFromEventRows } from './migrate-to-blocks.js';
+
+/** A migration: SQL, or a function for what SQL alone cannot do (it runs inside the migration's transaction). */
+export type SqliteMigration = string | ((db: Database.Database) => void);
 
 /** Migration n (1-based) brings the schema from version n-1 to n. Append only; never edit a shipped one. */
-export const SQLITE_MIGRATIONS: readonly string[] = [
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   `
   CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
@@ -172,21 +176,28 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
       SELECT 1 FROM pending p WHERE e.seq BETWEEN p.payload ->> '$.f' AND p.payload ->> '$.l')
     GROUP BY 1, 2, 3, 4;
   `,
+  // Raw events as blocks (block-store.ts, event-block.ts): one row per write slice instead of one per event.
+  blocksFromEventRows,
 ];
 
-/** Apply the migrations the database has not seen yet. Returns the version reached. */
-export function migrate(db: Database.Database): number {
+/**
+ * Apply the migrations the database has not seen yet, up to `target` (tests
+ * build older schemas with it). Returns the version reached.
+ */
+export function migrate(db: Database.Database, target = SQLITE_MIGRATIONS.length): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SQLITE_MIGRATIONS.length) {
     throw new Error(
       `the database is at schema version ${current}, newer than this privacy-log knows (${SQLITE_MIGRATIONS.length}); upgrade privacy-log`,
     );
   }
-  for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
+  for (let v = current; v < target; v++) {
+    const m = SQLITE_MIGRATIONS[v]!;
     db.transaction(() => {
-      db.exec(SQLITE_MIGRATIONS[v]!);
+      if (typeof m === 'string') db.exec(m);
+      else m(db);
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }
-  return SQLITE_MIGRATIONS.length;
+  return Math.max(current, target);
 }

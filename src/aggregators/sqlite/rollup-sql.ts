@@ -1,6 +1,7 @@
 /**
- * The SQL that computes rollup increments from stored event rows (a fold of
- * rows another connection wrote, or a forgotten session's rows, negated).
+ * The SQL that computed rollup increments from the event rows of schema 4
+ * (event_rows, one row per event). Migration 5 uses it once, to add what the
+ * schema-4 journal names before those rows become blocks.
  */
 import { COLUMN_PROPERTIES, SLOT_MS } from '../../stats/event-columns.js';
 

@@ -1,11 +1,11 @@
 /**
  * sqliteAggregator: the embedded default store (better-sqlite3, WAL).
  *
- * - Raw events: one row each, with the columns queries group and filter by
- *   plus the event's JSON; `INSERT OR IGNORE` by id, one transaction a batch.
- * - Rollups (daily per property, 15-minute totals) are updated in the same
- *   transaction for the events that were new, so they are exact and outlive
- *   the raw events (retentionDays) for rollupRetentionMonths.
+ * - Raw events: in blocks of up to 250 (block-store.ts), one block per write
+ *   transaction; `INSERT OR IGNORE` of their ids keeps writes idempotent.
+ * - Rollups (daily per property, 15-minute totals) count the events that were
+ *   new, folded from a write journal off the write path, so they are exact and
+ *   outlive the raw events (retentionDays) for rollupRetentionMonths.
  * - Sketches are merged per (day, site, dimension, value), max per register.
  * - Retention runs on a timer, off the write path, in small chunks.
  */
@@ -15,12 +15,12 @@ import type { PrivacyEvent } from '../../event.js';
 import { createStatsEngine } from '../../stats/engine.js';
 import type { EventRow } from '../../stats/event-columns.js';
 import { mergeBlobs } from '../../stats/hll.js';
+import { RollupAccumulator } from '../../stats/rollup.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
 import { checkBatch, retentionCutoffs, saltKeepFrom } from '../../stats/store-support.js';
 import { isDay } from '../../stats/time-range.js';
 import type { Batch, SketchUpdate, StatsAggregator } from '../aggregator.js';
-import { eventRest } from './event-doc.js';
-import { rollupFromEventsSql } from './rollup-sql.js';
+import { blockStore, SessionSums } from './block-store.js';
 import { sqliteBackend } from './sqlite-backend.js';
 import { openSqliteStore, type SqliteAggregatorOptions } from './sqlite-open.js';
 import { walCheckpointer } from './wal-checkpointer.js';
@@ -46,6 +46,13 @@ export interface SqliteAggregator extends StatsAggregator {
   /** The resolved database file. */
   readonly file: string;
   forget(sessionId: string): Promise<number>;
+  /**
+   * The raw events stored with a time in [from, to) (epoch ms; all by
+   * default), exactly as they were written — what the store holds, for an
+   * operator to inspect or export. Raw events are kept in encoded blocks, so
+   * this (not SQL) is how to read them.
+   */
+  readEvents(range?: { from?: number; to?: number }): Promise<PrivacyEvent[]>;
   salt(day: string, candidate: string): Promise<string>;
   query(q: StatsQuery): Promise<StatsResult>;
   /** Delete what retention says has expired, as of `now`. Runs by itself every retentionIntervalMs. */
@@ -53,40 +60,13 @@ export interface SqliteAggregator extends StatsAggregator {
   close(): Promise<void>;
 }
 
-/** Events per multi-row INSERT: one statement binds this many rows (far fewer calls into SQLite). */
-const INSERT_CHUNK = 50;
-/** Bound values per event row. */
-const EVENT_COLUMNS = 15;
-
-/** Put one event's column values at args[o..o + EVENT_COLUMNS). */
-function bindRow(args: unknown[], o: number, r: EventRow, e: PrivacyEvent): void {
-  args[o] = r.id;
-  args[o + 1] = r.ts;
-  args[o + 2] = r.site;
-  args[o + 3] = r.kind;
-  args[o + 4] = r.page;
-  args[o + 5] = r.referrer;
-  args[o + 6] = r.browser;
-  args[o + 7] = r.os;
-  args[o + 8] = r.device;
-  args[o + 9] = r.isp;
-  args[o + 10] = r.domain;
-  args[o + 11] = r.download;
-  args[o + 12] = r.bot ? 1 : 0;
-  args[o + 13] = r.sessionId;
-  args[o + 14] = eventRest(e, r);
-}
-
 /**
- * Rows per write transaction: the rest of a batch follows after a turn of the
- * event loop, so requests wait for at most one slice (≈ 1 ms on the
- * development VM). A multiple of INSERT_CHUNK. Smaller slices cost throughput:
- * every commit rewrites the right-most pages of the table and its indexes
- * (100 rows a slice: ≈ +10 % CPU per event; 250: within the noise).
+ * Events per write transaction, and so per block: the rest of a batch follows
+ * after a turn of the event loop, so requests wait for at most one slice.
  */
 const WRITE_SLICE_ROWS = 250;
 /**
- * Raw events deleted per retention statement, a turn of the loop between
+ * session_day rows deleted per retention statement, a turn of the loop between
  * them: ≈ 1 ms (10 000 a statement, as PostgreSQL does, held the loop ≈ 20 ms).
  */
 const RETENTION_SLICE = 500;
@@ -128,16 +108,6 @@ const COMPACT_SLICE = 256;
 export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteAggregator {
   const { db, file, name, busyTimeoutMs, retention, inMemory } = openSqliteStore(options);
 
-  const insertEvents = (rows: number) =>
-    db.prepare(
-      `INSERT OR IGNORE INTO event_rows (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, rest)
-       VALUES ${Array.from({ length: rows }, () => `(${Array(EVENT_COLUMNS).fill('?').join(', ')})`).join(', ')}`,
-    );
-  const insertChunk = insertEvents(INSERT_CHUNK);
-  const insertEvent = insertEvents(1);
-  const chunkArgs: unknown[] = new Array(INSERT_CHUNK * EVENT_COLUMNS);
-  const oneArgs: unknown[] = new Array(EVENT_COLUMNS);
-  const idsInSeqRange = db.prepare('SELECT id FROM event_rows WHERE seq BETWEEN ? AND ?').pluck();
   const upsertDay = db.prepare(
     `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET
@@ -150,13 +120,8 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   );
   const insertPending = db.prepare('INSERT INTO pending (payload) VALUES (?)');
   const selectPending = db.prepare('SELECT id, payload FROM pending ORDER BY id');
+  const hasPending = db.prepare('SELECT EXISTS (SELECT 1 FROM pending)').pluck();
   const deletePending = db.prepare('DELETE FROM pending WHERE id <= ?');
-  const goneRollups = rollupFromEventsSql('seq IN (SELECT value FROM json_each(@v))', -1);
-  const foldRollups = rollupFromEventsSql('seq BETWEEN @f AND @l', 1);
-  const rollFoldDays = db.prepare(foldRollups.days);
-  const rollFoldSlots = db.prepare(foldRollups.slots);
-  const rollGoneDays = db.prepare(goneRollups.days);
-  const rollGoneSlots = db.prepare(goneRollups.slots);
   const appendSketch = db.prepare(
     'INSERT INTO sketches (dimension, day, site, value, registers) VALUES (?, ?, ?, ?, ?)',
   );
@@ -164,38 +129,27 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     'SELECT rowid AS id, registers FROM sketches WHERE dimension = ? AND day = ? AND site = ? AND value = ?',
   );
   const deleteSketch = db.prepare('DELETE FROM sketches WHERE rowid = ?');
-  const deleteSeqs = db.prepare('DELETE FROM event_rows WHERE seq IN (SELECT value FROM json_each(?))');
-  // A session's rows in a time window, through events_session_ts (consenting rows only, covering).
-  const sessionSeqsIn = db
-    .prepare('SELECT seq FROM event_rows INDEXED BY events_session_ts WHERE ts >= ? AND ts < ? AND session_id = ?')
-    .pluck();
-  // A session's rows inserted after `seq` (by rowid: only the newest rows are read).
-  const sessionSeqsAfter = db.prepare('SELECT seq FROM event_rows WHERE seq > ? AND +session_id = ?').pluck();
-  const minTs = db.prepare('SELECT min(ts) FROM event_rows').pluck();
-  const maxTs = db.prepare('SELECT max(ts) FROM event_rows').pluck();
-  const maxSeq = db.prepare('SELECT max(seq) FROM event_rows').pluck();
   const insertSalt = db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)');
   const getSalt = db.prepare('SELECT salt FROM salts WHERE day = ?').pluck();
   const deleteSalts = db.prepare('DELETE FROM salts WHERE day < ?');
-  const expireEvents = db.prepare(
-    `DELETE FROM event_rows WHERE seq IN (SELECT seq FROM event_rows WHERE ts < ? LIMIT ${RETENTION_SLICE})`,
-  );
   const expireDays = db.prepare('DELETE FROM rollup_day WHERE day < ?');
   const expireSlots = db.prepare('DELETE FROM rollup_slot WHERE slot < ?');
   const expireSketches = db.prepare('DELETE FROM sketches WHERE day < ?');
   const deleteZeroDays = db.prepare('DELETE FROM rollup_day WHERE events <= 0');
   const deleteZeroSlots = db.prepare('DELETE FROM rollup_slot WHERE events <= 0');
-  // Session metrics' table (migration 4): the consenting rows a fold brings, summed per (session, day, site, bot).
-  const sessionDayColumns = `session_id, ts / ${DAY_MS}, site, bot, MIN(ts), MAX(ts), COUNT(CASE WHEN kind = 'pageview' THEN 1 END)`;
-  const sessionDayUpsert = `ON CONFLICT (session_id, day, site, bot) DO UPDATE SET first_ts = min(first_ts, excluded.first_ts),
-       last_ts = max(last_ts, excluded.last_ts), pageviews = pageviews + excluded.pageviews`;
-  // The sessions of the rows named by journal rows (after, upTo], except those summed already.
-  const foldSessionDays = db.prepare(
-    `INSERT INTO session_day (session_id, day, site, bot, first_ts, last_ts, pageviews)
-     SELECT ${sessionDayColumns} FROM pending p JOIN event_rows e ON e.seq BETWEEN p.payload ->> '$.f' AND p.payload ->> '$.l'
-     WHERE p.id > ? AND p.id <= ? AND p.id NOT IN (SELECT id FROM session_folded) AND e.session_id IS NOT NULL
-     GROUP BY 1, 2, 3, 4 ${sessionDayUpsert}`,
+  // Session metrics' table (migration 4): per (session, UTC day, site, bot), summed from the blocks a fold brings.
+  const upsertSessionDay = db.prepare(
+    `INSERT INTO session_day (session_id, day, site, bot, first_ts, last_ts, pageviews) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (session_id, day, site, bot) DO UPDATE SET first_ts = min(first_ts, excluded.first_ts),
+       last_ts = max(last_ts, excluded.last_ts), pageviews = pageviews + excluded.pageviews`,
   );
+  // The blocks named by journal rows (after, upTo] whose sessions are not summed yet.
+  const unsummedBlocks = db
+    .prepare(
+      `SELECT payload ->> '$.b' FROM pending WHERE id > ? AND id <= ? AND payload NOT LIKE '{"d":%'
+       AND id NOT IN (SELECT id FROM session_folded) AND payload ->> '$.b' > 0`,
+    )
+    .pluck();
   const markSessionsFolded = db.prepare(
     'INSERT OR IGNORE INTO session_folded (id) SELECT id FROM pending WHERE id > ? AND id <= ?',
   );
@@ -207,12 +161,27 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
      (SELECT session_id, day, site, bot FROM session_day WHERE day < ? LIMIT ${RETENTION_SLICE})`,
   );
   const clearSessionDay = db.prepare('DELETE FROM session_day WHERE day = ?');
-  const rebuildSessionDay = db.prepare(
-    `INSERT INTO session_day (session_id, day, site, bot, first_ts, last_ts, pageviews)
-     SELECT ${sessionDayColumns} FROM event_rows WHERE ts >= ? AND ts < ? AND session_id IS NOT NULL GROUP BY 1, 2, 3, 4`,
-  );
+  const sessionDaysOf = db.prepare('SELECT DISTINCT day FROM session_day WHERE session_id = ?').pluck();
 
-  const backend = sqliteBackend(db);
+  const blocks = blockStore(db);
+  const applySessions = (sums: SessionSums) => {
+    for (const d of sums.values())
+      upsertSessionDay.run(d.sessionId, d.day, d.site, d.bot, d.first, d.last, d.pageviews);
+  };
+  /** Sum into session_day the sessions of the blocks named by journal rows (after, upTo], except those summed already. */
+  const foldSessions = (after: number, upTo: number) => {
+    const sums = new SessionSums();
+    blocks.sumSessions(unsummedBlocks.all(after, upTo) as number[], sums);
+    applySessions(sums);
+  };
+  const applyRollups = (acc: RollupAccumulator) => {
+    const inc = acc.result();
+    for (const d of inc.days)
+      upsertDay.run(d.dimension, d.day, d.site, d.value, d.bot ? 1 : 0, d.events, d.pageviews, d.downloads);
+    for (const x of inc.slots) upsertSlot.run(x.slot, x.site, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads);
+  };
+
+  const backend = sqliteBackend(db, blocks);
   // A private in-memory database has no write-ahead log to checkpoint.
   const checkpointer = inMemory ? undefined : walCheckpointer(db, file, busyTimeoutMs);
   const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
@@ -231,58 +200,24 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const pendingSums = new FoldAccumulator();
 
   /**
-   * The write path, one slice of a batch: event rows `from` onwards, plus one
-   * journal row (the range of rows inserted and, with the batch's last rows,
-   * its sketch updates). It stops after WRITE_SLICE_ROWS rows, so no
-   * transaction holds the event loop for long; the caller yields and calls
-   * again from `next`. `stored` is the rows actually inserted (replayed
-   * ids are ignored); `journaled` is false when there was nothing to journal.
+   * The write path, one slice of a batch: events `from` onwards, at most
+   * WRITE_SLICE_ROWS of them, as one block (block-store.ts), plus one journal
+   * row naming the block and, with the batch's last slice, its sketch
+   * updates. The caller yields and calls again from `next`. `stored` is the
+   * rows actually inserted (replayed ids are ignored); `journaled` is false
+   * when there was nothing to journal.
    */
   const writeTx = db.transaction((b: ReturnType<typeof checkBatch>, from: number): WriteSlice => {
-    const { rows, events } = b;
-    // undefined while every row so far was new (the common case: no list is built).
-    let inserted: EventRow[] | undefined;
-    let firstSeq = 0;
-    let lastSeq = 0;
-    /** Rows [at, at + count) went through one statement that inserted `changes` of them. */
-    const note = (at: number, count: number, changes: number, lastRowid: number) => {
-      if (changes === 0) {
-        inserted ??= rows.slice(from, at);
-        return;
-      }
-      // One writer holds the lock and seq is max + 1: the rows a statement inserted have consecutive seqs.
-      const first = lastRowid - changes + 1;
-      if (firstSeq === 0) firstSeq = first;
-      lastSeq = lastRowid;
-      if (changes === count) {
-        if (inserted !== undefined) for (let j = at; j < at + count; j++) inserted.push(rows[j]!);
-        return;
-      }
-      // Some were stored already (a replay): ask which ids are new; a repeated id counts once.
-      inserted ??= rows.slice(from, at);
-      const fresh = new Set(idsInSeqRange.all(first, lastRowid) as string[]);
-      for (let j = at; j < at + count; j++) if (fresh.delete(rows[j]!.id)) inserted.push(rows[j]!);
-    };
-    let i = from;
-    while (i + INSERT_CHUNK <= rows.length) {
-      for (let j = 0; j < INSERT_CHUNK; j++) bindRow(chunkArgs, j * EVENT_COLUMNS, rows[i + j]!, events[i + j]!);
-      const info = insertChunk.run(chunkArgs);
-      note(i, INSERT_CHUNK, info.changes, info.lastInsertRowid as number);
-      i += INSERT_CHUNK;
-      if (i - from >= WRITE_SLICE_ROWS) break;
-    }
-    const last = i + INSERT_CHUNK > rows.length;
-    if (last)
-      for (; i < rows.length; i++) {
-        bindRow(oneArgs, 0, rows[i]!, events[i]!);
-        const info = insertEvent.run(oneArgs);
-        note(i, 1, info.changes, info.lastInsertRowid as number);
-      }
-    const stored: EventRow[] = inserted ?? (from === 0 && i === rows.length ? rows : rows.slice(from, i));
-    const sketches = last ? b.sketches : NO_SKETCHES;
-    if (stored.length === 0 && sketches.length === 0) return { next: i, stored, sketches, journaled: false };
-    insertPending.run(encodeJournal(token, firstSeq, lastSeq, sketches));
-    return { next: i, stored, sketches, journaled: true };
+    const end = Math.min(b.rows.length, from + WRITE_SLICE_ROWS);
+    const whole = from === 0 && end === b.rows.length;
+    const slice = blocks.insert(
+      whole ? b.rows : b.rows.slice(from, end),
+      whole ? b.events : b.events.slice(from, end),
+    );
+    const sketches = end === b.rows.length ? b.sketches : NO_SKETCHES;
+    if (slice.block === 0 && sketches.length === 0) return { next: end, stored: slice.rows, sketches, journaled: false };
+    insertPending.run(encodeJournal(token, slice.block, sketches));
+    return { next: end, stored: slice.rows, sketches, journaled: true };
   });
 
   /** Append one key's summed sketch delta (if any) and note the key for compaction. */
@@ -326,7 +261,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     while (i < ids.length) {
       const after = i === 0 ? 0 : ids[i - 1]!;
       const upTo = ids[Math.min(ids.length, i + SESSION_SLICE_JOURNAL_ROWS) - 1]!;
-      foldSessionDays.run(after, upTo);
+      foldSessions(after, upTo);
       markSessionsFolded.run(after, upTo);
       i = Math.min(ids.length, i + SESSION_SLICE_JOURNAL_ROWS);
       if (performance.now() - started >= SLICE_MS) break;
@@ -335,13 +270,14 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   });
 
   /**
-   * Fold the journal into rollups and sketches, each key applied once. This
-   * connection's rows are taken from the in-memory sums when all of them are
-   * still there; rows written by another connection (or ours, when another
-   * connection folded some of them) are decoded: their rollup increments are
-   * recomputed from the event rows they name, their sketch updates merged.
-   * Sketch merges are idempotent (max), so merging decoded rows into the
-   * in-memory sketches is safe even if this transaction fails.
+   * Fold the journal into rollups, sketches and session_day, each key
+   * applied once. This connection's rows are taken from the in-memory sums
+   * when all of them are still there; rows written by another connection (or
+   * ours, when another connection folded some of them) are decoded: their
+   * rollup increments are recomputed from the blocks they name, their sketch
+   * updates merged. Sessions always come from the blocks. Sketch merges are
+   * idempotent (max), so merging decoded rows into the in-memory sketches is
+   * safe even if this transaction fails.
    */
   const foldTx = db.transaction(() => {
     const pend = selectPending.all() as Array<{ id: number; payload: string }>;
@@ -350,6 +286,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     for (const p of pend) if (p.payload.startsWith(prefix)) mine++;
     const useSums = mine === pendingSums.rows;
     const sketches = useSums ? pendingSums.sketches : new SketchMerge();
+    let foreign: RollupAccumulator | undefined;
     for (const p of pend) {
       if (useSums && p.payload.startsWith(prefix)) continue;
       if (isLegacyJournal(p.payload)) {
@@ -358,22 +295,14 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         for (const x of legacy.s) upsertSlot.run(...x);
         continue;
       }
-      const { firstSeq, lastSeq } = decodeJournal(p.payload, sketches);
-      if (lastSeq === 0) continue;
-      rollFoldDays.run({ f: firstSeq, l: lastSeq });
-      rollFoldSlots.run({ f: firstSeq, l: lastSeq });
+      const { block } = decodeJournal(p.payload, sketches);
+      if (block !== 0) (foreign ??= new RollupAccumulator()).add(blocks.rowsOf(block));
     }
-    if (useSums) {
-      const inc = pendingSums.rollups.result();
-      for (const d of inc.days)
-        upsertDay.run(d.dimension, d.day, d.site, d.value, d.bot ? 1 : 0, d.events, d.pageviews, d.downloads);
-      for (const x of inc.slots) upsertSlot.run(x.slot, x.site, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads);
-    }
+    if (foreign !== undefined) applyRollups(foreign);
+    if (useSums) applyRollups(pendingSums.rollups);
     for (const m of sketches.entries) appendDelta(m);
-    // Every journal row names its rows by seq range: their sessions are summed in SQL from the rows themselves
-    // (those not summed already by sessionsTx).
     const lastId = pend[pend.length - 1]!.id;
-    foldSessionDays.run(0, lastId);
+    foldSessions(0, lastId);
     clearSessionsFolded.run(lastId);
     deletePending.run(lastId);
     if (!useSums) sketches.release();
@@ -406,56 +335,46 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   });
 
   /**
-   * Delete a session's rows: `found` (by the scan of sessionRows) plus any
-   * inserted after row `after` (during the scan), and take them out of the
-   * rollups, in one transaction.
+   * Take a session's events out of their blocks and their increments out of
+   * the rollups, in one transaction, after a fold (so session_day names every
+   * day the session has events on, and no journal row names them unfolded).
    */
-  const forgetTx = db.transaction((sessionId: string, found: readonly number[], after: number) => {
+  const forgetTx = db.transaction((sessionId: string) => {
     foldTx();
-    // Every journal row is folded once this commits; if it fails, they are all still there.
-    const seqs = JSON.stringify([...found, ...(sessionSeqsAfter.all(after, sessionId) as number[])]);
-    rollGoneDays.run({ v: seqs });
-    rollGoneSlots.run({ v: seqs });
+    const gone = new RollupAccumulator();
+    const n = blocks.forget(sessionId, sessionDaysOf.all(sessionId) as number[], gone);
+    applyRollups(gone);
     forgetSessionDays.run(sessionId);
     deleteZeroDays.run();
     deleteZeroSlots.run();
-    return deleteSeqs.run(seqs).changes;
+    return n;
   });
 
   /**
-   * Find a session's rows without holding the event loop: events_session_ts
-   * is scanned a time window at a time (the window sized so that a scan takes
-   * about SLICE_MS), a turn of the loop between windows. Rows inserted
-   * meanwhile have a larger seq than `after` and are picked up by forgetTx.
+   * One retention step: fold first when the journal is not empty (a replayed
+   * old event may sit in a block not folded yet; its increments must count
+   * before the block goes), then delete a few expired blocks.
    */
-  async function sessionRows(sessionId: string): Promise<{ found: number[]; after: number }> {
-    const after = (maxSeq.get() as number | null) ?? 0;
-    const lo = minTs.get() as number | null;
-    const hi = maxTs.get() as number | null;
-    const found: number[] = [];
-    if (lo === null || hi === null) return { found, after };
-    let span = 3_600_000;
-    for (let from = lo; from <= hi; ) {
-      const started = performance.now();
-      for (const seq of sessionSeqsIn.all(from, from + span, sessionId) as number[]) found.push(seq);
-      from += span;
-      const took = performance.now() - started;
-      if (took < SLICE_MS / 4) span *= 4;
-      else if (took > SLICE_MS) span = Math.max(1000, Math.floor(span / 2));
-      await yieldTurn();
-    }
-    return { found, after };
-  }
+  const expireTx = db.transaction((before: number) => {
+    const folded = hasPending.get() === 1;
+    if (folded) foldTx();
+    return { ...blocks.expireSome(before), folded };
+  });
 
   /**
-   * Retention's last step for session_day: the raw rows of the day the cutoff
-   * falls in were cut part-way, so that day's sessions are summed again from
-   * the rows kept (after a fold, so no journal row adds them a second time).
+   * Retention's last step: blocks across the cutoff keep only later events,
+   * and the day the cutoff falls in has its sessions summed again from the
+   * events kept (after a fold, so no journal row adds them a second time).
    */
-  const cutSessionDayTx = db.transaction((cutoffDay: number) => {
+  const cutTx = db.transaction((before: number) => {
     foldTx();
+    const removed = blocks.cutAt(before);
+    const cutoffDay = Math.floor(before / DAY_MS);
     clearSessionDay.run(cutoffDay);
-    rebuildSessionDay.run(cutoffDay * DAY_MS, (cutoffDay + 1) * DAY_MS);
+    const sums = new SessionSums();
+    blocks.sessionsInRange(cutoffDay * DAY_MS, (cutoffDay + 1) * DAY_MS, sums);
+    applySessions(sums);
+    return removed;
   });
 
   const saltTx = db.transaction((day: string, candidate: string) => {
@@ -564,9 +483,11 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     const out = { events: 0, rollups: 0, sketches: 0, salts: 0 };
     foldNow();
     for (let i = 0; i < 100_000 && !closed; i++) {
-      const n = expireEvents.run(c.eventsBefore).changes;
-      out.events += n;
-      if (n < RETENTION_SLICE) break;
+      const step = expireTx.immediate(c.eventsBefore);
+      // A fold inside took every journal row: the in-memory sums are stale now.
+      if (step.folded) pendingSums.clear();
+      out.events += step.events;
+      if (!step.more) break;
       await yieldTurn();
     }
     if (closed) return out;
@@ -576,7 +497,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       await yieldTurn();
     }
     if (closed) return out;
-    cutSessionDayTx.immediate(cutoffDay);
+    out.events += cutTx.immediate(c.eventsBefore);
     // Its fold took every journal row (as forget's does): the in-memory sums are stale now.
     pendingSums.clear();
     // Rollups expire a day at a time in steady state: one statement each is short.
@@ -648,8 +569,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         throw invalidOption(`${name}.forget()`, 'sessionId', 'a non-empty string');
       const done = (async () => {
         try {
-          const { found, after } = await sessionRows(sessionId);
-          const n = forgetTx.immediate(sessionId, found, after);
+          const n = forgetTx.immediate(sessionId);
           pendingSums.clear();
           return n;
         } catch (err) {
@@ -666,6 +586,18 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         return await done;
       } finally {
         writing.delete(settled);
+      }
+    },
+    async readEvents(range: { from?: number; to?: number } = {}): Promise<PrivacyEvent[]> {
+      assertOpen('readEvents');
+      const from = range.from ?? Number.NEGATIVE_INFINITY;
+      const to = range.to ?? Number.POSITIVE_INFINITY;
+      if (Number.isNaN(from) || Number.isNaN(to) || typeof from !== 'number' || typeof to !== 'number')
+        throw invalidOption(`${name}.readEvents()`, 'range', '{ from?, to? } in epoch milliseconds');
+      try {
+        return blocks.events(from, to);
+      } catch (err) {
+        throw failed('readEvents', err);
       }
     },
     async salt(day: string, candidate: string): Promise<string> {

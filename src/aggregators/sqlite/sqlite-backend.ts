@@ -1,27 +1,22 @@
 /**
- * The stats primitives on SQLite: the shared SQL of stats/sql-queries.ts run
- * through cached prepared statements.
+ * The stats primitives on SQLite: rollups, sketches and session_day through
+ * the shared SQL of stats/sql-queries.ts (cached prepared statements); raw
+ * events by decoding the blocks of the range (event-block.ts).
  */
 import type Database from 'better-sqlite3';
 import type { CountRow, RawSpec, SessionRow, SketchRow, SketchSpec, StatsBackend } from '../../stats/backend.js';
 import { SLOT_MS } from '../../stats/event-columns.js';
-import {
-  dayCountsSql,
-  rawCountsSql,
-  type SqlDialect,
-  type SqlQuery,
-  sessionsSql,
-  sketchesSql,
-  slotCountsSql,
-} from '../../stats/sql-queries.js';
+import { dayCountsSql, type SqlDialect, type SqlQuery, sketchesSql, slotCountsSql } from '../../stats/sql-queries.js';
+import type { BlockStore } from './block-store.js';
+import { blockCounts, blockSessions } from './event-block.js';
 
 export const SQLITE_DIALECT: SqlDialect = {
   param: () => '?',
   distinct: (col, param) => `${col} IS NOT ${param}`,
   inList: (col, param) => `${col} IN (SELECT value FROM json_each(${param}))`,
   listParam: (values) => JSON.stringify(values),
-  // Raw events are written to and read from the table; the view events adds the doc column for people.
-  table: (name) => (name === 'events' ? 'event_rows' : name),
+  // Raw events are in blocks, never read through this SQL (rawCounts and sessions decode them).
+  table: (name) => name,
 };
 
 const MAX_CACHED_STATEMENTS = 256;
@@ -84,9 +79,9 @@ export interface SqliteBackend extends StatsBackend {
  * (`PRAGMA data_version` moves).
  *
  * @example
- * const source = createStatsEngine(sqliteBackend(db));
+ * const source = createStatsEngine(sqliteBackend(db, blockStore(db)));
  */
-export function sqliteBackend(db: Database.Database): SqliteBackend {
+export function sqliteBackend(db: Database.Database, blocks: BlockStore): SqliteBackend {
   const cache = new Map<string, Database.Statement>();
   const all = (q: SqlQuery): Row[] => {
     let st = cache.get(q.sql);
@@ -171,13 +166,17 @@ export function sqliteBackend(db: Database.Database): SqliteBackend {
     },
     clear,
     async rawCounts(spec) {
-      return all(rawCountsSql(SQLITE_DIALECT, spec)).map(countRow);
+      const acc = blockCounts(spec);
+      for (const q of blocks.queryBlocks(spec.from, spec.to, false)) acc.add(q);
+      return acc.result();
     },
     async sessions(spec): Promise<SessionRow[]> {
-      const fast = sessionDaySql(spec);
-      const rows = all(
-        fast === undefined ? sessionsSql(SQLITE_DIALECT, spec) : (sessionDaySql(spec, scanSessionDays(spec)) ?? fast),
-      );
+      if (sessionDaySql(spec) === undefined) {
+        const acc = blockSessions(spec);
+        for (const q of blocks.queryBlocks(spec.from, spec.to, true)) acc.add(q);
+        return acc.result();
+      }
+      const rows = all(sessionDaySql(spec, scanSessionDays(spec))!);
       const out: SessionRow[] = [];
       for (const r of rows) {
         // The ungrouped session_day query answers one row even with no session; the raw one answers none.

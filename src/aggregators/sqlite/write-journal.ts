@@ -1,8 +1,8 @@
 /**
- * The SQLite write journal: one row per batch, written in the batch's
- * transaction, saying what folding must add — the range of event rows the
- * batch inserted (their rollup increments are recomputed from those rows) and
- * its sketch updates as packed register pairs. The writing process also sums
+ * The SQLite write journal: one row per write slice, written in the slice's
+ * transaction, saying what folding must add — the block of events the slice
+ * inserted (their rollup increments and sessions are recomputed from it) and
+ * the batch's sketch updates as packed register pairs. The writing process also sums
  * the same increments in memory (`FoldAccumulator`) and folds from there; the
  * rows are read back only when another connection wrote them or folded some
  * of ours (a restart after a crash, or two processes on one file).
@@ -24,9 +24,8 @@ const FORMAT_SPARSE = 1;
 interface JournalPayload {
   /** The writer's token. */
   w: string;
-  /** First and last `events.seq` the batch inserted (0, 0 when none). */
-  f: number;
-  l: number;
+  /** The event block the slice inserted (0 when none: every id was stored before, or only sketches). */
+  b: number;
   /** Sketch keys with how many packed pairs of `r` each one owns, in order. */
   k: Array<[string, string, string, string, number]>;
   /** Packed register pairs, base64. */
@@ -43,12 +42,7 @@ export function journalPrefix(token: string): string {
 }
 
 /** Encode a batch's journal row. Pairs a sketch cannot hold are left out (the merge would ignore them). */
-export function encodeJournal(
-  token: string,
-  firstSeq: number,
-  lastSeq: number,
-  sketches: readonly SketchUpdate[],
-): string {
+export function encodeJournal(token: string, block: number, sketches: readonly SketchUpdate[]): string {
   let total = 0;
   for (const u of sketches) total += u.registers.length;
   const bytes = Buffer.allocUnsafe(total * PAIR_BYTES);
@@ -70,12 +64,12 @@ export function encodeJournal(
     }
     keys[s] = [u.dimension, u.day, u.site, u.value, n];
   }
-  const payload: JournalPayload = { w: token, f: firstSeq, l: lastSeq, k: keys, r: bytes.toString('base64', 0, o) };
+  const payload: JournalPayload = { w: token, k: keys, r: bytes.toString('base64', 0, o), b: block };
   return JSON.stringify(payload);
 }
 
-/** Decode a journal row: its event row range, and its sketch updates merged into `into`. */
-export function decodeJournal(payload: string, into: SketchMerge): { firstSeq: number; lastSeq: number } {
+/** Decode a journal row: its event block (0: none), and its sketch updates merged into `into`. */
+export function decodeJournal(payload: string, into: SketchMerge): { block: number } {
   const j = JSON.parse(payload) as JournalPayload;
   const bytes = Buffer.from(j.r, 'base64');
   let o = 0;
@@ -84,7 +78,7 @@ export function decodeJournal(payload: string, into: SketchMerge): { firstSeq: n
     for (let p = 0; p < n && o + 2 < bytes.length; p++, o += PAIR_BYTES)
       hll.add((bytes[o]! << 8) | bytes[o + 1]!, bytes[o + 2]!);
   }
-  return { firstSeq: j.f, lastSeq: j.l };
+  return { block: typeof j.b === 'number' ? j.b : 0 };
 }
 
 /** A journal row of schema version 1 (before migration 2): rollup increments and sketch blobs, base64. */

@@ -1,0 +1,284 @@
+/**
+ * Raw events in SQLite as blocks (migration 5): one row of `event_blocks` per
+ * write slice (≤ 250 events), its columns encoded by event-block.ts, and one
+ * row per event id in `event_ids` (what makes inserts idempotent, and what
+ * keeps a forgotten event from coming back with a replay). Binding one row per
+ * event cost ~4 µs of every event's write; a block binds nine values for all
+ * of its events.
+ *
+ * Everything here runs inside the caller's transaction: the functions are
+ * plain statements over one connection, with no scheduling of their own.
+ */
+import type Database from 'better-sqlite3';
+import type { PrivacyEvent } from '../../event.js';
+import type { EventRow } from '../../stats/event-columns.js';
+import type { RollupAccumulator } from '../../stats/rollup.js';
+import { decodeEvents, decodeQueryBlock, decodeRows, encodeBlock, type QueryBlock, type StoredBlock } from './event-block.js';
+
+const DAY_MS = 86_400_000;
+/** Blocks deleted per retention statement (≈ 250 events each). */
+const EXPIRE_BLOCKS = 4;
+
+/** What one slice's insert kept: the rows (and their events) whose ids were new, and the block holding them (0: none). */
+export interface InsertedSlice {
+  block: number;
+  rows: readonly EventRow[];
+}
+
+/** One session's first and last event and pageviews on one UTC day (a session_day row). */
+export interface SessionDay {
+  sessionId: string;
+  day: number;
+  site: string;
+  bot: 0 | 1;
+  first: number;
+  last: number;
+  pageviews: number;
+}
+
+/** Per-(session, day, site, bot) sums of the events of some blocks. */
+export class SessionSums {
+  private readonly byKey = new Map<string, SessionDay>();
+
+  /** Add the consenting events of a block (those with a session), only those in [from, to). */
+  add(q: QueryBlock, from = -Infinity, to = Infinity): void {
+    if (q.sessions.length === 0) return;
+    const site = q.code('site');
+    const kind = q.code('kind');
+    const pageview = q.dict.indexOf('pageview') + 1;
+    for (let i = 0; i < q.n; i++) {
+      const s = q.session[i]!;
+      if (s === 0) continue;
+      const ts = q.ts[i]!;
+      if (ts < from || ts >= to) continue;
+      const sessionId = q.sessions[s - 1]!;
+      const day = Math.floor(ts / DAY_MS);
+      const siteName = q.dict[site[i]! - 1]!;
+      const bot = q.bot[i] === 1 ? 1 : 0;
+      const key = `${sessionId}\u0000${day}\u0000${siteName}\u0000${bot}`;
+      let d = this.byKey.get(key);
+      if (d === undefined) {
+        d = { sessionId, day, site: siteName, bot, first: ts, last: ts, pageviews: 0 };
+        this.byKey.set(key, d);
+      }
+      if (ts < d.first) d.first = ts;
+      if (ts > d.last) d.last = ts;
+      if (kind[i] === pageview) d.pageviews++;
+    }
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  values(): IterableIterator<SessionDay> {
+    return this.byKey.values();
+  }
+}
+
+/**
+ * The block statements of one connection.
+ *
+ * @example
+ * const blocks = blockStore(db);
+ * const slice = blocks.insert(rows, events); // inside a write transaction
+ */
+export function blockStore(db: Database.Database) {
+  const nextBlock = db
+    .prepare(
+      `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event_blocks'), 0),
+              coalesce((SELECT max(id) FROM event_blocks), 0)) + 1`,
+    )
+    .pluck();
+  const insertIds = db.prepare('INSERT OR IGNORE INTO event_ids (id, block) SELECT value, ? FROM json_each(?)');
+  const newIds = db
+    .prepare('SELECT id FROM event_ids WHERE id IN (SELECT value FROM json_each(?)) AND block = ?')
+    .pluck();
+  const insertBlock = db.prepare(
+    'INSERT INTO event_blocks (id, ts_min, ts_max, n, cols, dict, sessions, ids, rest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const updateBlock = db.prepare(
+    'UPDATE event_blocks SET ts_min = ?, ts_max = ?, n = ?, cols = ?, dict = ?, sessions = ?, ids = ?, rest = ? WHERE id = ?',
+  );
+  const emptyBlock = db.prepare(
+    "UPDATE event_blocks SET n = 0, cols = x'', dict = '[]', sessions = '[]', ids = '[]', rest = x'' WHERE id = ?",
+  );
+  const queryColumns = db.prepare('SELECT cols, dict, sessions FROM event_blocks WHERE id = ? AND n > 0');
+  const fullBlock = db.prepare('SELECT id, cols, dict, sessions, ids, rest FROM event_blocks WHERE id = ? AND n > 0');
+  // Blocks overlapping [from, to): ts_max >= from through the index, ts_min < to checked on its entries.
+  const inRange = db.prepare(
+    'SELECT id, cols, dict, sessions FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0',
+  );
+  const inRangeNoSessions = db.prepare(
+    "SELECT id, cols, dict, '[]' AS sessions FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0",
+  );
+  const fullInRange = db.prepare(
+    'SELECT id, cols, dict, sessions, ids, rest FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0 ORDER BY id',
+  );
+  const expiredBlocks = db
+    .prepare(`SELECT id FROM event_blocks WHERE ts_max < ? LIMIT ${EXPIRE_BLOCKS}`)
+    .pluck();
+  const countOf = db.prepare('SELECT coalesce(sum(n), 0) FROM event_blocks WHERE id IN (SELECT value FROM json_each(?))').pluck();
+  const deleteIdsOfBlocks = db.prepare('DELETE FROM event_ids WHERE block IN (SELECT value FROM json_each(?))');
+  const deleteBlocks = db.prepare('DELETE FROM event_blocks WHERE id IN (SELECT value FROM json_each(?))');
+  const deleteIds = db.prepare('DELETE FROM event_ids WHERE id IN (SELECT value FROM json_each(?))');
+  const straddling = db.prepare('SELECT id FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0').pluck();
+
+  type Row = StoredBlock & { id: number };
+
+  /** Re-encode a block with only some of its events (none: the block stays, empty, until retention takes it and its ids). */
+  const rewrite = (id: number, rows: readonly EventRow[], events: readonly PrivacyEvent[]) => {
+    if (rows.length === 0) {
+      emptyBlock.run(id);
+      return;
+    }
+    const e = encodeBlock(rows, events);
+    updateBlock.run(e.tsMin, e.tsMax, e.n, e.cols, e.dict, e.sessions, e.ids, e.rest, id);
+  };
+
+  return {
+    /**
+     * Store a slice of a batch as one block: the ids not stored before (a
+     * repeated id counts once) and their events. Inside a write transaction.
+     */
+    insert(rows: readonly EventRow[], events: readonly PrivacyEvent[]): InsertedSlice {
+      const block = nextBlock.get() as number;
+      let enc = encodeBlock(rows, events);
+      let kept = rows;
+      const changes = insertIds.run(block, enc.ids).changes;
+      if (changes !== rows.length) {
+        // A replay (or an id twice in the batch): keep the first event of each id this slice inserted.
+        if (changes === 0) return { block: 0, rows: [] };
+        const fresh = new Set(newIds.all(enc.ids, block) as string[]);
+        const r: EventRow[] = [];
+        const e: PrivacyEvent[] = [];
+        for (let i = 0; i < rows.length; i++)
+          if (fresh.delete(rows[i]!.id)) {
+            r.push(rows[i]!);
+            e.push(events[i]!);
+          }
+        kept = r;
+        enc = encodeBlock(r, e);
+      }
+      insertBlock.run(block, enc.tsMin, enc.tsMax, enc.n, enc.cols, enc.dict, enc.sessions, enc.ids, enc.rest);
+      return { block, rows: kept };
+    },
+
+    /** The event rows of a block (for the rollups of a batch another connection wrote); [] if it is gone. */
+    rowsOf(block: number): EventRow[] {
+      const b = fullBlock.get(block) as Row | undefined;
+      return b === undefined ? [] : decodeRows(b);
+    },
+
+    /** Add the sessions of some blocks to `into`. */
+    sumSessions(blocks: Iterable<number>, into: SessionSums): void {
+      for (const id of blocks) {
+        const b = queryColumns.get(id) as Pick<StoredBlock, 'cols' | 'dict' | 'sessions'> | undefined;
+        if (b !== undefined) into.add(decodeQueryBlock(b.cols, b.dict, b.sessions));
+      }
+    },
+
+    /** Every block overlapping [from, to), decoded for queries (sessions only when asked for). */
+    *queryBlocks(from: number, to: number, withSessions: boolean): Generator<QueryBlock> {
+      const st = withSessions ? inRange : inRangeNoSessions;
+      for (const b of st.all(from, to) as Row[]) yield decodeQueryBlock(b.cols, b.dict, b.sessions);
+    },
+
+    /** Sessions of the consenting events in [from, to) (retention re-sums the day it cut part-way). */
+    sessionsInRange(from: number, to: number, into: SessionSums): void {
+      for (const b of inRange.all(from, to) as Row[]) into.add(decodeQueryBlock(b.cols, b.dict, b.sessions), from, to);
+    },
+
+    /**
+     * Take a session's events out of the blocks overlapping the given UTC
+     * days; their ids stay in event_ids, so a replay cannot bring them back.
+     * Returns how many, with their rollup increments subtracted into `gone`.
+     */
+    forget(sessionId: string, days: readonly number[], gone: RollupAccumulator): number {
+      const seen = new Set<number>();
+      let removed = 0;
+      for (const day of days)
+        for (const b of inRange.all(day * DAY_MS, (day + 1) * DAY_MS) as Row[]) {
+          if (seen.has(b.id)) continue;
+          seen.add(b.id);
+          const q = decodeQueryBlock(b.cols, b.dict, b.sessions);
+          const code = q.sessions.indexOf(sessionId) + 1;
+          if (code === 0) continue;
+          const full = fullBlock.get(b.id) as Row;
+          const rows = decodeRows(full);
+          const events = decodeEvents(full);
+          const keepRows: EventRow[] = [];
+          const keepEvents: PrivacyEvent[] = [];
+          const goneRows: EventRow[] = [];
+          for (let i = 0; i < rows.length; i++) {
+            if (q.session[i] === code) goneRows.push(rows[i]!);
+            else {
+              keepRows.push(rows[i]!);
+              keepEvents.push(events[i]!);
+            }
+          }
+          gone.add(goneRows, -1);
+          removed += goneRows.length;
+          rewrite(b.id, keepRows, keepEvents);
+        }
+      return removed;
+    },
+
+    /**
+     * One retention step: delete up to EXPIRE_BLOCKS blocks that end before
+     * `before`, with their ids. Returns the events deleted and whether more
+     * such blocks may remain.
+     */
+    expireSome(before: number): { events: number; more: boolean } {
+      const ids = expiredBlocks.all(before) as number[];
+      if (ids.length === 0) return { events: 0, more: false };
+      const list = JSON.stringify(ids);
+      const events = countOf.get(list) as number;
+      deleteIdsOfBlocks.run(list);
+      deleteBlocks.run(list);
+      return { events, more: ids.length === EXPIRE_BLOCKS };
+    },
+
+    /**
+     * Retention's edge: blocks holding events on both sides of `before` keep
+     * only the later ones (their rollup increments stay: rollups outlive raw
+     * events). Returns the events deleted.
+     */
+    cutAt(before: number): number {
+      let removed = 0;
+      for (const id of straddling.all(before, before) as number[]) {
+        const full = fullBlock.get(id) as Row;
+        const rows = decodeRows(full);
+        const events = decodeEvents(full);
+        const keepRows: EventRow[] = [];
+        const keepEvents: PrivacyEvent[] = [];
+        const goneIds: string[] = [];
+        for (let i = 0; i < rows.length; i++) {
+          if (rows[i]!.ts < before) goneIds.push(rows[i]!.id);
+          else {
+            keepRows.push(rows[i]!);
+            keepEvents.push(events[i]!);
+          }
+        }
+        if (goneIds.length === 0) continue;
+        deleteIds.run(JSON.stringify(goneIds));
+        removed += goneIds.length;
+        rewrite(id, keepRows, keepEvents);
+      }
+      return removed;
+    },
+
+    /** The stored events in [from, to), in the order they were stored. */
+    events(from: number, to: number): PrivacyEvent[] {
+      const out: PrivacyEvent[] = [];
+      for (const b of fullInRange.all(from, to) as Row[]) {
+        const rows = decodeRows(b);
+        const events = decodeEvents(b);
+        for (let i = 0; i < rows.length; i++) if (rows[i]!.ts >= from && rows[i]!.ts < to) out.push(events[i]!);
+      }
+      return out;
+    },
+  };
+}
+
+export type BlockStore = ReturnType<typeof blockStore>;

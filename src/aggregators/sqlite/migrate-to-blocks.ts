@@ -1,0 +1,103 @@
+/**
+ * Migration 5: raw events move from one row each (event_rows, read through
+ * the view events) to blocks (event_blocks + event_ids, see block-store.ts).
+ *
+ * The schema-4 journal names its events by `seq` range, and those rows go
+ * away here, so first what it names is added: the rollups and session_day of
+ * its rows, in the SQL the schema-4 fold used. Its journal rows keep their
+ * sketch updates, re-pointed at no block (`"b":0`), for the next fold. Then
+ * the rows are re-read through the view events (which rebuilds each event
+ * exactly) and written as blocks of BLOCK_EVENTS, in `seq` order.
+ */
+import type Database from 'better-sqlite3';
+import type { PrivacyEvent } from '../../event.js';
+import { eventRow } from '../../stats/event-columns.js';
+import { encodeBlock } from './event-block.js';
+import { rollupFromEventsSql } from './rollup-sql.js';
+
+/** Events per block written by the migration (the write path's slice size). */
+const BLOCK_EVENTS = 250;
+const DAY_MS = 86_400_000;
+
+export const BLOCK_TABLES_SQL = `
+  -- One row per write slice. The columns queries read come first (a reader
+  -- that stops at sessions never walks the overflow pages of ids and rest).
+  CREATE TABLE event_blocks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts_min INTEGER NOT NULL,
+    ts_max INTEGER NOT NULL,
+    -- 0 once forget has taken every event out (the row stays until retention takes it with its ids).
+    n INTEGER NOT NULL,
+    cols BLOB NOT NULL,
+    dict TEXT NOT NULL,
+    sessions TEXT NOT NULL,
+    ids TEXT NOT NULL,
+    rest BLOB NOT NULL
+  );
+  -- Blocks overlapping a range: ts_max >= from, then ts_min < to on the index entries.
+  CREATE INDEX event_blocks_ts ON event_blocks (ts_max, ts_min);
+  -- Every stored event id and its block: INSERT OR IGNORE here is what keeps writes idempotent.
+  CREATE TABLE event_ids (
+    id TEXT PRIMARY KEY,
+    block INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  -- Retention deletes a block's ids with it.
+  CREATE INDEX event_ids_block ON event_ids (block);
+`;
+
+/** The schema-4 fold's session sums: the rows named by journal rows not summed yet. */
+const FOLD_SESSIONS_V4 = `
+  INSERT INTO session_day (session_id, day, site, bot, first_ts, last_ts, pageviews)
+  SELECT session_id, ts / ${DAY_MS}, site, bot, MIN(ts), MAX(ts), COUNT(CASE WHEN kind = 'pageview' THEN 1 END)
+  FROM pending p JOIN event_rows e ON e.seq BETWEEN p.payload ->> '$.f' AND p.payload ->> '$.l'
+  WHERE p.payload NOT LIKE '{"d":%' AND p.id NOT IN (SELECT id FROM session_folded) AND e.session_id IS NOT NULL
+  GROUP BY 1, 2, 3, 4
+  ON CONFLICT (session_id, day, site, bot) DO UPDATE SET first_ts = min(first_ts, excluded.first_ts),
+    last_ts = max(last_ts, excluded.last_ts), pageviews = pageviews + excluded.pageviews`;
+
+/**
+ * Migration 5, inside its transaction.
+ *
+ * @example
+ * SQLITE_MIGRATIONS[4] === blocksFromEventRows; // applied by migrate(db)
+ */
+export function blocksFromEventRows(db: Database.Database): void {
+  // 1. What the journal names, added while its rows exist.
+  const fold = rollupFromEventsSql('seq BETWEEN @f AND @l', 1);
+  const foldDays = db.prepare(fold.days);
+  const foldSlots = db.prepare(fold.slots);
+  const pending = db.prepare(`SELECT payload FROM pending WHERE payload NOT LIKE '{"d":%' ORDER BY id`).pluck();
+  for (const payload of pending.all() as string[]) {
+    const j = JSON.parse(payload) as { f?: number; l?: number };
+    if (typeof j.f === 'number' && typeof j.l === 'number' && j.l > 0) {
+      foldDays.run({ f: j.f, l: j.l });
+      foldSlots.run({ f: j.f, l: j.l });
+    }
+  }
+  db.exec(FOLD_SESSIONS_V4);
+  db.exec('DELETE FROM session_folded');
+  db.exec(
+    `UPDATE pending SET payload = json_set(json_remove(payload, '$.f', '$.l'), '$.b', 0) WHERE payload NOT LIKE '{"d":%'`,
+  );
+
+  // 2. The rows, as blocks.
+  db.exec(BLOCK_TABLES_SQL);
+  const read = db.prepare('SELECT seq, doc FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
+  const insertBlock = db.prepare(
+    'INSERT INTO event_blocks (ts_min, ts_max, n, cols, dict, sessions, ids, rest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insertIds = db.prepare('INSERT OR IGNORE INTO event_ids (id, block) SELECT value, ? FROM json_each(?)');
+  let after = 0;
+  for (;;) {
+    const page = read.all(after, BLOCK_EVENTS) as Array<{ seq: number; doc: string }>;
+    if (page.length === 0) break;
+    after = page[page.length - 1]!.seq;
+    const events = page.map((r) => JSON.parse(r.doc) as PrivacyEvent);
+    const e = encodeBlock(events.map(eventRow), events);
+    const block = insertBlock.run(e.tsMin, e.tsMax, e.n, e.cols, e.dict, e.sessions, e.ids, e.rest).lastInsertRowid;
+    insertIds.run(block, e.ids);
+  }
+
+  // 3. The old table, its indexes and its view.
+  db.exec('DROP VIEW events; DROP TABLE event_rows;');
+}
