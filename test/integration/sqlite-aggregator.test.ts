@@ -133,9 +133,11 @@ describe('sqliteAggregator: running', () => {
     expect(
       (await a.query({ ...q, filters: [{ property: 'page', op: '!=', value: "' OR 1=1 --" }] })).results[0]!.pageviews,
     ).toBe(1);
+    expect((await a.readEvents()).map((e) => e.request.path)).toEqual(["/x'; DROP TABLE events; --"]);
     await a.close();
     const db = new Database(file, { readonly: true });
-    expect(db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT sum(n) AS n FROM event_blocks').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT count(*) AS n FROM event_ids').get()).toEqual({ n: 1 });
     db.close();
   });
 
@@ -225,16 +227,20 @@ describe('sqliteAggregator: running', () => {
     ];
     await a.write({ events, sketches: [] });
     expect(await a.forget('gone')).toBe(1);
+    expect((await a.readEvents()).map((e) => e.session?.id)).toEqual([undefined]);
+    // A replay of the forgotten event does not bring it back: its id stays known.
+    await a.write({ events, sketches: [] });
+    expect(await a.readEvents()).toHaveLength(1);
     await a.close();
     const db = new Database(file, { readonly: true });
-    expect(db.prepare("SELECT count(*) AS n FROM events WHERE session_id = 'gone'").get()).toEqual({ n: 0 });
+    expect(db.prepare("SELECT count(*) AS n FROM event_blocks WHERE sessions LIKE '%gone%'").get()).toEqual({ n: 0 });
     expect(db.prepare("SELECT events FROM rollup_day WHERE dimension = 'page' AND value = '/a'").get()).toEqual({
       events: 1,
     });
     db.close();
   });
 
-  it('forget finds a session over days of rows a window at a time, and also takes rows written while it searched', async () => {
+  it('forget finds a session over days of blocks, keeps the other sessions, and leaves later writes alone', async () => {
     const file = join(dir, 'forget-scan.db');
     const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     const at = (d: number, h: number) =>
@@ -246,18 +252,18 @@ describe('sqliteAggregator: running', () => {
           makeEvent({ time: at(d, h), path: '/s', session: h % 3 === 0 ? 'gone' : `keep-${h % 2}` }),
           makeEvent({ time: at(d, h), path: '/n' }),
         );
-    for (let i = 0; i < events.length; i += 100) await a.write({ events: events.slice(i, i + 100), sketches: [] });
+    // Written out of order, so blocks span days.
+    const shuffled = events.map((e, i) => [(i * 7919) % events.length, e] as const).sort((x, y) => x[0] - y[0]);
+    const list = shuffled.map((x) => x[1]);
+    for (let i = 0; i < list.length; i += 100) await a.write({ events: list.slice(i, i + 100), sketches: [] });
     const gone = events.filter((e) => e.session?.id === 'gone').length;
-    const forgetting = a.forget('gone');
-    // Written after the search began (its first slice commits before the search goes on): taken too.
+    expect(await a.forget('gone')).toBe(gone);
+    // Written after forget: stored (forget erases what is stored when it runs).
     const late = [
       makeEvent({ time: at(10, 2), path: '/s', session: 'gone' }),
       makeEvent({ time: at(10, 1), path: '/s', session: 'keep-0' }),
     ];
-    const writing = a.write({ events: late, sketches: [] });
-    expect(await forgetting).toBe(gone + 1);
-    await writing;
-    // Folded and readable: the totals the stats read.
+    await a.write({ events: late, sketches: [] });
     const total = await a.query({
       type: 'aggregate',
       period: 'custom',
@@ -265,11 +271,17 @@ describe('sqliteAggregator: running', () => {
       to: '2026-03-10',
       metrics: ['pageviews'],
     });
-    expect(total.results).toEqual([{ pageviews: 2 * 9 * 24 - gone + 1 }]);
+    expect(total.results).toEqual([{ pageviews: 2 * 9 * 24 - gone + 2 }]);
+    const kept = await a.readEvents();
+    expect(kept).toHaveLength(2 * 9 * 24 - gone + 2);
+    expect(kept.filter((e) => e.session?.id === 'gone')).toEqual([late[0]]);
+    expect(kept.filter((e) => e.session?.id === 'keep-1')).toHaveLength(
+      events.filter((e) => e.session?.id === 'keep-1').length,
+    );
     await a.close();
     const db = new Database(file, { readonly: true });
-    expect(db.prepare("SELECT count(*) AS n FROM event_rows WHERE session_id = 'gone'").get()).toEqual({ n: 0 });
-    expect(db.prepare('SELECT sum(events) AS n FROM rollup_slot').get()).toEqual({ n: 2 * 9 * 24 - gone + 1 });
+    expect(db.prepare('SELECT sum(events) AS n FROM rollup_slot').get()).toEqual({ n: 2 * 9 * 24 - gone + 2 });
+    expect(db.prepare("SELECT count(*) FROM session_day WHERE session_id = 'gone'").pluck().get()).toBe(1);
     db.close();
   });
 

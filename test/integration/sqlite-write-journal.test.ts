@@ -86,37 +86,52 @@ const eventArb: fc.Arbitrary<PrivacyEvent> = fc
   })
   .filter((e) => validateEvent(e) === undefined);
 
-describe('sqliteAggregator: the doc column', () => {
-  it('gives back every stored event exactly, computed from the row (property)', async () => {
+describe('sqliteAggregator: raw events in blocks', () => {
+  it('gives back every stored event exactly (property)', async () => {
     let n = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(eventArb, { minLength: 1, maxLength: 20 }), async (events) => {
         const file = join(dir, `doc-${n++}.db`);
         const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
         await a.write({ events, sketches: [] });
+        const back = await a.readEvents();
         await a.close();
-        const db = new Database(file, { readonly: true });
-        const docs = db.prepare('SELECT doc FROM events ORDER BY seq').pluck().all() as string[];
-        db.close();
-        expect(docs.map((d) => JSON.parse(d))).toEqual(events);
+        expect(back).toEqual(events);
+        expect(back.map((e) => JSON.stringify(e))).toEqual(events.map((e) => JSON.stringify(e)));
       }),
       { numRuns: 40 },
     );
   });
 
-  it('writes less than half the event JSON beside the columns, and never the id or session twice', async () => {
-    const e = makeEvent({ time: '2026-03-10T10:00:00.000Z', path: '/a', browser: 'Firefox', session: 's-1' });
+  it('stores a block in well under half the bytes of the events as JSON, each id and session id once', async () => {
+    const events = Array.from({ length: 200 }, (_, i) =>
+      makeEvent({
+        time: `2026-03-10T10:${String(i % 60).padStart(2, '0')}:00.000Z`,
+        path: `/p${i % 7}`,
+        browser: i % 2 ? 'Firefox' : 'Chrome',
+        session: `s-${i % 13}`,
+      }),
+    );
     const file = join(dir, 'bytes.db');
     const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
-    await a.write({ events: [e], sketches: [] });
+    await a.write({ events, sketches: [] });
     await a.close();
     const db = new Database(file, { readonly: true });
-    const { rest, doc } = db.prepare('SELECT rest, doc FROM events').get() as { rest: string; doc: string };
+    const b = db
+      .prepare(
+        `SELECT n, length(cols) + length(dict) + length(sessions) + length(ids) + length(rest) AS bytes,
+         CAST(cols AS TEXT) || dict || CAST(rest AS TEXT) AS other, ids, sessions FROM event_blocks`,
+      )
+      .get() as { n: number; bytes: number; other: string; ids: string; sessions: string };
+    const indexed = db.prepare('SELECT count(*) FROM event_ids').pluck().get();
     db.close();
-    expect(JSON.parse(doc)).toEqual(e);
-    expect(rest.length).toBeLessThan(JSON.stringify(e).length / 2);
-    expect(rest).not.toContain(e.id);
-    expect(rest).not.toContain('s-1');
+    expect(b.n).toBe(200);
+    expect(indexed).toBe(200);
+    expect(b.bytes).toBeLessThan(JSON.stringify(events).length / 2);
+    expect(JSON.parse(b.ids)).toEqual(events.map((e) => e.id));
+    expect(JSON.parse(b.sessions)).toHaveLength(13);
+    for (const e of events.slice(0, 20)) expect(b.other).not.toContain(e.id);
+    expect(b.other).not.toContain('s-1');
   });
 });
 
@@ -173,7 +188,7 @@ describe('sqliteAggregator: the write journal', () => {
     expect((await a.query(visitors)).results).toEqual([{ pageviews: 160, visitors: 160 }]);
     await a.close();
     const db = new Database(join(dir, 'replay-large.db'), { readonly: true });
-    expect(db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 160 });
+    expect(db.prepare('SELECT sum(n) AS n FROM event_blocks').get()).toEqual({ n: 160 });
     expect(db.prepare('SELECT sum(events) AS n FROM rollup_slot').get()).toEqual({ n: 160 });
     db.close();
   });
@@ -415,7 +430,7 @@ describe('sqliteAggregator: a large batch is written in slices (short transactio
     );
     expect(err?.code).toBe('PRIVACY_LOG_E_AGGREGATOR_FAILED');
     expect(err?.retryable).toBe(true);
-    const partial = other.prepare('SELECT count(*) FROM event_rows').pluck().get() as number;
+    const partial = other.prepare('SELECT coalesce(sum(n), 0) FROM event_blocks').pluck().get() as number;
     expect(partial).toBeGreaterThan(0);
     expect(partial).toBeLessThan(600);
     other.exec('ROLLBACK');
@@ -430,7 +445,7 @@ describe('sqliteAggregator: a large batch is written in slices (short transactio
     expect(await a.query(visitors)).toEqual(await reference.query(visitors));
     await Promise.all([a.close(), reference.close()]);
     const db = new Database(file, { readonly: true });
-    expect(db.prepare('SELECT count(*) AS n FROM event_rows').get()).toEqual({ n: 600 });
+    expect(db.prepare('SELECT sum(n) AS n FROM event_blocks').get()).toEqual({ n: 600 });
     expect(db.prepare('SELECT sum(events) AS n FROM rollup_slot').get()).toEqual({ n: 600 });
     expect(db.prepare("SELECT sum(events) AS n FROM rollup_day WHERE dimension = 'page'").get()).toEqual({ n: 600 });
     db.close();
@@ -479,7 +494,7 @@ describe('sqliteAggregator: WAL checkpoints on a worker thread', () => {
     while (statSync(file).size <= before * 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(statSync(file).size).toBeGreaterThan(before * 4);
     const probe = new Database(file, { readonly: true });
-    expect(probe.prepare('SELECT count(*) FROM event_rows').pluck().get()).toBe(20_000);
+    expect(probe.prepare('SELECT sum(n) FROM event_blocks').pluck().get()).toBe(20_000);
     probe.close();
     await a.close();
   });

@@ -13,7 +13,14 @@ import type Database from 'better-sqlite3';
 import type { PrivacyEvent } from '../../event.js';
 import type { EventRow } from '../../stats/event-columns.js';
 import type { RollupAccumulator } from '../../stats/rollup.js';
-import { decodeEvents, decodeQueryBlock, decodeRows, encodeBlock, type QueryBlock, type StoredBlock } from './event-block.js';
+import {
+  decodeEvents,
+  decodeQueryBlock,
+  decodeRows,
+  encodeBlock,
+  type QueryBlock,
+  type StoredBlock,
+} from './event-block.js';
 
 const DAY_MS = 86_400_000;
 /** Blocks deleted per retention statement (≈ 250 events each). */
@@ -77,6 +84,29 @@ export class SessionSums {
 }
 
 /**
+ * The raw events stored with a time in [from, to), in the order they were
+ * stored, read through any connection to the file (a read-only one too).
+ *
+ * @example
+ * const db = new Database('./data/privacy-log.db', { readonly: true });
+ * const today = storedEvents(db, Date.parse('2026-03-10'), Date.parse('2026-03-11'));
+ */
+export function storedEvents(db: Database.Database, from = -Infinity, to = Infinity): PrivacyEvent[] {
+  const out: PrivacyEvent[] = [];
+  const blocks = db
+    .prepare(
+      'SELECT cols, dict, sessions, ids, rest FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0 ORDER BY id',
+    )
+    .all(from, to) as StoredBlock[];
+  for (const b of blocks) {
+    const rows = decodeRows(b);
+    const events = decodeEvents(b);
+    for (let i = 0; i < rows.length; i++) if (rows[i]!.ts >= from && rows[i]!.ts < to) out.push(events[i]!);
+  }
+  return out;
+}
+
+/**
  * The block statements of one connection.
  *
  * @example
@@ -110,15 +140,12 @@ export function blockStore(db: Database.Database) {
     'SELECT id, cols, dict, sessions FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0',
   );
   const inRangeNoSessions = db.prepare(
-    "SELECT id, cols, dict, '[]' AS sessions FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0",
+    'SELECT cols, dict FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0',
   );
-  const fullInRange = db.prepare(
-    'SELECT id, cols, dict, sessions, ids, rest FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0 ORDER BY id',
-  );
-  const expiredBlocks = db
-    .prepare(`SELECT id FROM event_blocks WHERE ts_max < ? LIMIT ${EXPIRE_BLOCKS}`)
+  const expiredBlocks = db.prepare(`SELECT id FROM event_blocks WHERE ts_max < ? LIMIT ${EXPIRE_BLOCKS}`).pluck();
+  const countOf = db
+    .prepare('SELECT coalesce(sum(n), 0) FROM event_blocks WHERE id IN (SELECT value FROM json_each(?))')
     .pluck();
-  const countOf = db.prepare('SELECT coalesce(sum(n), 0) FROM event_blocks WHERE id IN (SELECT value FROM json_each(?))').pluck();
   const deleteIdsOfBlocks = db.prepare('DELETE FROM event_ids WHERE block IN (SELECT value FROM json_each(?))');
   const deleteBlocks = db.prepare('DELETE FROM event_blocks WHERE id IN (SELECT value FROM json_each(?))');
   const deleteIds = db.prepare('DELETE FROM event_ids WHERE id IN (SELECT value FROM json_each(?))');
@@ -142,6 +169,7 @@ export function blockStore(db: Database.Database) {
      * repeated id counts once) and their events. Inside a write transaction.
      */
     insert(rows: readonly EventRow[], events: readonly PrivacyEvent[]): InsertedSlice {
+      if (rows.length === 0) return { block: 0, rows };
       const block = nextBlock.get() as number;
       let enc = encodeBlock(rows, events);
       let kept = rows;
@@ -180,8 +208,9 @@ export function blockStore(db: Database.Database) {
 
     /** Every block overlapping [from, to), decoded for queries (sessions only when asked for). */
     *queryBlocks(from: number, to: number, withSessions: boolean): Generator<QueryBlock> {
-      const st = withSessions ? inRange : inRangeNoSessions;
-      for (const b of st.all(from, to) as Row[]) yield decodeQueryBlock(b.cols, b.dict, b.sessions);
+      if (withSessions)
+        for (const b of inRange.all(from, to) as Row[]) yield decodeQueryBlock(b.cols, b.dict, b.sessions);
+      else for (const b of inRangeNoSessions.all(from, to) as Row[]) yield decodeQueryBlock(b.cols, b.dict);
     },
 
     /** Sessions of the consenting events in [from, to) (retention re-sums the day it cut part-way). */
@@ -269,15 +298,7 @@ export function blockStore(db: Database.Database) {
     },
 
     /** The stored events in [from, to), in the order they were stored. */
-    events(from: number, to: number): PrivacyEvent[] {
-      const out: PrivacyEvent[] = [];
-      for (const b of fullInRange.all(from, to) as Row[]) {
-        const rows = decodeRows(b);
-        const events = decodeEvents(b);
-        for (let i = 0; i < rows.length; i++) if (rows[i]!.ts >= from && rows[i]!.ts < to) out.push(events[i]!);
-      }
-      return out;
-    },
+    events: (from: number, to: number): PrivacyEvent[] => storedEvents(db, from, to),
   };
 }
 

@@ -15,8 +15,8 @@ import type { PrivacyEvent } from '../../event.js';
 import { createStatsEngine } from '../../stats/engine.js';
 import type { EventRow } from '../../stats/event-columns.js';
 import { mergeBlobs } from '../../stats/hll.js';
-import { RollupAccumulator } from '../../stats/rollup.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
+import { RollupAccumulator } from '../../stats/rollup.js';
 import { checkBatch, retentionCutoffs, saltKeepFrom } from '../../stats/store-support.js';
 import { isDay } from '../../stats/time-range.js';
 import type { Batch, SketchUpdate, StatsAggregator } from '../aggregator.js';
@@ -210,12 +210,10 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const writeTx = db.transaction((b: ReturnType<typeof checkBatch>, from: number): WriteSlice => {
     const end = Math.min(b.rows.length, from + WRITE_SLICE_ROWS);
     const whole = from === 0 && end === b.rows.length;
-    const slice = blocks.insert(
-      whole ? b.rows : b.rows.slice(from, end),
-      whole ? b.events : b.events.slice(from, end),
-    );
+    const slice = blocks.insert(whole ? b.rows : b.rows.slice(from, end), whole ? b.events : b.events.slice(from, end));
     const sketches = end === b.rows.length ? b.sketches : NO_SKETCHES;
-    if (slice.block === 0 && sketches.length === 0) return { next: end, stored: slice.rows, sketches, journaled: false };
+    if (slice.block === 0 && sketches.length === 0)
+      return { next: end, stored: slice.rows, sketches, journaled: false };
     insertPending.run(encodeJournal(token, slice.block, sketches));
     return { next: end, stored: slice.rows, sketches, journaled: true };
   });
@@ -296,7 +294,9 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         continue;
       }
       const { block } = decodeJournal(p.payload, sketches);
-      if (block !== 0) (foreign ??= new RollupAccumulator()).add(blocks.rowsOf(block));
+      if (block === 0) continue;
+      foreign ??= new RollupAccumulator();
+      foreign.add(blocks.rowsOf(block));
     }
     if (foreign !== undefined) applyRollups(foreign);
     if (useSums) applyRollups(pendingSums.rollups);

@@ -14,6 +14,7 @@ import {
   type Site,
   type SiteOptions,
 } from '../../../examples/kindergarten-site/site.js';
+import { storedEvents } from '../../../src/aggregators/sqlite/block-store.js';
 import type { PrivacyEvent } from '../../../src/event.js';
 
 /** How long `events(until)` waits for a matching event. */
@@ -70,9 +71,8 @@ export async function startSite(options: SiteOptions = {}): Promise<SiteUnderTes
 export function readStoredEvents(file: string): PrivacyEvent[] {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    // The SQLite aggregator keeps each event as stored in `doc`, in arrival order `seq`.
-    const rows = db.prepare('SELECT doc FROM events ORDER BY seq').all() as { doc: string }[];
-    return rows.map((r) => JSON.parse(r.doc) as PrivacyEvent);
+    // The SQLite aggregator keeps events in encoded blocks, in arrival order; this decodes them exactly.
+    return storedEvents(db);
   } finally {
     db.close();
   }
