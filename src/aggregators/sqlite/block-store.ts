@@ -1,10 +1,10 @@
 /**
  * Raw events in SQLite as blocks (migration 5): one row of `event_blocks` per
  * write slice (≤ 250 events), its columns encoded by event-block.ts, and one
- * row per event id in `event_ids` (what makes inserts idempotent, and what
- * keeps a forgotten event from coming back with a replay). Binding one row per
- * event cost ~4 µs of every event's write; a block binds nine values for all
- * of its events.
+ * row per event id in `event_ids` (what makes inserts idempotent; deleted
+ * with the event, by retention or forget). Binding one row per event cost
+ * ~4 µs of every event's write; a block binds nine values for all of its
+ * events.
  *
  * Everything here runs inside the caller's transaction: the functions are
  * plain statements over one connection, with no scheduling of their own.
@@ -94,9 +94,7 @@ export class SessionSums {
 export function storedEvents(db: Database.Database, from = -Infinity, to = Infinity): PrivacyEvent[] {
   const out: PrivacyEvent[] = [];
   const blocks = db
-    .prepare(
-      'SELECT cols, dict, sessions, ids, rest FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0 ORDER BY id',
-    )
+    .prepare('SELECT cols, dict, sessions, ids, rest FROM event_blocks WHERE ts_max >= ? AND ts_min < ? ORDER BY id')
     .all(from, to) as StoredBlock[];
   for (const b of blocks) {
     const rows = decodeRows(b);
@@ -130,18 +128,12 @@ export function blockStore(db: Database.Database) {
   const updateBlock = db.prepare(
     'UPDATE event_blocks SET ts_min = ?, ts_max = ?, n = ?, cols = ?, dict = ?, sessions = ?, ids = ?, rest = ? WHERE id = ?',
   );
-  const emptyBlock = db.prepare(
-    "UPDATE event_blocks SET n = 0, cols = x'', dict = '[]', sessions = '[]', ids = '[]', rest = x'' WHERE id = ?",
-  );
-  const queryColumns = db.prepare('SELECT cols, dict, sessions FROM event_blocks WHERE id = ? AND n > 0');
-  const fullBlock = db.prepare('SELECT id, cols, dict, sessions, ids, rest FROM event_blocks WHERE id = ? AND n > 0');
+  const deleteBlock = db.prepare('DELETE FROM event_blocks WHERE id = ?');
+  const queryColumns = db.prepare('SELECT cols, dict, sessions FROM event_blocks WHERE id = ?');
+  const fullBlock = db.prepare('SELECT id, cols, dict, sessions, ids, rest FROM event_blocks WHERE id = ?');
   // Blocks overlapping [from, to): ts_max >= from through the index, ts_min < to checked on its entries.
-  const inRange = db.prepare(
-    'SELECT id, cols, dict, sessions FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0',
-  );
-  const inRangeNoSessions = db.prepare(
-    'SELECT cols, dict FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0',
-  );
+  const inRange = db.prepare('SELECT id, cols, dict, sessions FROM event_blocks WHERE ts_max >= ? AND ts_min < ?');
+  const inRangeNoSessions = db.prepare('SELECT cols, dict FROM event_blocks WHERE ts_max >= ? AND ts_min < ?');
   const expiredBlocks = db.prepare(`SELECT id FROM event_blocks WHERE ts_max < ? LIMIT ${EXPIRE_BLOCKS}`).pluck();
   const countOf = db
     .prepare('SELECT coalesce(sum(n), 0) FROM event_blocks WHERE id IN (SELECT value FROM json_each(?))')
@@ -149,14 +141,15 @@ export function blockStore(db: Database.Database) {
   const deleteIdsOfBlocks = db.prepare('DELETE FROM event_ids WHERE block IN (SELECT value FROM json_each(?))');
   const deleteBlocks = db.prepare('DELETE FROM event_blocks WHERE id IN (SELECT value FROM json_each(?))');
   const deleteIds = db.prepare('DELETE FROM event_ids WHERE id IN (SELECT value FROM json_each(?))');
-  const straddling = db.prepare('SELECT id FROM event_blocks WHERE ts_max >= ? AND ts_min < ? AND n > 0').pluck();
+  const straddling = db.prepare('SELECT id FROM event_blocks WHERE ts_max >= ? AND ts_min < ?').pluck();
 
   type Row = StoredBlock & { id: number };
 
-  /** Re-encode a block with only some of its events (none: the block stays, empty, until retention takes it and its ids). */
-  const rewrite = (id: number, rows: readonly EventRow[], events: readonly PrivacyEvent[]) => {
+  /** Re-encode a block with only some of its events (none: the block goes), and delete the ids of the others. */
+  const rewrite = (id: number, rows: readonly EventRow[], events: readonly PrivacyEvent[], goneIds: string[]) => {
+    deleteIds.run(JSON.stringify(goneIds));
     if (rows.length === 0) {
-      emptyBlock.run(id);
+      deleteBlock.run(id);
       return;
     }
     const e = encodeBlock(rows, events);
@@ -219,9 +212,9 @@ export function blockStore(db: Database.Database) {
     },
 
     /**
-     * Take a session's events out of the blocks overlapping the given UTC
-     * days; their ids stay in event_ids, so a replay cannot bring them back.
-     * Returns how many, with their rollup increments subtracted into `gone`.
+     * Take a session's events (and their ids) out of the blocks overlapping
+     * the given UTC days. Returns how many, with their rollup increments
+     * subtracted into `gone`.
      */
     forget(sessionId: string, days: readonly number[], gone: RollupAccumulator): number {
       const seen = new Set<number>();
@@ -248,7 +241,12 @@ export function blockStore(db: Database.Database) {
           }
           gone.add(goneRows, -1);
           removed += goneRows.length;
-          rewrite(b.id, keepRows, keepEvents);
+          rewrite(
+            b.id,
+            keepRows,
+            keepEvents,
+            goneRows.map((r) => r.id),
+          );
         }
       return removed;
     },
@@ -290,9 +288,8 @@ export function blockStore(db: Database.Database) {
           }
         }
         if (goneIds.length === 0) continue;
-        deleteIds.run(JSON.stringify(goneIds));
         removed += goneIds.length;
-        rewrite(id, keepRows, keepEvents);
+        rewrite(id, keepRows, keepEvents, goneIds);
       }
       return removed;
     },

@@ -26,7 +26,6 @@ export const BLOCK_TABLES_SQL = `
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     ts_min INTEGER NOT NULL,
     ts_max INTEGER NOT NULL,
-    -- 0 once forget has taken every event out (the row stays until retention takes it with its ids).
     n INTEGER NOT NULL,
     cols BLOB NOT NULL,
     dict TEXT NOT NULL,
@@ -36,13 +35,13 @@ export const BLOCK_TABLES_SQL = `
   );
   -- Blocks overlapping a range: ts_max >= from, then ts_min < to on the index entries.
   CREATE INDEX event_blocks_ts ON event_blocks (ts_max, ts_min);
-  -- Every stored event id and its block: INSERT OR IGNORE here is what keeps writes idempotent.
+  -- Every stored event id and its block: INSERT OR IGNORE here is what keeps
+  -- writes idempotent. No index on block: whoever deletes events deletes
+  -- their ids by id (a block lists its ids).
   CREATE TABLE event_ids (
     id TEXT PRIMARY KEY,
     block INTEGER NOT NULL
   ) WITHOUT ROWID;
-  -- Retention deletes a block's ids with it.
-  CREATE INDEX event_ids_block ON event_ids (block);
 `;
 
 /** The schema-4 fold's session sums: the rows named by journal rows not summed yet. */
