@@ -13,6 +13,7 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SQLITE_MIGRATIONS } from '../src/aggregators/sqlite/migrations.js';
 import { sqliteAggregator } from '../src/aggregators/sqlite/sqlite-aggregator.js';
 import type { StatsQuery } from '../src/stats/query.js';
 import { batchOf, syntheticDataset } from '../test/conformance/dataset.js';
@@ -22,7 +23,8 @@ const DAYS = 30;
 const CHUNK = 50_000;
 const END = Date.parse('2026-03-11T00:00:00.000Z');
 const DATE = '2026-03-10';
-const file = join(tmpdir(), `privacy-log-bench-query-${N}.db`);
+// Named by schema version: a file of an older schema is not reused (opening it would time its migration).
+const file = join(tmpdir(), `privacy-log-bench-query-${N}-v${SQLITE_MIGRATIONS.length}.db`);
 /** Longer than the data's age: no raw event expires under the benchmark. */
 const RETENTION_DAYS = 36_500;
 
