@@ -1,14 +1,34 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+/**
+ * Upgrades of a SQLite store written by older privacy-log versions: the old
+ * schema is built with migrate(db, n) and filled as the old write path and
+ * fold left it (test/helpers/old-sqlite-schema.ts); opening it with
+ * sqliteAggregator migrates it to the current schema. Each test then checks
+ * that the store answers every query exactly as a fresh store given the same
+ * batches does, gives back exactly the events, forgets a session, and holds
+ * no trace of the old raw event tables.
+ */
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrations.js';
+import type { Batch } from '../../src/aggregators/aggregator.js';
+import { migrate, SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrations.js';
 import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
-import { eventRow } from '../../src/stats/event-columns.js';
-import type { StatsQuery } from '../../src/stats/query.js';
-import { rollupIncrements } from '../../src/stats/rollup.js';
-import { makeEvent, sketchUpdatesFor } from '../conformance/dataset.js';
+import type { PrivacyEvent } from '../../src/event.js';
+import type { StatsQuery, StatsResult } from '../../src/stats/query.js';
+import { makeEvent, prng, sketchUpdatesFor } from '../conformance/dataset.js';
+import { eventArb } from '../helpers/event-arbitrary.js';
+import {
+  addJournalRow,
+  foldedIntoOldSchema,
+  insertSchema1Rows,
+  insertSchema4Rows,
+  legacyJournal,
+  schema4Journal,
+  sumSchema4Sessions,
+} from '../helpers/old-sqlite-schema.js';
 
 let dir: string;
 beforeEach(() => {
@@ -21,197 +41,395 @@ afterEach(() => {
 const DAY = '2026-03-10';
 /** The events here are dated months back: the default 30 days would let retention delete them mid-test. */
 const KEEP_DAYS = 36_500;
+/** Events per block the migration writes. */
+const BLOCK_EVENTS = 250;
+const ALL_METRICS = [
+  'pageviews',
+  'visitors',
+  'downloads',
+  'events',
+  'sessions',
+  'bounce_rate',
+  'visit_duration',
+] as const;
 const SESSION_METRICS = ['sessions', 'bounce_rate', 'visit_duration'] as const;
-/** The same query answered from the raw events: a filter every event matches takes the raw path. */
-const viaRaw = (q: StatsQuery): StatsQuery => ({
-  ...q,
-  filters: [{ property: 'kind', op: '!=', value: 'no-such-kind' }],
-});
+/** A filter every event matches: the same query answered from the raw events instead of rollups and session_day. */
+const everyEvent = { property: 'kind', op: '!=', value: 'no-such-kind' } as const;
 
-describe('sqliteAggregator: migration 2 (event_rows + the view events)', () => {
-  it('moves version-1 rows (the event JSON in doc) and folds a version-1 journal row left behind', async () => {
-    const file = join(dir, 'v1.db');
-    const v1 = new Database(file);
-    v1.pragma('journal_mode = WAL');
-    v1.exec(SQLITE_MIGRATIONS[0]!);
-    v1.pragma('user_version = 1');
-    const events = [
-      makeEvent({ time: `${DAY}T08:00:00.000Z`, path: '/v1', browser: 'Firefox', os: 'Linux', session: 's-v1' }),
-      makeEvent({ time: `${DAY}T09:00:00.000Z`, kind: 'download', file: 'menu.pdf', path: '/files/menu.pdf' }),
-      makeEvent({ time: `${DAY}T10:00:00.000Z`, path: '/v1', referrer: 'vk.com', isp: 'MTS', domain: 'mts.ru' }),
-      makeEvent({ time: `${DAY}T11:00:00.000Z`, path: '/v1' }),
-      makeEvent({ time: `${DAY}T12:00:00.000Z`, path: '/v1', bot: true }),
-    ];
-    events[3]!.referrer = { host: 'oblachko', path: '/menu', type: 'internal' };
-    events[3]!.client.asn = 12389;
-    events[3]!.agent.browserVersion = '120';
-    const ins = v1.prepare(
-      `INSERT INTO events (id, ts, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, doc)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    for (const e of events) {
-      const r = eventRow(e);
-      ins.run(
-        r.id,
-        r.ts,
-        r.site,
-        r.kind,
-        r.page,
-        r.referrer,
-        r.browser,
-        r.os,
-        r.device,
-        r.isp,
-        r.domain,
-        r.download,
-        r.bot ? 1 : 0,
-        r.sessionId,
-        JSON.stringify(e),
-      );
-    }
-    // A version-1 journal row: the rollup increments of those rows, and one sketch blob (sparse: 3 bytes a pair).
-    const inc = rollupIncrements(events.map(eventRow));
-    const blob = Buffer.from([0, 0, 1, 1, 0, 2, 2, 0, 3]).toString('base64');
-    v1.prepare('INSERT INTO pending (payload) VALUES (?)').run(
-      JSON.stringify({
-        d: inc.days.map((x) => [
-          x.dimension,
-          x.day,
-          x.site,
-          x.value,
-          x.bot ? 1 : 0,
-          x.events,
-          x.pageviews,
-          x.downloads,
-        ]),
-        s: inc.slots.map((x) => [x.slot, x.site, x.bot ? 1 : 0, x.events, x.pageviews, x.downloads]),
-        k: [['site', DAY, 'oblachko', '', blob]],
+/**
+ * Queries over every path the stats take: 15-minute and daily rollups,
+ * sketches (with and without filters), session_day, and the raw events
+ * (filters), for one day, a week, one site and with bots.
+ */
+const QUERIES: StatsQuery[] = [
+  { type: 'aggregate', period: 'day', date: DAY, metrics: [...ALL_METRICS] },
+  { type: 'aggregate', period: '7d', date: DAY, metrics: [...ALL_METRICS], includeBots: true },
+  { type: 'aggregate', period: '7d', date: DAY, metrics: [...ALL_METRICS], site: 'other.example' },
+  { type: 'aggregate', period: '7d', date: DAY, metrics: [...ALL_METRICS], filters: [everyEvent] },
+  {
+    type: 'aggregate',
+    period: '7d',
+    date: DAY,
+    metrics: [...ALL_METRICS],
+    filters: [{ property: 'browser', op: '==', value: 'Firefox' }],
+  },
+  { type: 'timeseries', period: 'day', date: DAY, metrics: ['pageviews', 'downloads', 'events', 'sessions'] },
+  { type: 'timeseries', period: '7d', date: DAY, metrics: [...ALL_METRICS], includeBots: true },
+  { type: 'timeseries', period: '7d', date: DAY, metrics: [...SESSION_METRICS], filters: [everyEvent] },
+  { type: 'breakdown', period: '7d', date: DAY, property: 'page', metrics: ['pageviews', 'visitors', 'events'], k: 1 },
+  {
+    type: 'breakdown',
+    period: '7d',
+    date: DAY,
+    property: 'browser',
+    metrics: ['pageviews', 'visitors', 'bounce_rate', 'visit_duration'],
+    filters: [{ property: 'page', op: '!=', value: '/p1' }],
+    k: 1,
+  },
+  { type: 'breakdown', period: '7d', date: DAY, property: 'download', metrics: ['downloads', 'visitors'], k: 1 },
+  { type: 'breakdown', period: 'day', date: DAY, property: 'referrer', metrics: ['visitors', 'pageviews'], k: 2 },
+  { type: 'breakdown', period: '7d', date: DAY, property: 'isp', metrics: ['events'], timeZone: 'Europe/Moscow' },
+];
+
+/** A batch of events and the sketch updates of their visitors. */
+function batchOf(events: PrivacyEvent[], visitors: string[]): Batch {
+  return { events, sketches: sketchUpdatesFor(events, visitors) };
+}
+
+/**
+ * `n` events over the three days up to DAY: pages, browsers, referrers, ISPs,
+ * downloads, bots, two sites, and a few sessions that span several events (and days).
+ */
+function eventsOf(n: number, seed: number): { events: PrivacyEvent[]; visitors: string[] } {
+  const rnd = prng(seed);
+  const base = Date.parse(`${DAY}T00:00:00.000Z`) - 2 * 86_400_000;
+  const events: PrivacyEvent[] = [];
+  const visitors: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const ts = base + Math.floor(rnd() * 3 * 86_400_000);
+    const bot = rnd() < 0.05;
+    const download = !bot && rnd() < 0.1;
+    const page = `/p${Math.floor(rnd() * 5)}`;
+    events.push(
+      makeEvent({
+        time: new Date(ts).toISOString(),
+        site: rnd() < 0.8 ? 'oblachko' : 'other.example',
+        kind: download ? 'download' : rnd() < 0.1 ? 'api' : 'pageview',
+        path: download ? '/files/menu.pdf' : page,
+        file: download ? `doc${Math.floor(rnd() * 3)}.pdf` : undefined,
+        browser: bot ? 'Googlebot' : (['Firefox', 'Chrome', 'Safari', undefined] as const)[Math.floor(rnd() * 4)],
+        os: (['Linux', 'Android', undefined] as const)[Math.floor(rnd() * 3)],
+        bot,
+        referrer: (['vk.com', 'yandex.ru', undefined] as const)[Math.floor(rnd() * 3)],
+        isp: rnd() < 0.5 ? 'MTS' : undefined,
+        domain: rnd() < 0.3 ? 'mts.ru' : undefined,
+        session: !bot && rnd() < 0.6 ? `s${Math.floor(rnd() * 12)}` : undefined,
       }),
     );
+    visitors.push(`v${Math.floor(rnd() * 40)}`);
+  }
+  return { events, visitors };
+}
+
+/** Split events into consecutive batches of the given sizes (the rest last). */
+function batches(data: { events: PrivacyEvent[]; visitors: string[] }, ...sizes: number[]): Batch[] {
+  const out: Batch[] = [];
+  let at = 0;
+  for (const size of [...sizes, data.events.length]) {
+    if (at >= data.events.length) break;
+    const end = Math.min(data.events.length, at + size);
+    out.push(batchOf(data.events.slice(at, end), data.visitors.slice(at, end)));
+    at = end;
+  }
+  return out;
+}
+
+/** An empty database file at schema version `version`, as that version's privacy-log created it. */
+function oldSchema(file: string, version: number): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  expect(migrate(db, version)).toBe(version);
+  expect(db.pragma('user_version', { simple: true })).toBe(version);
+  return db;
+}
+
+/** The stored events minus those of a forgotten session, in the order written (ids once each). */
+function storedEvents(written: readonly Batch[], forgotten?: string): PrivacyEvent[] {
+  const seen = new Set<string>();
+  const out: PrivacyEvent[] = [];
+  for (const b of written)
+    for (const e of b.events) {
+      if (seen.has(e.id)) continue;
+      seen.add(e.id);
+      if (forgotten === undefined || e.session?.id !== forgotten) out.push(e);
+    }
+  return out;
+}
+
+interface UpgradeCheck {
+  /** What the old store was given, in order (events and sketch updates, folded or still in its journal). */
+  written: Batch[];
+  /** A session of the data to forget after the upgrade. */
+  forget: string;
+}
+
+/**
+ * Open `file` (an old schema) with sqliteAggregator, and check it against a
+ * fresh store given the same batches: every query, readEvents, forget, a
+ * replay and a new event written after the upgrade; then the schema.
+ */
+async function expectUpgradedLikeFresh(file: string, { written, forget }: UpgradeCheck): Promise<void> {
+  // Rollups kept as long as raw events: retention (run 100 years on) cuts only raw events.
+  const options = { retentionDays: KEEP_DAYS, rollupRetentionMonths: 1200 };
+  const fresh = sqliteAggregator({ file: join(dir, 'fresh.db'), ...options });
+  const upgraded = sqliteAggregator({ file, ...options });
+  try {
+    for (const b of written) await fresh.write(b);
+    const expectSame = async (when: string) => {
+      const want: StatsResult[] = [];
+      for (const q of QUERIES) want.push(await fresh.query(q));
+      for (let i = 0; i < QUERIES.length; i++)
+        expect(await upgraded.query(QUERIES[i]!), `${when}: ${JSON.stringify(QUERIES[i])}`).toEqual(want[i]);
+    };
+    // The stats must mean something: the data has pageviews, visitors and sessions on DAY.
+    const today = (await fresh.query(QUERIES[0]!)).results[0]!;
+    expect(today.pageviews).toBeGreaterThan(0);
+    expect(today.visitors).toBeGreaterThan(0);
+    expect(today.sessions).toBeGreaterThan(0);
+
+    await expectSame('after the upgrade');
+    expect(await upgraded.readEvents()).toEqual(storedEvents(written));
+
+    const inSession = storedEvents(written).filter((e) => e.session?.id === forget).length;
+    expect(inSession).toBeGreaterThan(0);
+    expect(await upgraded.forget(forget)).toBe(inSession);
+    expect(await fresh.forget(forget)).toBe(inSession);
+    await expectSame('after forget');
+    expect(await upgraded.readEvents()).toEqual(storedEvents(written, forget));
+
+    // Replays of an event stored before the upgrade and of a forgotten one add nothing; a new event counts once.
+    const old = storedEvents(written, forget)[0]!;
+    const forgotten = storedEvents(written).find((e) => e.session?.id === forget)!;
+    const added = makeEvent({ time: `${DAY}T23:00:00.000Z`, path: '/new', session: 's-new' });
+    const next = batchOf([old, forgotten, added], ['v-replay', 'v-forgotten', 'v-new']);
+    await upgraded.write(next);
+    await fresh.write(next);
+    await expectSame('after a replay and a new event');
+    expect(await upgraded.readEvents()).toEqual([...storedEvents(written, forget), added]);
+
+    // Retention cuts the raw events mid-data (rollups and sketches stay): blocks the migration wrote are cut too.
+    const cutoff = Date.parse(`${DAY}T00:00:00.000Z`) - 86_400_000 / 2;
+    const now = cutoff + KEEP_DAYS * 86_400_000;
+    const kept = [...storedEvents(written, forget), added].filter((e) => Date.parse(e.time) >= cutoff);
+    const cut = (await upgraded.runRetention(now)).events;
+    expect(cut).toBeGreaterThan(0);
+    expect(cut).toBe((await fresh.runRetention(now)).events);
+    await expectSame('after retention');
+    expect(await upgraded.readEvents()).toEqual(kept);
+  } finally {
+    await Promise.all([fresh.close(), upgraded.close()]);
+  }
+  const db = new Database(file, { readonly: true });
+  try {
+    expect(db.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
+    const names = db.prepare('SELECT name FROM sqlite_master').pluck().all() as string[];
+    expect(names).toEqual(expect.arrayContaining(['event_blocks', 'event_ids', 'session_day']));
+    for (const gone of ['event_rows', 'events', 'events_ts', 'events_session', 'events_session_ts'])
+      expect(names).not.toContain(gone);
+    expect(db.prepare('SELECT count(*) FROM pending').pluck().get()).toBe(0);
+  } finally {
+    db.close();
+  }
+}
+
+describe('sqliteAggregator: migration 2 (from schema 1: the event JSON in doc)', () => {
+  it('moves schema-1 rows into blocks and still folds a version-1 journal row left pending, through 2..5', async () => {
+    const data = eventsOf(160, 2);
+    // Rich events: an internal referrer (no referrer column), an ASN, versions, a non-pageview path.
+    const e = data.events[3]!;
+    e.referrer = { host: 'oblachko', path: '/menu', type: 'internal' };
+    e.client.asn = 12389;
+    e.agent.browserVersion = '120';
+    e.agent.osVersion = '14';
+    e.request.query = 'a=1';
+    e.request.route = '/p/:id';
+    const [folded, pending] = batches(data, 90) as [Batch, Batch];
+    const file = join(dir, 'v1.db');
+    const v1 = oldSchema(file, 1);
+    insertSchema1Rows(v1, folded.events);
+    foldedIntoOldSchema(v1, folded.events, folded.sketches);
+    // A crash of a version-1 writer: its rows stored, its rollups and sketch blobs only in the journal.
+    insertSchema1Rows(v1, pending.events);
+    addJournalRow(v1, legacyJournal(pending.events, pending.sketches));
     v1.close();
 
-    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
-    expect((await a.query({ type: 'aggregate', period: 'day', date: DAY, metrics: ['pageviews'] })).results).toEqual([
-      { pageviews: 3 },
-    ]);
-    await a.write({ events: [events[0]!, makeEvent({ time: `${DAY}T13:00:00.000Z`, path: '/v1' })], sketches: [] });
-    await a.close();
-    const db = new Database(file, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
-    const docs = db.prepare('SELECT doc FROM events ORDER BY seq').pluck().all() as string[];
-    expect(docs.map((d) => JSON.parse(d))).toEqual([
-      ...events,
-      expect.objectContaining({ time: `${DAY}T13:00:00.000Z` }),
-    ]);
-    expect(db.prepare("SELECT sum(events) AS n FROM rollup_day WHERE dimension = 'kind'").get()).toEqual({ n: 6 });
-    expect(db.prepare('SELECT count(*) AS n FROM sketches').get()).toEqual({ n: 1 });
-    db.close();
+    await expectUpgradedLikeFresh(file, { written: [folded, pending], forget: 's3' });
   });
 });
 
-describe('sqliteAggregator: migration 3 (no events_session index)', () => {
-  it('upgrades a version-2 database with data: same stats before and after, forget still finds the session', async () => {
-    const events = Array.from({ length: 120 }, (_, i) =>
-      makeEvent({
-        time: `${DAY}T${String(8 + (i % 10)).padStart(2, '0')}:0${i % 6}:00.000Z`,
-        path: `/p${i % 7}`,
-        browser: ['Firefox', 'Chrome'][i % 2],
-        session: i % 3 === 0 ? `s${i % 9}` : undefined,
-      }),
-    );
-    const visitors = events.map((_, i) => `v${i % 17}`);
-    const queries: StatsQuery[] = [
-      { type: 'aggregate', period: 'day', date: DAY, metrics: ['pageviews', 'visitors', 'sessions', 'bounce_rate'] },
-      { type: 'breakdown', period: 'day', date: DAY, metrics: ['visitors', 'pageviews'], property: 'page', k: 1 },
-    ];
-    // The same data as version 2 stores it: written by this code to a scratch file, copied into a version-2 schema.
-    const scratch = join(dir, 'scratch.db');
-    const w = sqliteAggregator({ retentionDays: KEEP_DAYS, file: scratch });
-    await w.write({ events: events.slice(0, 70), sketches: sketchUpdatesFor(events.slice(0, 70), visitors) });
-    await w.query(queries[0]!); // folds the first batch
-    await w.write({ events: events.slice(70), sketches: sketchUpdatesFor(events.slice(70), visitors.slice(70)) });
-    const expected = await Promise.all(queries.map((q) => w.query(q)));
-    await w.close();
-
+describe('sqliteAggregator: migration 3 (from schema 2: no events_session index)', () => {
+  it('upgrades a schema-2 store with folded rows and a journal row still pending', async () => {
+    const data = eventsOf(150, 3);
+    const [folded, pending] = batches(data, 70) as [Batch, Batch];
     const file = join(dir, 'v2.db');
-    const v2 = new Database(file);
-    v2.pragma('journal_mode = WAL');
-    v2.exec(SQLITE_MIGRATIONS[0]!);
-    v2.exec(SQLITE_MIGRATIONS[1]!);
-    v2.pragma('user_version = 2');
+    const v2 = oldSchema(file, 2);
     expect(v2.prepare("SELECT name FROM sqlite_master WHERE name = 'events_session'").pluck().get()).toBe(
       'events_session',
     );
-    v2.exec(`ATTACH '${scratch}' AS s`);
-    for (const t of ['event_rows', 'rollup_day', 'rollup_slot', 'sketches', 'salts'])
-      v2.exec(`INSERT INTO main.${t} SELECT * FROM s.${t}`);
-    v2.exec('DETACH s');
+    insertSchema4Rows(v2, folded.events);
+    foldedIntoOldSchema(v2, folded.events, folded.sketches);
+    const r = insertSchema4Rows(v2, pending.events);
+    addJournalRow(v2, schema4Journal('v2-writer', r.first, r.last, pending.sketches));
     v2.close();
 
-    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
-    for (let i = 0; i < queries.length; i++) expect(await a.query(queries[i]!)).toEqual(expected[i]);
-    const inSession = events.filter((e) => e.session?.id === 's3').length;
-    expect(inSession).toBeGreaterThan(0);
-    expect(await a.forget('s3')).toBe(inSession);
-    const after = await a.query(queries[0]!);
-    expect(after.results[0]!.pageviews).toBe(Number(expected[0]!.results[0]!.pageviews) - inSession);
-    await a.close();
-    const db = new Database(file, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
-    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'events_session'").get()).toBeUndefined();
-    expect(db.prepare("SELECT count(*) FROM event_rows WHERE session_id = 's3'").pluck().get()).toBe(0);
-    db.close();
+    await expectUpgradedLikeFresh(file, { written: [folded, pending], forget: 's5' });
   });
 });
 
-describe('sqliteAggregator: migration 4 (session_day)', () => {
-  it('upgrades a version-3 database: stored rows are summed, rows still in the journal are added by their fold only', async () => {
-    const events = Array.from({ length: 90 }, (_, i) =>
-      makeEvent({
-        time: `${DAY}T${String(8 + (i % 10)).padStart(2, '0')}:0${i % 6}:00.000Z`,
-        path: `/p${i % 4}`,
-        session: i % 2 === 0 ? `s${i % 5}` : undefined,
-      }),
-    );
-    const visitors = events.map((_, i) => `v${i % 11}`);
-    const queries: StatsQuery[] = [
-      { type: 'aggregate', period: 'day', date: DAY, metrics: [...SESSION_METRICS] },
-      { type: 'timeseries', period: 'day', date: DAY, metrics: [...SESSION_METRICS] },
-    ];
-    // Version 3 as it stood: a store of this code with its session_day removed and its version set back.
+describe('sqliteAggregator: migration 4 (from schema 3: session_day)', () => {
+  it('upgrades a schema-3 store: stored rows and rows still in the journal each summed into session_day once', async () => {
+    const data = eventsOf(140, 4);
+    const [folded, pending] = batches(data, 60) as [Batch, Batch];
     const file = join(dir, 'v3.db');
-    const w = sqliteAggregator({ file, retentionDays: 36_500 });
-    await w.write({ events: events.slice(0, 50), sketches: sketchUpdatesFor(events.slice(0, 50), visitors) });
-    await w.query(queries[0]!); // folds the first batch; the second stays in the journal
-    await w.write({ events: events.slice(50), sketches: sketchUpdatesFor(events.slice(50), visitors.slice(50)) });
-    const expected = await Promise.all(queries.map((q) => w.query(viaRaw(q))));
-    await w.close();
-
-    const v3 = new Database(file);
-    v3.exec('DROP TABLE session_day; DROP TABLE session_folded');
-    v3.pragma('user_version = 3');
-    // A journal row still to fold at upgrade time, naming rows of the second batch (as the v3 writer leaves it).
-    const seqs = v3.prepare('SELECT min(seq) AS f, max(seq) AS l FROM event_rows WHERE seq > 50').get() as {
-      f: number;
-      l: number;
-    };
-    v3.prepare('INSERT INTO pending (payload) VALUES (?)').run(
-      JSON.stringify({ w: 'old-writer', f: seqs.f, l: seqs.l, k: [], r: '' }),
-    );
-    // (Its fold also adds the rows' rollups a second time: only session metrics are compared here.)
+    const v3 = oldSchema(file, 3);
+    insertSchema4Rows(v3, folded.events);
+    foldedIntoOldSchema(v3, folded.events, folded.sketches);
+    const r = insertSchema4Rows(v3, pending.events);
+    addJournalRow(v3, schema4Journal('v3-writer', r.first, r.last, pending.sketches));
     v3.close();
 
-    const a = sqliteAggregator({ file, retentionDays: 36_500 });
-    const check = new Database(file, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
-    // Migration 4 summed only the rows no journal row names.
-    const summed = check.prepare('SELECT sum(pageviews) FROM session_day').pluck().get() as number;
-    const firstBatch = events.slice(0, 50).filter((e) => e.session !== undefined && e.kind === 'pageview').length;
-    expect(summed).toBe(firstBatch);
-    check.close();
-    for (let i = 0; i < queries.length; i++) {
-      expect((await a.query(queries[i]!)).results).toEqual(expected[i]!.results);
+    // Migration 4 alone (on a copy) sums only the rows no journal row names: their fold adds the rest.
+    const step = join(dir, 'v3-step.db');
+    copyFileSync(file, step);
+    const v4 = new Database(step);
+    migrate(v4, 4);
+    const consenting = (b: Batch) => b.events.filter((e) => e.session !== undefined && e.kind === 'pageview').length;
+    expect(v4.prepare('SELECT sum(pageviews) FROM session_day').pluck().get()).toBe(consenting(folded));
+    v4.close();
+
+    await expectUpgradedLikeFresh(file, { written: [folded, pending], forget: 's7' });
+  });
+});
+
+describe('sqliteAggregator: migration 5 (raw events as blocks)', () => {
+  it('upgrades what a crashed schema-4 writer left: folded rollups, journal rows pending (one with its sessions summed)', async () => {
+    const data = eventsOf(300, 5);
+    const [folded, summed, pending] = batches(data, 100, 80) as [Batch, Batch, Batch];
+    // Sketch updates only (every event of the batch was stored before): a journal row naming no rows.
+    const replay = batchOf(
+      folded.events.slice(0, 40),
+      folded.events.slice(0, 40).map((_, i) => `v-replay-${i}`),
+    );
+    const file = join(dir, 'v4.db');
+    const v4 = oldSchema(file, 4);
+    const a = insertSchema4Rows(v4, folded.events);
+    foldedIntoOldSchema(v4, folded.events, folded.sketches);
+    sumSchema4Sessions(v4, a);
+    // The short session transactions of a scheduled fold summed this row's sessions; its fold did not run.
+    const b = insertSchema4Rows(v4, summed.events);
+    sumSchema4Sessions(v4, b, addJournalRow(v4, schema4Journal('writer-1', b.first, b.last, summed.sketches)));
+    const c = insertSchema4Rows(v4, pending.events);
+    addJournalRow(v4, schema4Journal('writer-1', c.first, c.last, pending.sketches));
+    addJournalRow(v4, schema4Journal('writer-2', 0, 0, replay.sketches));
+    expect(v4.prepare('SELECT count(*) FROM pending').pluck().get()).toBe(3);
+    v4.close();
+
+    await expectUpgradedLikeFresh(file, { written: [folded, summed, pending, replay], forget: 's1' });
+  });
+
+  it('writes a schema-4 store of 1 000+ rows as blocks of at most 250 events, every id once in event_ids', async () => {
+    const data = eventsOf(1203, 6);
+    const file = join(dir, 'v4-large.db');
+    const v4 = oldSchema(file, 4);
+    const [first, second] = batches(data, 700) as [Batch, Batch];
+    sumSchema4Sessions(v4, insertSchema4Rows(v4, first.events));
+    foldedIntoOldSchema(v4, first.events, first.sketches);
+    const r = insertSchema4Rows(v4, second.events);
+    addJournalRow(v4, schema4Journal('w', r.first, r.last, second.sketches));
+    const rows = v4.prepare('SELECT count(*) FROM event_rows').pluck().get() as number;
+    v4.close();
+    expect(rows).toBe(1203);
+
+    const a = sqliteAggregator({ file, retentionDays: KEEP_DAYS });
+    try {
+      expect(await a.readEvents()).toEqual(data.events);
+    } finally {
+      await a.close();
     }
-    await a.close();
+    const db = new Database(file, { readonly: true });
+    try {
+      const blocks = db.prepare('SELECT id, n, ts_min, ts_max, ids FROM event_blocks ORDER BY id').all() as Array<{
+        id: number;
+        n: number;
+        ts_min: number;
+        ts_max: number;
+        ids: string;
+      }>;
+      expect(blocks.map((b) => b.n)).toEqual([250, 250, 250, 250, 203]);
+      expect(db.prepare('SELECT sum(n) FROM event_blocks').pluck().get()).toBe(rows);
+      expect(db.prepare('SELECT count(*) FROM event_ids').pluck().get()).toBe(rows);
+      // In seq order: block k holds rows k*250 .. k*250+249, and its ts range is theirs.
+      for (let k = 0; k < blocks.length; k++) {
+        const mine = data.events.slice(k * BLOCK_EVENTS, (k + 1) * BLOCK_EVENTS);
+        expect(JSON.parse(blocks[k]!.ids)).toEqual(mine.map((e) => e.id));
+        const ts = mine.map((e) => Date.parse(e.time));
+        expect([blocks[k]!.ts_min, blocks[k]!.ts_max]).toEqual([Math.min(...ts), Math.max(...ts)]);
+      }
+      const blockOf = db.prepare('SELECT block FROM event_ids WHERE id = ?').pluck();
+      data.events.forEach((e, i) => {
+        expect(blockOf.get(e.id)).toBe(blocks[Math.floor(i / BLOCK_EVENTS)]!.id);
+      });
+    } finally {
+      db.close();
+    }
+    await expectUpgradedLikeFresh(file, { written: [first, second], forget: 's4' });
+  });
+
+  it('upgrades an empty schema-4 store to no blocks; written afterwards, it answers as a fresh store (the control)', async () => {
+    const file = join(dir, 'v4-empty.db');
+    oldSchema(file, 4).close();
+    const data = eventsOf(120, 7);
+    const a = sqliteAggregator({ file, retentionDays: KEEP_DAYS });
+    try {
+      expect(await a.readEvents()).toEqual([]);
+    } finally {
+      await a.close();
+    }
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM event_blocks').pluck().get()).toBe(0);
+    db.close();
+    // Written after the upgrade, never before: still the same as a fresh store.
+    const v5 = sqliteAggregator({ file, retentionDays: KEEP_DAYS });
+    await v5.write(batchOf(data.events, data.visitors));
+    await v5.close();
+    const reopened = new Database(file);
+    expect(reopened.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
+    reopened.close();
+    await expectUpgradedLikeFresh(file, { written: [batchOf(data.events, data.visitors)], forget: 's2' });
+  });
+
+  it('gives back exactly the events written as schema-1 or schema-4 rows, whatever they hold (property)', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(eventArb, { minLength: 1, maxLength: 30 }),
+        fc.constantFrom(1, 4),
+        async (events, version) => {
+          const file = join(dir, `prop-${n++}.db`);
+          const db = oldSchema(file, version);
+          const stored = storedEvents([{ events, sketches: [] }]);
+          if (version === 1) insertSchema1Rows(db, events);
+          else insertSchema4Rows(db, events);
+          db.close();
+          const a = sqliteAggregator({ file, retentionDays: KEEP_DAYS });
+          try {
+            expect(await a.readEvents()).toEqual(stored);
+          } finally {
+            await a.close();
+          }
+        },
+      ),
+      { numRuns: 20 },
+    );
   });
 });
