@@ -353,6 +353,12 @@ describe('sqliteAggregator: migration 5 (raw events as blocks)', () => {
     const a = sqliteAggregator({ file, retentionDays: KEEP_DAYS });
     try {
       expect(await a.readEvents()).toEqual(data.events);
+      // A time range picks events out of blocks whose ts ranges overlap it (rows are in seq order, not time order).
+      const from = Date.parse(`${DAY}T06:00:00.000Z`);
+      const to = Date.parse(`${DAY}T09:30:00.000Z`);
+      const inRange = data.events.filter((e) => Date.parse(e.time) >= from && Date.parse(e.time) < to);
+      expect(inRange.length).toBeGreaterThan(0);
+      expect(await a.readEvents({ from, to })).toEqual(inRange);
     } finally {
       await a.close();
     }
