@@ -18,7 +18,7 @@ import { migrate, SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrati
 import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
 import type { PrivacyEvent } from '../../src/event.js';
 import type { StatsQuery, StatsResult } from '../../src/stats/query.js';
-import { makeEvent, prng, sketchUpdatesFor } from '../conformance/dataset.js';
+import { datasetArbitrary, makeEvent, prng, sketchUpdatesFor } from '../conformance/dataset.js';
 import { eventArb } from '../helpers/event-arbitrary.js';
 import {
   addJournalRow,
@@ -153,6 +153,43 @@ function oldSchema(file: string, version: number): Database.Database {
   return db;
 }
 
+/** What an old store holds: batches folded, batches whose sessions alone were summed (schema 4), batches still pending. */
+interface OldStorePlan {
+  folded: Batch[];
+  summed: Batch[];
+  pending: Batch[];
+  /** Schema 1 only: pending batches journaled as version-1 rows (`{"d":...}`) rather than seq ranges. */
+  legacy?: boolean;
+}
+
+/**
+ * An old store at schema `version` as its write path and fold left it: folded
+ * batches counted in rollups, sketches and (schema 4) session_day; pending
+ * ones only in the journal (schema 4's summed ones also in session_day and
+ * session_folded; before schema 4 they are pending).
+ */
+function buildOldStore(file: string, version: number, plan: OldStorePlan): void {
+  const db = oldSchema(file, version);
+  const insert = version === 1 ? insertSchema1Rows : insertSchema4Rows;
+  for (const b of plan.folded) {
+    const r = insert(db, b.events);
+    foldedIntoOldSchema(db, b.events, b.sketches);
+    if (version >= 4) sumSchema4Sessions(db, r);
+  }
+  for (const b of [...plan.summed, ...plan.pending]) {
+    const r = insert(db, b.events);
+    const id = addJournalRow(
+      db,
+      // A version-1 row holds the rollup increments of the rows its batch inserted (none for a replay).
+      plan.legacy === true
+        ? legacyJournal(r.first <= r.last ? b.events : [], b.sketches)
+        : schema4Journal('w', r.first, r.last, b.sketches),
+    );
+    if (version >= 4 && plan.summed.includes(b)) sumSchema4Sessions(db, r, id);
+  }
+  db.close();
+}
+
 /** The stored events minus those of a forgotten session, in the order written (ids once each). */
 function storedEvents(written: readonly Batch[], forgotten?: string): PrivacyEvent[] {
   const seen = new Set<string>();
@@ -169,19 +206,24 @@ function storedEvents(written: readonly Batch[], forgotten?: string): PrivacyEve
 interface UpgradeCheck {
   /** What the old store was given, in order (events and sketch updates, folded or still in its journal). */
   written: Batch[];
-  /** A session of the data to forget after the upgrade. */
-  forget: string;
+  /** A session of the data to forget after the upgrade (none: that step is skipped). */
+  forget?: string | undefined;
+  /** Whether the data must give pageviews, visitors and sessions on DAY (so the comparison means something). */
+  nonEmpty?: boolean;
 }
+
+let freshFiles = 0;
 
 /**
  * Open `file` (an old schema) with sqliteAggregator, and check it against a
- * fresh store given the same batches: every query, readEvents, forget, a
- * replay and a new event written after the upgrade; then the schema.
+ * fresh store given the same batches: every query and readEvents, after the
+ * upgrade, after forget, after replays and a new event, and after retention
+ * cut the raw events; then the schema.
  */
-async function expectUpgradedLikeFresh(file: string, { written, forget }: UpgradeCheck): Promise<void> {
+async function expectUpgradedLikeFresh(file: string, { written, forget, nonEmpty = true }: UpgradeCheck) {
   // Rollups kept as long as raw events: retention (run 100 years on) cuts only raw events.
   const options = { retentionDays: KEEP_DAYS, rollupRetentionMonths: 1200 };
-  const fresh = sqliteAggregator({ file: join(dir, 'fresh.db'), ...options });
+  const fresh = sqliteAggregator({ file: join(dir, `fresh-${freshFiles++}.db`), ...options });
   const upgraded = sqliteAggregator({ file, ...options });
   try {
     for (const b of written) await fresh.write(b);
@@ -191,41 +233,46 @@ async function expectUpgradedLikeFresh(file: string, { written, forget }: Upgrad
       for (let i = 0; i < QUERIES.length; i++)
         expect(await upgraded.query(QUERIES[i]!), `${when}: ${JSON.stringify(QUERIES[i])}`).toEqual(want[i]);
     };
-    // The stats must mean something: the data has pageviews, visitors and sessions on DAY.
-    const today = (await fresh.query(QUERIES[0]!)).results[0]!;
-    expect(today.pageviews).toBeGreaterThan(0);
-    expect(today.visitors).toBeGreaterThan(0);
-    expect(today.sessions).toBeGreaterThan(0);
+    if (nonEmpty) {
+      const today = (await fresh.query(QUERIES[0]!)).results[0]!;
+      expect(today.pageviews).toBeGreaterThan(0);
+      expect(today.visitors).toBeGreaterThan(0);
+      expect(today.sessions).toBeGreaterThan(0);
+    }
 
     await expectSame('after the upgrade');
     expect(await upgraded.readEvents()).toEqual(storedEvents(written));
 
-    const inSession = storedEvents(written).filter((e) => e.session?.id === forget).length;
-    expect(inSession).toBeGreaterThan(0);
-    expect(await upgraded.forget(forget)).toBe(inSession);
-    expect(await fresh.forget(forget)).toBe(inSession);
-    await expectSame('after forget');
-    expect(await upgraded.readEvents()).toEqual(storedEvents(written, forget));
+    if (forget !== undefined) {
+      const inSession = storedEvents(written).filter((e) => e.session?.id === forget).length;
+      expect(inSession).toBeGreaterThan(0);
+      expect(await upgraded.forget(forget)).toBe(inSession);
+      expect(await fresh.forget(forget)).toBe(inSession);
+      await expectSame('after forget');
+      expect(await upgraded.readEvents()).toEqual(storedEvents(written, forget));
+    }
 
     // Replays of an event stored before the upgrade and of a forgotten one add nothing; a new event counts once.
-    const old = storedEvents(written, forget)[0]!;
-    const forgotten = storedEvents(written).find((e) => e.session?.id === forget)!;
+    const kept = storedEvents(written, forget);
+    const replayed = [kept[0], storedEvents(written).find((e) => e.session?.id === forget)].filter(
+      (e) => e !== undefined,
+    );
     const added = makeEvent({ time: `${DAY}T23:00:00.000Z`, path: '/new', session: 's-new' });
-    const next = batchOf([old, forgotten, added], ['v-replay', 'v-forgotten', 'v-new']);
+    const next = batchOf([...replayed, added], [...replayed.map((_, i) => `v-replay-${i}`), 'v-new']);
     await upgraded.write(next);
     await fresh.write(next);
     await expectSame('after a replay and a new event');
-    expect(await upgraded.readEvents()).toEqual([...storedEvents(written, forget), added]);
+    expect(await upgraded.readEvents()).toEqual([...kept, added]);
 
     // Retention cuts the raw events mid-data (rollups and sketches stay): blocks the migration wrote are cut too.
     const cutoff = Date.parse(`${DAY}T00:00:00.000Z`) - 86_400_000 / 2;
     const now = cutoff + KEEP_DAYS * 86_400_000;
-    const kept = [...storedEvents(written, forget), added].filter((e) => Date.parse(e.time) >= cutoff);
+    const left = [...kept, added].filter((e) => Date.parse(e.time) >= cutoff);
     const cut = (await upgraded.runRetention(now)).events;
-    expect(cut).toBeGreaterThan(0);
-    expect(cut).toBe((await fresh.runRetention(now)).events);
+    expect(cut).toBe(kept.length + 1 - left.length);
+    expect((await fresh.runRetention(now)).events).toBe(cut);
     await expectSame('after retention');
-    expect(await upgraded.readEvents()).toEqual(kept);
+    expect(await upgraded.readEvents()).toEqual(left);
   } finally {
     await Promise.all([fresh.close(), upgraded.close()]);
   }
@@ -412,6 +459,40 @@ describe('sqliteAggregator: migration 5 (raw events as blocks)', () => {
     expect(reopened.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
     reopened.close();
     await expectUpgradedLikeFresh(file, { written: [batchOf(data.events, data.visitors)], forget: 's2' });
+  });
+
+  it('upgrades any split of the data into folded, session-summed and pending batches, from any schema (property)', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        datasetArbitrary(150),
+        fc.constantFrom(1, 2, 3, 4),
+        fc.array(fc.integer({ min: 0, max: 150 }), { minLength: 3, maxLength: 3 }),
+        fc.boolean(),
+        async (data, version, cuts, legacy) => {
+          const [a, b, c] = [...cuts].sort((x, y) => x - y) as [number, number, number];
+          const part = (from: number, to: number) =>
+            from >= to ? [] : [batchOf(data.events.slice(from, to), data.visitors.slice(from, to))];
+          // Sketches only: events stored before, seen again from other visitors.
+          const replay = batchOf(
+            data.events.slice(0, a),
+            data.events.slice(0, a).map((_, i) => `r${i % 5}`),
+          );
+          const plan = {
+            folded: part(0, a),
+            summed: part(a, b),
+            pending: [...part(b, c), ...part(c, data.events.length), ...(a > 0 ? [replay] : [])],
+            legacy: version === 1 && legacy,
+          };
+          const file = join(dir, `split-${n++}.db`);
+          buildOldStore(file, version, plan);
+          const written = [...plan.folded, ...plan.summed, ...plan.pending];
+          const forget = data.events.find((e) => e.session !== undefined)?.session?.id;
+          await expectUpgradedLikeFresh(file, { written, forget, nonEmpty: false });
+        },
+      ),
+      { numRuns: 20 },
+    );
   });
 
   it('gives back exactly the events written as schema-1 or schema-4 rows, whatever they hold (property)', async () => {
