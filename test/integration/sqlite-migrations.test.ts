@@ -16,6 +16,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/aggregators/aggregator.js';
 import { migrate, SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrations.js';
 import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
+import type { PrivacyLogError } from '../../src/errors.js';
 import type { PrivacyEvent } from '../../src/event.js';
 import type { StatsQuery, StatsResult } from '../../src/stats/query.js';
 import { datasetArbitrary, makeEvent, prng, sketchUpdatesFor } from '../conformance/dataset.js';
@@ -459,6 +460,35 @@ describe('sqliteAggregator: migration 5 (raw events as blocks)', () => {
     expect(reopened.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
     reopened.close();
     await expectUpgradedLikeFresh(file, { written: [batchOf(data.events, data.visitors)], forget: 's2' });
+  });
+
+  it('a migration that fails leaves the file as it was, with an error that says so (not "create a new one")', () => {
+    const file = join(dir, 'v4-bad.db');
+    const v4 = oldSchema(file, 4);
+    const events = eventsOf(300, 8).events;
+    insertSchema4Rows(v4, events);
+    // One row the view cannot rebuild (its positional JSON cut short): migration 5 stops at its block.
+    v4.prepare('UPDATE event_rows SET rest = substr(rest, 1, 20) WHERE seq = 280').run();
+    v4.close();
+    let err: PrivacyLogError | undefined;
+    try {
+      sqliteAggregator({ file, retentionDays: KEEP_DAYS });
+    } catch (e) {
+      err = e as PrivacyLogError;
+    }
+    expect(err?.code).toBe('PRIVACY_LOG_E_STORE_UNAVAILABLE');
+    expect(err?.cause).toBeInstanceOf(Error);
+    // The file holds the data: the advice for a file that is not a database would lose it.
+    expect(err?.message).not.toContain('create a new one');
+    expect(err?.message).toContain('schema version 4');
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(4);
+      expect(db.prepare('SELECT count(*) FROM event_rows').pluck().get()).toBe(events.length);
+      expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'event_blocks'").pluck().get()).toBe(0);
+    } finally {
+      db.close();
+    }
   });
 
   it('upgrades any split of the data into folded, session-summed and pending batches, from any schema (property)', async () => {
