@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrations.js';
 import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
 import { sessionDaySql } from '../../src/aggregators/sqlite/sqlite-backend.js';
 import type { StatsQuery } from '../../src/stats/query.js';
@@ -147,55 +146,5 @@ describe('sqliteAggregator: session_day (session metrics without a sort of the r
     // In key order the day terms keep off the day index; otherwise they use it.
     expect(sessionDaySql(spec, true)?.sql).toContain('+day >= ?');
     expect(sessionDaySql(spec, false)?.sql).not.toContain('+day');
-  });
-
-  it('upgrades a version-3 database: stored rows are summed, rows still in the journal are added by their fold only', async () => {
-    const events = Array.from({ length: 90 }, (_, i) =>
-      makeEvent({
-        time: `${DAY}T${String(8 + (i % 10)).padStart(2, '0')}:0${i % 6}:00.000Z`,
-        path: `/p${i % 4}`,
-        session: i % 2 === 0 ? `s${i % 5}` : undefined,
-      }),
-    );
-    const visitors = events.map((_, i) => `v${i % 11}`);
-    const queries: StatsQuery[] = [
-      { type: 'aggregate', period: 'day', date: DAY, metrics: [...SESSION_METRICS] },
-      { type: 'timeseries', period: 'day', date: DAY, metrics: [...SESSION_METRICS] },
-    ];
-    // Version 3 as it stood: a store of this code with its session_day removed and its version set back.
-    const file = join(dir, 'v3.db');
-    const w = sqliteAggregator({ file, retentionDays: 36_500 });
-    await w.write({ events: events.slice(0, 50), sketches: sketchUpdatesFor(events.slice(0, 50), visitors) });
-    await w.query(queries[0]!); // folds the first batch; the second stays in the journal
-    await w.write({ events: events.slice(50), sketches: sketchUpdatesFor(events.slice(50), visitors.slice(50)) });
-    const expected = await Promise.all(queries.map((q) => w.query(viaRaw(q))));
-    await w.close();
-
-    const v3 = new Database(file);
-    v3.exec('DROP TABLE session_day; DROP TABLE session_folded');
-    v3.pragma('user_version = 3');
-    // A journal row still to fold at upgrade time, naming rows of the second batch (as the v3 writer leaves it).
-    const seqs = v3.prepare('SELECT min(seq) AS f, max(seq) AS l FROM event_rows WHERE seq > 50').get() as {
-      f: number;
-      l: number;
-    };
-    v3.prepare('INSERT INTO pending (payload) VALUES (?)').run(
-      JSON.stringify({ w: 'old-writer', f: seqs.f, l: seqs.l, k: [], r: '' }),
-    );
-    // (Its fold also adds the rows' rollups a second time: only session metrics are compared here.)
-    v3.close();
-
-    const a = sqliteAggregator({ file, retentionDays: 36_500 });
-    const check = new Database(file, { readonly: true });
-    expect(check.pragma('user_version', { simple: true })).toBe(SQLITE_MIGRATIONS.length);
-    // Migration 4 summed only the rows no journal row names.
-    const summed = check.prepare('SELECT sum(pageviews) FROM session_day').pluck().get() as number;
-    const firstBatch = events.slice(0, 50).filter((e) => e.session !== undefined && e.kind === 'pageview').length;
-    expect(summed).toBe(firstBatch);
-    check.close();
-    for (let i = 0; i < queries.length; i++) {
-      expect((await a.query(queries[i]!)).results).toEqual(expected[i]!.results);
-    }
-    await a.close();
   });
 });

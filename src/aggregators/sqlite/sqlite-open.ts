@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { assertKnownKeys, ERROR_CODES, invalidOption, PrivacyLogError } from '../../errors.js';
 import { checkRetention, type RetentionOptions } from '../../stats/store-support.js';
-import { migrate } from './migrations.js';
+import { migrate, SQLITE_MIGRATIONS } from './migrations.js';
 
 export interface SqliteAggregatorOptions extends RetentionOptions {
   /** Database file. Default './data/privacy-log.db' (the directory is created). ':memory:' for a private in-memory database. */
@@ -38,16 +38,23 @@ const OPTION_KEYS = [
 
 const WHERE = 'sqliteAggregator()';
 
-function unavailable(file: string, cause: unknown): PrivacyLogError {
+/**
+ * The error for a store that cannot be opened, with what to do. `upgradingFrom`:
+ * the schema version a failed migration started from (it was rolled back).
+ */
+function unavailable(file: string, cause: unknown, upgradingFrom?: number): PrivacyLogError {
   const code = (cause as { code?: string })?.code ?? '';
   const msg = cause instanceof Error ? cause.message : String(cause);
   let todo = 'check the path, its permissions and free disk space';
-  if (/NOTADB|CORRUPT/.test(code) || /not a database|malformed/i.test(msg))
+  // Only SQLite's own words for a damaged file: "malformed JSON" from a migration is not one.
+  if (/NOTADB|CORRUPT/.test(code) || /not a database|disk image is malformed/i.test(msg))
     todo =
       'the file is not a valid SQLite database: move it aside (keep it for inspection) and restart to create a new one';
   else if (/BUSY|LOCKED/.test(code)) todo = 'another process holds a lock on it: stop that process or use another file';
   else if (/READONLY|CANTOPEN|EACCES|EROFS|EPERM/.test(code) || /read-?only|permission/i.test(msg))
     todo = 'the file or its directory is not writable: fix the permissions or choose a writable "file" option';
+  else if (upgradingFrom !== undefined)
+    todo = `upgrading it from schema version ${upgradingFrom} to ${SQLITE_MIGRATIONS.length} failed and was rolled back, so the file is unchanged: keep it (it holds the data) and report this error with the privacy-log version`;
   return new PrivacyLogError(ERROR_CODES.STORE_UNAVAILABLE, `${WHERE}: cannot open "${file}": ${msg} — ${todo}.`, {
     cause,
     retryable: false,
@@ -93,17 +100,21 @@ export function openSqliteStore(options: SqliteAggregatorOptions): OpenedSqliteS
   } catch (err) {
     throw unavailable(file, err);
   }
+  let upgradingFrom: number | undefined;
   try {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = OFF');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > 0 && version < SQLITE_MIGRATIONS.length) upgradingFrom = version;
     migrate(db);
+    upgradingFrom = undefined;
     // Prove we can write now rather than at the first batch (locked or read-only files fail here).
     db.prepare('BEGIN IMMEDIATE').run();
     db.prepare('COMMIT').run();
   } catch (err) {
     db.close();
-    throw unavailable(file, err);
+    throw unavailable(file, err, upgradingFrom);
   }
   return { db, file, name, busyTimeoutMs, retention, inMemory };
 }
