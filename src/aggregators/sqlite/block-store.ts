@@ -43,33 +43,42 @@ export interface SessionDay {
   pageviews: number;
 }
 
+/** The code of a session id in a block decoded with its sessions, or 0 when none of its events has it. */
+function sessionCode(q: QueryBlock, sessionId: string): number {
+  for (let c = 1; c <= q.sessionsSize; c++) if (q.sessionEntry(c) === sessionId) return c;
+  return 0;
+}
+
 /** Per-(session, day, site, bot) sums of the events of some blocks. */
 export class SessionSums {
   private readonly byKey = new Map<string, SessionDay>();
 
   /** Add the consenting events of a block (those with a session), only those in [from, to). */
   add(q: QueryBlock, from = -Infinity, to = Infinity): void {
-    if (q.sessions.length === 0) return;
+    if (q.sessionsSize === 0) return;
+    const session = q.session;
     const site = q.code('site');
     const kind = q.code('kind');
-    const pageview = q.dict.indexOf('pageview') + 1;
+    const pageview = q.codeOf('pageview');
+    const ts = q.ts;
+    const bot = q.bot;
     for (let i = 0; i < q.n; i++) {
-      const s = q.session[i]!;
+      const s = session[i]!;
       if (s === 0) continue;
-      const ts = q.ts[i]!;
-      if (ts < from || ts >= to) continue;
-      const sessionId = q.sessions[s - 1]!;
-      const day = Math.floor(ts / DAY_MS);
-      const siteName = q.dict[site[i]! - 1]!;
-      const bot = q.bot[i] === 1 ? 1 : 0;
-      const key = `${sessionId}\u0000${day}\u0000${siteName}\u0000${bot}`;
+      const t = ts[i]!;
+      if (t < from || t >= to) continue;
+      const sessionId = q.sessionEntry(s);
+      const day = Math.floor(t / DAY_MS);
+      const siteName = q.entry(site[i]!);
+      const b = bot[i] === 1 ? 1 : 0;
+      const key = `${sessionId}\u0000${day}\u0000${siteName}\u0000${b}`;
       let d = this.byKey.get(key);
       if (d === undefined) {
-        d = { sessionId, day, site: siteName, bot, first: ts, last: ts, pageviews: 0 };
+        d = { sessionId, day, site: siteName, bot: b, first: t, last: t, pageviews: 0 };
         this.byKey.set(key, d);
       }
-      if (ts < d.first) d.first = ts;
-      if (ts > d.last) d.last = ts;
+      if (t < d.first) d.first = t;
+      if (t > d.last) d.last = t;
       if (kind[i] === pageview) d.pageviews++;
     }
   }
@@ -224,8 +233,8 @@ export function blockStore(db: Database.Database) {
           if (seen.has(b.id)) continue;
           seen.add(b.id);
           const q = decodeQueryBlock(b.cols, b.dict, b.sessions);
-          const code = q.sessions.indexOf(sessionId) + 1;
-          if (code === 0) continue;
+          const code = q.sessionsSize === 0 ? -1 : sessionCode(q, sessionId);
+          if (code <= 0) continue;
           const full = fullBlock.get(b.id) as Row;
           const rows = decodeRows(full);
           const events = decodeEvents(full);
