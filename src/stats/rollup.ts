@@ -79,13 +79,7 @@ export class RollupAccumulator {
           lastDayNum = dayNum;
           lastDay = utcDay(row.ts);
         }
-        const gk = `${lastDay}\u0000${row.site}\u0000${bot ? 1 : 0}`;
-        g = this.groupIndex.get(gk);
-        if (g === undefined) {
-          g = { day: lastDay, site: row.site, bot, dims: COLUMN_PROPERTIES.map(() => new Map()), slots: new Map() };
-          this.groupIndex.set(gk, g);
-          this.groups.push(g);
-        }
+        g = this.group(lastDay, row.site, bot);
       }
       for (let k = 0; k < COLUMN_PROPERTIES.length; k++) {
         const value = row[COLUMN_PROPERTIES[k]!];
@@ -115,6 +109,47 @@ export class RollupAccumulator {
       }
       bump(s, row, sign);
     }
+  }
+
+  /** The group of (day, site, bot), made when first asked for. */
+  private group(day: string, site: string, bot: boolean): Group {
+    const gk = `${day}\u0000${site}\u0000${bot ? 1 : 0}`;
+    let g = this.groupIndex.get(gk);
+    if (g === undefined) {
+      g = { day, site, bot, dims: COLUMN_PROPERTIES.map(() => new Map()), slots: new Map() };
+      this.groupIndex.set(gk, g);
+      this.groups.push(g);
+    }
+    return g;
+  }
+
+  /**
+   * Add counts already summed elsewhere (a store counting dictionary codes):
+   * `column` indexes COLUMN_PROPERTIES.
+   */
+  addDay(day: string, site: string, bot: boolean, column: number, value: string, c: Counts): void {
+    const m = this.group(day, site, bot).dims[column]!;
+    let d = m.get(value);
+    if (d === undefined) {
+      d = { day, site, dimension: COLUMN_PROPERTIES[column]!, value, bot, events: 0, pageviews: 0, downloads: 0 };
+      m.set(value, d);
+    }
+    d.events += c.events;
+    d.pageviews += c.pageviews;
+    d.downloads += c.downloads;
+  }
+
+  /** Add summed counts of a 15-minute slot (of `day`, whose group holds it). */
+  addSlot(day: string, site: string, bot: boolean, slot: number, c: Counts): void {
+    const g = this.group(day, site, bot);
+    let x = g.slots.get(slot);
+    if (x === undefined) {
+      x = { slot, site, bot, events: 0, pageviews: 0, downloads: 0 };
+      g.slots.set(slot, x);
+    }
+    x.events += c.events;
+    x.pageviews += c.pageviews;
+    x.downloads += c.downloads;
   }
 
   /** The summed increments; with `sortKeys` sorted by key, so concurrent writers lock rows in one order. */

@@ -26,10 +26,10 @@ const DAY_MS = 86_400_000;
 /** Blocks deleted per retention statement (≈ 250 events each). */
 const EXPIRE_BLOCKS = 4;
 
-/** What one slice's insert kept: the rows (and their events) whose ids were new, and the block holding them (0: none). */
+/** What one slice's insert kept: the block holding the events whose ids were new (0: none), decoded for counting. */
 export interface InsertedSlice {
   block: number;
-  rows: readonly EventRow[];
+  stored: QueryBlock | undefined;
 }
 
 /** One session's first and last event and pageviews on one UTC day (a session_day row). */
@@ -171,14 +171,13 @@ export function blockStore(db: Database.Database) {
      * repeated id counts once) and their events. Inside a write transaction.
      */
     insert(rows: readonly EventRow[], events: readonly PrivacyEvent[]): InsertedSlice {
-      if (rows.length === 0) return { block: 0, rows };
+      if (rows.length === 0) return { block: 0, stored: undefined };
       const block = nextBlock.get() as number;
       let enc = encodeBlock(rows, events);
-      let kept = rows;
       const changes = insertIds.run(block, enc.ids).changes;
       if (changes !== rows.length) {
         // A replay (or an id twice in the batch): keep the first event of each id this slice inserted.
-        if (changes === 0) return { block: 0, rows: [] };
+        if (changes === 0) return { block: 0, stored: undefined };
         const fresh = new Set(newIds.all(enc.ids, block) as string[]);
         const r: EventRow[] = [];
         const e: PrivacyEvent[] = [];
@@ -187,17 +186,16 @@ export function blockStore(db: Database.Database) {
             r.push(rows[i]!);
             e.push(events[i]!);
           }
-        kept = r;
         enc = encodeBlock(r, e);
       }
       insertBlock.run(block, enc.tsMin, enc.tsMax, enc.n, enc.cols, enc.dict, enc.sessions, enc.ids, enc.rest);
-      return { block, rows: kept };
+      return { block, stored: decodeQueryBlock(enc.cols, enc.dict) };
     },
 
-    /** The event rows of a block (for the rollups of a batch another connection wrote); [] if it is gone. */
-    rowsOf(block: number): EventRow[] {
-      const b = fullBlock.get(block) as Row | undefined;
-      return b === undefined ? [] : decodeRows(b);
+    /** A block decoded for counting (the rollups of a batch another connection wrote); undefined if it is gone. */
+    countsOf(block: number): QueryBlock | undefined {
+      const b = queryColumns.get(block) as Pick<StoredBlock, 'cols' | 'dict'> | undefined;
+      return b === undefined ? undefined : decodeQueryBlock(b.cols, b.dict);
     },
 
     /** Add the sessions of some blocks to `into`. */

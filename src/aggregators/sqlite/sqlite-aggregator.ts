@@ -13,14 +13,15 @@ import { randomUUID } from 'node:crypto';
 import { ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '../../errors.js';
 import type { PrivacyEvent } from '../../event.js';
 import { createStatsEngine } from '../../stats/engine.js';
-import type { EventRow } from '../../stats/event-columns.js';
 import { mergeBlobs } from '../../stats/hll.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
 import { RollupAccumulator } from '../../stats/rollup.js';
 import { checkBatch, retentionCutoffs, saltKeepFrom } from '../../stats/store-support.js';
 import { isDay } from '../../stats/time-range.js';
 import type { Batch, SketchUpdate, StatsAggregator } from '../aggregator.js';
+import { addBlockRollups } from './block-rollups.js';
 import { blockStore, SessionSums } from './block-store.js';
+import type { QueryBlock } from './event-block.js';
 import { sqliteBackend } from './sqlite-backend.js';
 import { openSqliteStore, type SqliteAggregatorOptions } from './sqlite-open.js';
 import { walCheckpointer } from './wal-checkpointer.js';
@@ -80,7 +81,8 @@ const SESSION_SLICE_JOURNAL_ROWS = 4;
 /** What one write transaction did: where the next one starts, and what it journaled. */
 interface WriteSlice {
   next: number;
-  stored: readonly EventRow[];
+  /** The block of the events actually inserted (replayed ids are left out), decoded for counting. */
+  stored: QueryBlock | undefined;
   sketches: readonly SketchUpdate[];
   journaled: boolean;
 }
@@ -213,9 +215,9 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     const slice = blocks.insert(whole ? b.rows : b.rows.slice(from, end), whole ? b.events : b.events.slice(from, end));
     const sketches = end === b.rows.length ? b.sketches : NO_SKETCHES;
     if (slice.block === 0 && sketches.length === 0)
-      return { next: end, stored: slice.rows, sketches, journaled: false };
+      return { next: end, stored: slice.stored, sketches, journaled: false };
     insertPending.run(encodeJournal(token, slice.block, sketches));
-    return { next: end, stored: slice.rows, sketches, journaled: true };
+    return { next: end, stored: slice.stored, sketches, journaled: true };
   });
 
   /** Append one key's summed sketch delta (if any) and note the key for compaction. */
@@ -295,8 +297,10 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       }
       const { block } = decodeJournal(p.payload, sketches);
       if (block === 0) continue;
+      const q = blocks.countsOf(block);
+      if (q === undefined) continue;
       foreign ??= new RollupAccumulator();
-      foreign.add(blocks.rowsOf(block));
+      addBlockRollups(foreign, q);
     }
     if (foreign !== undefined) applyRollups(foreign);
     if (useSums) applyRollups(pendingSums.rollups);

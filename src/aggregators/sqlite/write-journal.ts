@@ -8,9 +8,10 @@
  * of ours (a restart after a crash, or two processes on one file).
  */
 import type { SketchUpdate } from '../../aggregators/aggregator.js';
-import type { EventRow } from '../../stats/event-columns.js';
 import { HLL_MAX_RANK, HLL_REGISTERS, HyperLogLog, SPARSE_MAX_PAIRS } from '../../stats/hll.js';
 import { RollupAccumulator } from '../../stats/rollup.js';
+import { addBlockRollups } from './block-rollups.js';
+import type { QueryBlock } from './event-block.js';
 
 /** A sketch key: dimension, day, site, value. */
 export type SketchKey = readonly [string, string, string, string];
@@ -306,8 +307,8 @@ export class FoldAccumulator {
   sketches = new SketchMerge();
   rows = 0;
 
-  add(inserted: readonly EventRow[], sketches: readonly SketchUpdate[]): void {
-    if (inserted.length > 0) this.rollups.add(inserted);
+  add(inserted: QueryBlock | undefined, sketches: readonly SketchUpdate[]): void {
+    if (inserted !== undefined) addBlockRollups(this.rollups, inserted);
     if (sketches.length > 0) this.sketches.add(sketches);
     this.rows++;
   }
