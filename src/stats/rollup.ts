@@ -36,7 +36,8 @@ export interface RollupIncrements {
   slots: SlotRollup[];
 }
 
-interface Group {
+/** One (day, site, bot) group of an accumulator: {@link RollupAccumulator.groupFor}. */
+export interface RollupGroup {
   day: string;
   site: string;
   bot: boolean;
@@ -62,14 +63,14 @@ function bump(c: Counts, row: EventRow, sign: number): void {
  */
 export class RollupAccumulator {
   // Per (day, site, bot) group: one map per dimension keyed by value, and the slots — no key strings per row.
-  private readonly groupIndex = new Map<string, Group>();
-  private readonly groups: Group[] = [];
+  private readonly groupIndex = new Map<string, RollupGroup>();
+  private readonly groups: RollupGroup[] = [];
 
   /** Add the increments of some event rows (`sign` -1 to subtract). */
   add(rows: Iterable<EventRow>, sign = 1): void {
     let lastDayNum = Number.NaN;
     let lastDay = '';
-    let g: Group | undefined;
+    let g: RollupGroup | undefined;
     for (const row of rows) {
       const dayNum = Math.floor(row.ts / 86_400_000);
       const bot = row.bot;
@@ -79,7 +80,7 @@ export class RollupAccumulator {
           lastDayNum = dayNum;
           lastDay = utcDay(row.ts);
         }
-        g = this.group(lastDay, row.site, bot);
+        g = this.groupFor(lastDay, row.site, bot);
       }
       for (let k = 0; k < COLUMN_PROPERTIES.length; k++) {
         const value = row[COLUMN_PROPERTIES[k]!];
@@ -112,7 +113,7 @@ export class RollupAccumulator {
   }
 
   /** The group of (day, site, bot), made when first asked for. */
-  private group(day: string, site: string, bot: boolean): Group {
+  groupFor(day: string, site: string, bot: boolean): RollupGroup {
     const gk = `${day}\u0000${site}\u0000${bot ? 1 : 0}`;
     let g = this.groupIndex.get(gk);
     if (g === undefined) {
@@ -124,14 +125,23 @@ export class RollupAccumulator {
   }
 
   /**
-   * Add counts already summed elsewhere (a store counting dictionary codes):
-   * `column` indexes COLUMN_PROPERTIES.
+   * Add counts already summed elsewhere (a store counting dictionary codes)
+   * to a group: `column` indexes COLUMN_PROPERTIES.
    */
-  addDay(day: string, site: string, bot: boolean, column: number, value: string, c: Counts): void {
-    const m = this.group(day, site, bot).dims[column]!;
+  addDay(g: RollupGroup, column: number, value: string, c: Counts): void {
+    const m = g.dims[column]!;
     let d = m.get(value);
     if (d === undefined) {
-      d = { day, site, dimension: COLUMN_PROPERTIES[column]!, value, bot, events: 0, pageviews: 0, downloads: 0 };
+      d = {
+        day: g.day,
+        site: g.site,
+        dimension: COLUMN_PROPERTIES[column]!,
+        value,
+        bot: g.bot,
+        events: 0,
+        pageviews: 0,
+        downloads: 0,
+      };
       m.set(value, d);
     }
     d.events += c.events;
@@ -139,12 +149,11 @@ export class RollupAccumulator {
     d.downloads += c.downloads;
   }
 
-  /** Add summed counts of a 15-minute slot (of `day`, whose group holds it). */
-  addSlot(day: string, site: string, bot: boolean, slot: number, c: Counts): void {
-    const g = this.group(day, site, bot);
+  /** Add summed counts of a 15-minute slot of the group's day. */
+  addSlot(g: RollupGroup, slot: number, c: Counts): void {
     let x = g.slots.get(slot);
     if (x === undefined) {
-      x = { slot, site, bot, events: 0, pageviews: 0, downloads: 0 };
+      x = { slot, site: g.site, bot: g.bot, events: 0, pageviews: 0, downloads: 0 };
       g.slots.set(slot, x);
     }
     x.events += c.events;

@@ -24,6 +24,19 @@ interface GroupCounts {
   slots: Map<number, Counts>;
 }
 
+/** Count arrays reused from block to block (zeroed after use): one set per group of a block. */
+const pool: Array<Pick<GroupCounts, 'events' | 'pageviews' | 'downloads'>> = [];
+
+function counters(k: number, size: number): Pick<GroupCounts, 'events' | 'pageviews' | 'downloads'> {
+  let c = pool[k];
+  if (c === undefined || c.events.length < size) {
+    const grown = Math.max(size, 2 * (c?.events.length ?? 0));
+    c = { events: new Int32Array(grown), pageviews: new Int32Array(grown), downloads: new Int32Array(grown) };
+    pool[k] = c;
+  }
+  return c;
+}
+
 /**
  * Add a block's rollup increments to `acc`.
  *
@@ -43,68 +56,67 @@ export function addBlockRollups(acc: RollupAccumulator, q: QueryBlock): void {
   const ts = q.ts;
   const bots = q.bot;
   const groups: GroupCounts[] = [];
-  let g: GroupCounts | undefined;
-  for (let i = 0; i < n; i++) {
-    const t = ts[i]!;
-    const dayNum = Math.floor(t / DAY_MS);
-    const site = siteCodes[i]!;
-    const bot = bots[i]!;
-    if (g === undefined || g.dayNum !== dayNum || g.site !== site || g.bot !== bot) {
-      g = undefined;
-      for (const x of groups)
-        if (x.dayNum === dayNum && x.site === site && x.bot === bot) {
-          g = x;
-          break;
+  try {
+    let g: GroupCounts | undefined;
+    for (let i = 0; i < n; i++) {
+      const t = ts[i]!;
+      const dayNum = Math.floor(t / DAY_MS);
+      const site = siteCodes[i]!;
+      const bot = bots[i]!;
+      if (g === undefined || g.dayNum !== dayNum || g.site !== site || g.bot !== bot) {
+        g = undefined;
+        for (const x of groups)
+          if (x.dayNum === dayNum && x.site === site && x.bot === bot) {
+            g = x;
+            break;
+          }
+        if (g === undefined) {
+          g = { dayNum, site, bot, ...counters(groups.length, COLUMNS * width), slots: new Map() };
+          groups.push(g);
         }
-      if (g === undefined) {
-        g = {
-          dayNum,
-          site,
-          bot,
-          events: new Int32Array(COLUMNS * width),
-          pageviews: new Int32Array(COLUMNS * width),
-          downloads: new Int32Array(COLUMNS * width),
-          slots: new Map(),
-        };
-        groups.push(g);
       }
-    }
-    const kind = kinds[i];
-    const isPageview = kind === pageview;
-    const isDownload = kind === download;
-    for (let c = 0; c < COLUMNS; c++) {
-      const code = columns[c]![i]!;
-      if (code === 0) continue;
-      const at = c * width + code;
-      g.events[at]!++;
-      if (isPageview) g.pageviews[at]!++;
-      else if (isDownload) g.downloads[at]!++;
-    }
-    const slot = Math.floor(t / SLOT_MS);
-    let s = g.slots.get(slot);
-    if (s === undefined) {
-      s = { events: 0, pageviews: 0, downloads: 0 };
-      g.slots.set(slot, s);
-    }
-    s.events++;
-    if (isPageview) s.pageviews++;
-    else if (isDownload) s.downloads++;
-  }
-  const counts: Counts = { events: 0, pageviews: 0, downloads: 0 };
-  for (const x of groups) {
-    const day = utcDay(x.dayNum * DAY_MS);
-    const site = q.entry(x.site);
-    const bot = x.bot === 1;
-    for (let c = 0; c < COLUMNS; c++)
-      for (let code = 1; code < width; code++) {
+      const kind = kinds[i];
+      const isPageview = kind === pageview;
+      const isDownload = kind === download;
+      for (let c = 0; c < COLUMNS; c++) {
+        const code = columns[c]![i]!;
+        if (code === 0) continue;
         const at = c * width + code;
-        const events = x.events[at]!;
-        if (events === 0) continue;
-        counts.events = events;
-        counts.pageviews = x.pageviews[at]!;
-        counts.downloads = x.downloads[at]!;
-        acc.addDay(day, site, bot, c, q.entry(code), counts);
+        g.events[at]!++;
+        if (isPageview) g.pageviews[at]!++;
+        else if (isDownload) g.downloads[at]!++;
       }
-    for (const [slot, c] of x.slots) acc.addSlot(day, site, bot, slot, c);
+      const slot = Math.floor(t / SLOT_MS);
+      let s = g.slots.get(slot);
+      if (s === undefined) {
+        s = { events: 0, pageviews: 0, downloads: 0 };
+        g.slots.set(slot, s);
+      }
+      s.events++;
+      if (isPageview) s.pageviews++;
+      else if (isDownload) s.downloads++;
+    }
+    const counts: Counts = { events: 0, pageviews: 0, downloads: 0 };
+    for (const x of groups) {
+      const group = acc.groupFor(utcDay(x.dayNum * DAY_MS), q.entry(x.site), x.bot === 1);
+      for (let c = 0; c < COLUMNS; c++)
+        for (let code = 1; code < width; code++) {
+          const at = c * width + code;
+          const events = x.events[at]!;
+          if (events === 0) continue;
+          counts.events = events;
+          counts.pageviews = x.pageviews[at]!;
+          counts.downloads = x.downloads[at]!;
+          acc.addDay(group, c, q.entry(code), counts);
+        }
+      for (const [slot, c] of x.slots) acc.addSlot(group, slot, c);
+    }
+  } finally {
+    // The pooled counters go back zeroed, whatever happened.
+    for (const x of groups) {
+      x.events.fill(0, 0, COLUMNS * width);
+      x.pageviews.fill(0, 0, COLUMNS * width);
+      x.downloads.fill(0, 0, COLUMNS * width);
+    }
   }
 }
