@@ -499,9 +499,9 @@ describe('sqliteAggregator: migration 5 (raw events as blocks)', () => {
     let n = 0;
     await fc.assert(
       fc.asyncProperty(
-        datasetArbitrary(150),
+        datasetArbitrary(100),
         fc.constantFrom(1, 2, 3, 4),
-        fc.array(fc.integer({ min: 0, max: 150 }), { minLength: 3, maxLength: 3 }),
+        fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 3, maxLength: 3 }),
         fc.boolean(),
         async (data, version, cuts, legacy) => {
           const [a, b, c] = [...cuts].sort((x, y) => x - y) as [number, number, number];
