@@ -103,7 +103,10 @@ export class SessionSums {
 export function storedEvents(db: Database.Database, from = -Infinity, to = Infinity): PrivacyEvent[] {
   const out: PrivacyEvent[] = [];
   const blocks = db
-    .prepare('SELECT cols, dict, sessions, ids, rest FROM event_blocks WHERE ts_max >= ? AND ts_min < ? ORDER BY id')
+    // INDEXED BY: for ORDER BY id alone SQLite would rather scan every block in rowid order.
+    .prepare(
+      'SELECT cols, dict, sessions, ids, rest FROM event_blocks INDEXED BY event_blocks_ts WHERE ts_max >= ? AND ts_min < ? ORDER BY id',
+    )
     .all(from, to) as StoredBlock[];
   for (const b of blocks) {
     const rows = decodeRows(b);
@@ -147,7 +150,11 @@ export function blockStore(db: Database.Database) {
   const countOf = db
     .prepare('SELECT coalesce(sum(n), 0) FROM event_blocks WHERE id IN (SELECT value FROM json_each(?))')
     .pluck();
-  const deleteIdsOfBlocks = db.prepare('DELETE FROM event_ids WHERE block IN (SELECT value FROM json_each(?))');
+  // By id, through the blocks' own id lists (event_ids has no index on block).
+  const deleteIdsOfBlocks = db.prepare(
+    `DELETE FROM event_ids WHERE id IN
+     (SELECT j.value FROM event_blocks b, json_each(b.ids) j WHERE b.id IN (SELECT value FROM json_each(?)))`,
+  );
   const deleteBlocks = db.prepare('DELETE FROM event_blocks WHERE id IN (SELECT value FROM json_each(?))');
   const deleteIds = db.prepare('DELETE FROM event_ids WHERE id IN (SELECT value FROM json_each(?))');
   const straddling = db.prepare('SELECT id FROM event_blocks WHERE ts_max >= ? AND ts_min < ?').pluck();
