@@ -124,12 +124,9 @@ export function storedEvents(db: Database.Database, from = -Infinity, to = Infin
  * const slice = blocks.insert(rows, events); // inside a write transaction
  */
 export function blockStore(db: Database.Database) {
-  const nextBlock = db
-    .prepare(
-      `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'event_blocks'), 0),
-              coalesce((SELECT max(id) FROM event_blocks), 0)) + 1`,
-    )
-    .pluck();
+  // A deleted block's id may be used again: its ids went with it, and no journal row names it (forget and
+  // retention fold first).
+  const nextBlock = db.prepare('SELECT coalesce(max(id), 0) + 1 FROM event_blocks').pluck();
   const insertIds = db.prepare('INSERT OR IGNORE INTO event_ids (id, block) SELECT value, ? FROM json_each(?)');
   const newIds = db
     .prepare('SELECT id FROM event_ids WHERE id IN (SELECT value FROM json_each(?)) AND block = ?')

@@ -23,7 +23,7 @@ export const BLOCK_TABLES_SQL = `
   -- One row per write slice. The columns queries read come first (a reader
   -- that stops at sessions never walks the overflow pages of ids and rest).
   CREATE TABLE event_blocks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     ts_min INTEGER NOT NULL,
     ts_max INTEGER NOT NULL,
     n INTEGER NOT NULL,
