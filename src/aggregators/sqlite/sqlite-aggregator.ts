@@ -121,7 +121,9 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
        events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`,
   );
   const insertPending = db.prepare('INSERT INTO pending (payload) VALUES (?)');
-  const selectPending = db.prepare('SELECT id, payload FROM pending ORDER BY id');
+  // Which journal rows are this writer's, without reading their payloads (a fold from the in-memory sums needs none).
+  const pendingRows = db.prepare('SELECT id, substr(payload, 1, ?) = ? AS mine FROM pending ORDER BY id');
+  const payloadOf = db.prepare('SELECT payload FROM pending WHERE id = ?').pluck();
   const hasPending = db.prepare('SELECT EXISTS (SELECT 1 FROM pending)').pluck();
   const deletePending = db.prepare('DELETE FROM pending WHERE id <= ?');
   const appendSketch = db.prepare(
@@ -280,22 +282,23 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
    * safe even if this transaction fails.
    */
   const foldTx = db.transaction(() => {
-    const pend = selectPending.all() as Array<{ id: number; payload: string }>;
+    const pend = pendingRows.all(prefix.length, prefix) as Array<{ id: number; mine: 0 | 1 }>;
     if (pend.length === 0) return 0;
     let mine = 0;
-    for (const p of pend) if (p.payload.startsWith(prefix)) mine++;
+    for (const p of pend) mine += p.mine;
     const useSums = mine === pendingSums.rows;
     const sketches = useSums ? pendingSums.sketches : new SketchMerge();
     let foreign: RollupAccumulator | undefined;
     for (const p of pend) {
-      if (useSums && p.payload.startsWith(prefix)) continue;
-      if (isLegacyJournal(p.payload)) {
-        const legacy = decodeLegacyJournal(p.payload, sketches);
+      if (useSums && p.mine === 1) continue;
+      const payload = payloadOf.get(p.id) as string;
+      if (isLegacyJournal(payload)) {
+        const legacy = decodeLegacyJournal(payload, sketches);
         for (const d of legacy.d) upsertDay.run(...d);
         for (const x of legacy.s) upsertSlot.run(...x);
         continue;
       }
-      const { block } = decodeJournal(p.payload, sketches);
+      const { block } = decodeJournal(payload, sketches);
       if (block === 0) continue;
       const q = blocks.countsOf(block);
       if (q === undefined) continue;
