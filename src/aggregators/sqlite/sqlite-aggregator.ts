@@ -75,7 +75,7 @@ const RETENTION_SLICE = 500;
 const SLICE_MS = 1;
 const NO_SKETCHES: readonly SketchUpdate[] = [];
 const DAY_MS = 86_400_000;
-/** Journal rows whose sessions one statement sums before a scheduled fold (≈ 4 × 250 rows). */
+/** Journal rows whose blocks' sessions one step sums before a scheduled fold (≈ 4 × 250 events). */
 const SESSION_SLICE_JOURNAL_ROWS = 4;
 
 /** What one write transaction did: where the next one starts, and what it journaled. */
@@ -208,7 +208,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
    * WRITE_SLICE_ROWS of them, as one block (block-store.ts), plus one journal
    * row naming the block and, with the batch's last slice, its sketch
    * updates. The caller yields and calls again from `next`. `stored` is the
-   * rows actually inserted (replayed ids are ignored); `journaled` is false
+   * block of the events actually inserted (replayed ids are left out); `journaled` is false
    * when there was nothing to journal.
    */
   const writeTx = db.transaction((b: ReturnType<typeof checkBatch>, from: number): WriteSlice => {
@@ -250,7 +250,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   });
 
   /**
-   * Before a scheduled fold: sum the sessions of the rows named by journal
+   * Before a scheduled fold: sum the sessions of the blocks named by journal
    * rows `ids[from]`.. into session_day and note those journal rows, until
    * SLICE_MS has passed; returns where to go on. Each journal row's sessions
    * are added in the transaction that notes it, and the fold skips noted

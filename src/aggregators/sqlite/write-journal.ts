@@ -2,10 +2,11 @@
  * The SQLite write journal: one row per write slice, written in the slice's
  * transaction, saying what folding must add — the block of events the slice
  * inserted (their rollup increments and sessions are recomputed from it) and
- * the batch's sketch updates as packed register pairs. The writing process also sums
- * the same increments in memory (`FoldAccumulator`) and folds from there; the
- * rows are read back only when another connection wrote them or folded some
- * of ours (a restart after a crash, or two processes on one file).
+ * the batch's sketch updates as packed register pairs. The writing process
+ * also sums the same increments in memory (`FoldAccumulator`) and folds from
+ * there; journal rows are decoded (and their blocks counted) only when another
+ * connection wrote them or folded some of ours (a restart after a crash, or
+ * two processes on one file).
  */
 import type { SketchUpdate } from '../../aggregators/aggregator.js';
 import { HLL_MAX_RANK, HLL_REGISTERS, HyperLogLog, SPARSE_MAX_PAIRS } from '../../stats/hll.js';
