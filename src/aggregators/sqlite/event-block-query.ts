@@ -1,0 +1,254 @@
+/**
+ * Raw-event queries over event blocks: streaming equivalents of the memory
+ * backend's rawCounts and sessions (src/stats/memory-backend.ts), fed one
+ * decoded block at a time, in any order. A filter is evaluated once per entry
+ * of a block's dictionary, never per event; events are then selected by code.
+ */
+import type { CountRow, RawSpec, SessionRow } from '../../stats/backend.js';
+import { SLOT_MS } from '../../stats/event-columns.js';
+import { matchesFilter } from '../../stats/filter.js';
+import type { QueryBlock } from './event-block.js';
+
+/** Takes blocks overlapping the spec's range, in any order; result() answers for all of them. */
+export interface BlockAccumulator<T> {
+  add(b: QueryBlock): void;
+  result(): T[];
+}
+
+type Codes = Uint16Array | Uint32Array;
+const NONE = new Uint32Array(0);
+
+/** The code of `value` in the block's dictionary, or -1 (no event of the block has it). */
+function codeOf(b: QueryBlock, value: string): number {
+  const i = b.dict.indexOf(value);
+  return i < 0 ? -1 : i + 1;
+}
+
+/** A function giving the indices of a block's events the spec selects (range, site, bots, filters). */
+function selector(spec: RawSpec): (b: QueryBlock) => Uint32Array {
+  let picked = new Uint32Array(256);
+  const { from, to, includeBots, filters } = spec;
+  const tables: Uint8Array[] = [];
+  const columns: Codes[] = [];
+  return (b) => {
+    const n = b.n;
+    if (picked.length < n) picked = new Uint32Array(n);
+    let siteCodes: Codes | undefined;
+    let site = 0;
+    if (spec.site !== undefined) {
+      site = codeOf(b, spec.site);
+      if (site < 0) return NONE;
+      siteCodes = b.code('site');
+    }
+    tables.length = 0;
+    columns.length = 0;
+    const dict = b.dict;
+    for (const f of filters) {
+      // Entry k says whether code k passes: 0 (absent) first, then each dictionary string.
+      const table = new Uint8Array(dict.length + 1);
+      let any = 0;
+      for (let k = 0; k <= dict.length; k++) {
+        const pass = matchesFilter(k === 0 ? undefined : dict[k - 1], f) ? 1 : 0;
+        table[k] = pass;
+        any |= pass;
+      }
+      if (any === 0) return NONE;
+      tables.push(table);
+      columns.push(b.code(f.property));
+    }
+    const ts = b.ts;
+    const bot = b.bot;
+    const nf = tables.length;
+    let m = 0;
+    next: for (let i = 0; i < n; i++) {
+      const t = ts[i] as number;
+      if (t < from || t >= to) continue;
+      if (!includeBots && bot[i] === 1) continue;
+      if (siteCodes !== undefined && siteCodes[i] !== site) continue;
+      for (let j = 0; j < nf; j++)
+        if ((tables[j] as Uint8Array)[(columns[j] as Codes)[i] as number] === 0) continue next;
+      picked[m++] = i;
+    }
+    return picked.subarray(0, m);
+  };
+}
+
+function countRow(out: Map<string, CountRow>, key: string): CountRow {
+  let c = out.get(key);
+  if (c === undefined) {
+    c = { key, events: 0, pageviews: 0, downloads: 0 };
+    out.set(key, c);
+  }
+  return c;
+}
+
+/**
+ * Events, pageviews and downloads per group among the events a RawSpec selects:
+ * what `memoryBackend(...).rawCounts(spec)` answers for the same events.
+ *
+ * @example
+ * const acc = blockCounts({ from, to, filters: [], includeBots: false, group: { by: 'property', property: 'page' } });
+ * for (const row of blocksOverlapping(from, to)) acc.add(decodeQueryBlock(row.cols, row.dict));
+ * const rows = acc.result();
+ */
+export function blockCounts(spec: RawSpec): BlockAccumulator<CountRow> {
+  const select = selector(spec);
+  const group = spec.group;
+  const out = new Map<string, CountRow>();
+  /** Per code of the grouped column: events, pageviews, downloads (property grouping). */
+  let perCode = new Uint32Array(3 * 256);
+  return {
+    add(b) {
+      const picked = select(b);
+      if (picked.length === 0) return;
+      const kinds = b.code('kind');
+      const pv = codeOf(b, 'pageview');
+      const dl = codeOf(b, 'download');
+      if (group.by === 'none') {
+        const c = countRow(out, '');
+        for (let j = 0; j < picked.length; j++) {
+          const k = kinds[picked[j] as number];
+          if (k === pv) c.pageviews++;
+          else if (k === dl) c.downloads++;
+        }
+        c.events += picked.length;
+      } else if (group.by === 'slot') {
+        const ts = b.ts;
+        let slot = Number.NaN;
+        let c: CountRow | undefined;
+        for (let j = 0; j < picked.length; j++) {
+          const i = picked[j] as number;
+          const s = Math.floor((ts[i] as number) / SLOT_MS);
+          if (s !== slot || c === undefined) {
+            slot = s;
+            c = countRow(out, String(s));
+          }
+          c.events++;
+          const k = kinds[i];
+          if (k === pv) c.pageviews++;
+          else if (k === dl) c.downloads++;
+        }
+      } else {
+        const codes = b.code(group.property);
+        const size = b.dict.length + 1;
+        if (perCode.length < 3 * size) perCode = new Uint32Array(3 * size);
+        const counts = perCode;
+        counts.fill(0, 0, 3 * size);
+        for (let j = 0; j < picked.length; j++) {
+          const i = picked[j] as number;
+          const g = 3 * (codes[i] as number);
+          counts[g] = (counts[g] as number) + 1;
+          const k = kinds[i];
+          if (k === pv) counts[g + 1] = (counts[g + 1] as number) + 1;
+          else if (k === dl) counts[g + 2] = (counts[g + 2] as number) + 1;
+        }
+        // Code 0: the event has no value for the property, and no group (as in the memory backend).
+        for (let k = 1; k < size; k++) {
+          const events = counts[3 * k] as number;
+          if (events === 0) continue;
+          const c = countRow(out, b.dict[k - 1] as string);
+          c.events += events;
+          c.pageviews += counts[3 * k + 1] as number;
+          c.downloads += counts[3 * k + 2] as number;
+        }
+      }
+    },
+    result() {
+      return [...out.values()].map((c) => ({ ...c }));
+    },
+  };
+}
+
+interface SessionSpan {
+  key: string;
+  pv: number;
+  min: number;
+  max: number;
+}
+
+interface LocalSpan {
+  group: number;
+  session: number;
+  pv: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Consenting sessions per group among the events a RawSpec selects: what
+ * `memoryBackend(...).sessions(spec)` answers. A session spanning several
+ * blocks is merged (first and last event, pageviews) before it is summed.
+ * Blocks must be decoded with their sessions.
+ *
+ * @example
+ * const acc = blockSessions(spec);
+ * for (const row of blocksOverlapping(spec.from, spec.to)) acc.add(decodeQueryBlock(row.cols, row.dict, row.sessions));
+ * const rows = acc.result();
+ */
+export function blockSessions(spec: RawSpec): BlockAccumulator<SessionRow> {
+  const select = selector(spec);
+  const group = spec.group;
+  const per = new Map<string, SessionSpan>();
+  /** One block's (group code, session code) pairs, merged into `per` once each. */
+  const local = new Map<number | string, LocalSpan>();
+  return {
+    add(b) {
+      const picked = select(b);
+      if (picked.length === 0) return;
+      const sess = b.session;
+      const groups = group.by === 'property' ? b.code(group.property) : undefined;
+      const kinds = b.code('kind');
+      const pv = codeOf(b, 'pageview');
+      const ts = b.ts;
+      const width = b.sessions.length + 1;
+      const numeric = (b.dict.length + 1) * width <= Number.MAX_SAFE_INTEGER;
+      local.clear();
+      for (let j = 0; j < picked.length; j++) {
+        const i = picked[j] as number;
+        const s = sess[i] as number;
+        if (s === 0) continue;
+        if (s >= width)
+          throw new Error(
+            'event block: blockSessions needs blocks decoded with their sessions: decodeQueryBlock(cols, dict, sessions)',
+          );
+        const g = groups === undefined ? 0 : (groups[i] as number);
+        if (groups !== undefined && g === 0) continue;
+        const id = numeric ? g * width + s : `${g},${s}`;
+        const t = ts[i] as number;
+        let span = local.get(id);
+        if (span === undefined) {
+          span = { group: g, session: s, pv: 0, min: t, max: t };
+          local.set(id, span);
+        } else if (t < span.min) span.min = t;
+        else if (t > span.max) span.max = t;
+        if (kinds[i] === pv) span.pv++;
+      }
+      for (const span of local.values()) {
+        const key = groups === undefined ? '' : (b.dict[span.group - 1] as string);
+        const id = `${key}\u0000${b.sessions[span.session - 1]}`;
+        const s = per.get(id);
+        if (s === undefined) per.set(id, { key, pv: span.pv, min: span.min, max: span.max });
+        else {
+          s.pv += span.pv;
+          if (span.min < s.min) s.min = span.min;
+          if (span.max > s.max) s.max = span.max;
+        }
+      }
+    },
+    result() {
+      const out = new Map<string, SessionRow>();
+      for (const s of per.values()) {
+        const key = group.by === 'slot' ? String(Math.floor(s.min / SLOT_MS)) : s.key;
+        let o = out.get(key);
+        if (o === undefined) {
+          o = { key, sessions: 0, bounces: 0, durationMs: 0 };
+          out.set(key, o);
+        }
+        o.sessions++;
+        if (s.pv <= 1) o.bounces++;
+        o.durationMs += s.max - s.min;
+      }
+      return [...out.values()];
+    },
+  };
+}
