@@ -302,7 +302,24 @@ describe('event blocks: corrupt input', () => {
   it('throws on a bot value other than 0 or 1', () => {
     const cols = Buffer.from(b.cols);
     cols[cols.length - 1] = 7;
-    expect(() => decodeQueryBlock(cols, b.dict)).toThrow(/bot value 7/);
+    expect(() => decodeQueryBlock(cols, b.dict).bot).toThrow(/bot value other than 0 or 1/);
+    const spec: RawSpec = {
+      from: 0,
+      to: Date.parse('2100-01-01'),
+      filters: [],
+      includeBots: false,
+      group: { by: 'none' },
+    };
+    expect(() => blockCounts(spec).add(decodeQueryBlock(cols, b.dict))).toThrow(/bot value/);
+  });
+
+  it('throws when the times disagree with the header', () => {
+    const cols = Buffer.from(b.cols);
+    cols.writeDoubleLE(b.tsMax + 1, 16);
+    expect(decodeQueryBlock(cols, b.dict).tsMax).toBe(b.tsMax + 1);
+    expect(() => decodeQueryBlock(cols, b.dict).ts).toThrow(/times .* where the header says/);
+    cols.writeDoubleLE(b.tsMin - 1, 16);
+    expect(() => decodeQueryBlock(cols, b.dict)).toThrow(/time range/);
   });
 
   it('blockSessions refuses blocks decoded without their sessions', () => {

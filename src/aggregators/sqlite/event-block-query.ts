@@ -18,56 +18,69 @@ export interface BlockAccumulator<T> {
 type Codes = Uint16Array | Uint32Array;
 const NONE = new Uint32Array(0);
 
-/** The code of `value` in the block's dictionary, or -1 (no event of the block has it). */
-function codeOf(b: QueryBlock, value: string): number {
-  const i = b.dict.indexOf(value);
-  return i < 0 ? -1 : i + 1;
+/** Keeps the picked events whose code passes `table`; returns how many are left. */
+function keep(picked: Uint32Array, m: number, codes: Codes, table: Uint8Array): number {
+  let k = 0;
+  for (let j = 0; j < m; j++) {
+    const i = picked[j] as number;
+    if (table[codes[i] as number] === 1) picked[k++] = i;
+  }
+  return k;
 }
 
 /** A function giving the indices of a block's events the spec selects (range, site, bots, filters). */
 function selector(spec: RawSpec): (b: QueryBlock) => Uint32Array {
   let picked = new Uint32Array(256);
   const { from, to, includeBots, filters } = spec;
-  const tables: Uint8Array[] = [];
-  const columns: Codes[] = [];
   return (b) => {
     const n = b.n;
-    if (picked.length < n) picked = new Uint32Array(n);
-    let siteCodes: Codes | undefined;
+    if (b.tsMax < from || b.tsMin >= to) return NONE;
     let site = 0;
     if (spec.site !== undefined) {
-      site = codeOf(b, spec.site);
+      site = b.codeOf(spec.site);
       if (site < 0) return NONE;
-      siteCodes = b.code('site');
     }
-    tables.length = 0;
-    columns.length = 0;
-    const dict = b.dict;
-    for (const f of filters) {
-      // Entry k says whether code k passes: 0 (absent) first, then each dictionary string.
-      const table = new Uint8Array(dict.length + 1);
-      let any = 0;
-      for (let k = 0; k <= dict.length; k++) {
-        const pass = matchesFilter(k === 0 ? undefined : dict[k - 1], f) ? 1 : 0;
-        table[k] = pass;
-        any |= pass;
-      }
-      if (any === 0) return NONE;
-      tables.push(table);
-      columns.push(b.code(f.property));
-    }
-    const ts = b.ts;
-    const bot = b.bot;
-    const nf = tables.length;
+    // One pass for time and bots, then one per condition over the events left.
+    if (picked.length < n) picked = new Uint32Array(n);
     let m = 0;
-    next: for (let i = 0; i < n; i++) {
-      const t = ts[i] as number;
-      if (t < from || t >= to) continue;
-      if (!includeBots && bot[i] === 1) continue;
-      if (siteCodes !== undefined && siteCodes[i] !== site) continue;
-      for (let j = 0; j < nf; j++)
-        if ((tables[j] as Uint8Array)[(columns[j] as Codes)[i] as number] === 0) continue next;
-      picked[m++] = i;
+    if (b.tsMin >= from && b.tsMax < to) {
+      if (includeBots) for (; m < n; m++) picked[m] = m;
+      else {
+        const bot = b.bot;
+        for (let i = 0; i < n; i++) if (bot[i] === 0) picked[m++] = i;
+      }
+    } else {
+      const ts = b.ts;
+      const bot = includeBots ? undefined : b.bot;
+      for (let i = 0; i < n; i++) {
+        const t = ts[i] as number;
+        if (t >= from && t < to && (bot === undefined || bot[i] === 0)) picked[m++] = i;
+      }
+    }
+    if (site > 0 && m > 0) {
+      const codes = b.code('site');
+      let k = 0;
+      for (let j = 0; j < m; j++) {
+        const i = picked[j] as number;
+        if (codes[i] === site) picked[k++] = i;
+      }
+      m = k;
+    }
+    for (const f of filters) {
+      if (m === 0) break;
+      // Entry k of the table says whether code k passes: 0 (absent), then each dictionary string.
+      // A filter is an equality or an inequality (matchesFilter), so it holds for the value's entry
+      // alone or for every entry but that one: a single search of the dictionary per block.
+      const hit = b.codeOf(f.value);
+      if (f.op === '==' && hit < 0) return NONE;
+      const table = new Uint8Array(b.dictSize + 1);
+      if (f.op === '==') table[hit] = 1;
+      else {
+        table.fill(1, 1);
+        if (hit > 0) table[hit] = 0;
+      }
+      table[0] = matchesFilter(undefined, f) ? 1 : 0;
+      m = keep(picked, m, b.code(f.property), table);
     }
     return picked.subarray(0, m);
   };
@@ -102,8 +115,8 @@ export function blockCounts(spec: RawSpec): BlockAccumulator<CountRow> {
       const picked = select(b);
       if (picked.length === 0) return;
       const kinds = b.code('kind');
-      const pv = codeOf(b, 'pageview');
-      const dl = codeOf(b, 'download');
+      const pv = b.codeOf('pageview');
+      const dl = b.codeOf('download');
       if (group.by === 'none') {
         const c = countRow(out, '');
         for (let j = 0; j < picked.length; j++) {
@@ -130,7 +143,7 @@ export function blockCounts(spec: RawSpec): BlockAccumulator<CountRow> {
         }
       } else {
         const codes = b.code(group.property);
-        const size = b.dict.length + 1;
+        const size = b.dictSize + 1;
         if (perCode.length < 3 * size) perCode = new Uint32Array(3 * size);
         const counts = perCode;
         counts.fill(0, 0, 3 * size);
@@ -146,7 +159,7 @@ export function blockCounts(spec: RawSpec): BlockAccumulator<CountRow> {
         for (let k = 1; k < size; k++) {
           const events = counts[3 * k] as number;
           if (events === 0) continue;
-          const c = countRow(out, b.dict[k - 1] as string);
+          const c = countRow(out, b.entry(k));
           c.events += events;
           c.pageviews += counts[3 * k + 1] as number;
           c.downloads += counts[3 * k + 2] as number;
@@ -198,10 +211,10 @@ export function blockSessions(spec: RawSpec): BlockAccumulator<SessionRow> {
       const sess = b.session;
       const groups = group.by === 'property' ? b.code(group.property) : undefined;
       const kinds = b.code('kind');
-      const pv = codeOf(b, 'pageview');
+      const pv = b.codeOf('pageview');
       const ts = b.ts;
-      const width = b.sessions.length + 1;
-      const numeric = (b.dict.length + 1) * width <= Number.MAX_SAFE_INTEGER;
+      const width = b.sessionsSize + 1;
+      const numeric = (b.dictSize + 1) * width <= Number.MAX_SAFE_INTEGER;
       local.clear();
       for (let j = 0; j < picked.length; j++) {
         const i = picked[j] as number;
@@ -224,8 +237,8 @@ export function blockSessions(spec: RawSpec): BlockAccumulator<SessionRow> {
         if (kinds[i] === pv) span.pv++;
       }
       for (const span of local.values()) {
-        const key = groups === undefined ? '' : (b.dict[span.group - 1] as string);
-        const id = `${key}\u0000${b.sessions[span.session - 1]}`;
+        const key = groups === undefined ? '' : b.entry(span.group);
+        const id = `${key}\u0000${b.sessionEntry(span.session)}`;
         const s = per.get(id);
         if (s === undefined) per.set(id, { key, pv: span.pv, min: span.min, max: span.max });
         else {

@@ -12,7 +12,8 @@
  *   offset 2   u16  0 (reserved)
  *   offset 4   u32  n, the number of events
  *   offset 8   f64  tsMin (epoch ms)
- *   offset 16  ts   n × u32 (ts − tsMin), or n × f64 when TS_F64
+ *   offset 16  f64  tsMax (epoch ms)
+ *   offset 24  ts   n × u32 (ts − tsMin), or n × f64 when TS_F64
  *   then       11 code columns of n codes each (u16, or u32 when WIDE), in the order
  *              site, page, referrer, browser, os, device, isp, domain, download, kind
  *              (codes into `dict`), then session (codes into `sessions`);
@@ -20,13 +21,14 @@
  *   then       bot  n × u8 (0 or 1)
  *
  * Every section starts aligned to its element size. The length must be exactly
- * 16 + n × (4 or 8) + 11 × n × (2 or 4) + n. Codes are u16 when both
+ * 24 + n × (4 or 8) + 11 × n × (2 or 4) + n. Codes are u16 when both
  * dictionaries have fewer than 65 535 entries. `dict`, `sessions` and `ids` are
  * JSON arrays of strings; `rest` is described in event-block-rest.ts.
  */
 import type { PrivacyEvent } from '../../event.js';
 import { COLUMN_PROPERTIES, type EventRow } from '../../stats/event-columns.js';
 import { decodeRest, encodeRest } from './event-block-rest.js';
+import { StringTable } from './string-table.js';
 
 export type { BlockAccumulator } from './event-block-query.js';
 export { blockCounts, blockSessions } from './event-block-query.js';
@@ -58,6 +60,9 @@ export type BlockColumn = (typeof BLOCK_COLUMNS)[number];
 /** What queries, session sums and forget read. Codes: 0 = absent, k = dict[k-1] (sessions[k-1] for session). */
 export interface QueryBlock {
   readonly n: number;
+  /** Min and max of ts (from the header: no need to make ts to know them). */
+  readonly tsMin: number;
+  readonly tsMax: number;
   readonly ts: Float64Array;
   /** 0/1. */
   readonly bot: Uint8Array;
@@ -67,13 +72,22 @@ export interface QueryBlock {
   readonly sessions: readonly string[];
   /** Codes of 'site' or of a property in COLUMN_PROPERTIES (page, referrer, browser, os, device, isp, domain, download, kind). */
   code(column: 'site' | (typeof COLUMN_PROPERTIES)[number]): Uint16Array | Uint32Array;
+  /** dict.length and sessions.length, without making them. */
+  readonly dictSize: number;
+  readonly sessionsSize: number;
+  /** The code of a dictionary string, or -1 when no event of the block has it: cheaper than searching `dict`. */
+  codeOf(value: string): number;
+  /** dict[code - 1], without making the whole dictionary. */
+  entry(code: number): string;
+  /** sessions[code - 1], without making the whole list (decoded with sessions only). */
+  sessionEntry(code: number): string;
 }
 
 /** Version of the `cols` layout: its first byte. */
 export const EVENT_BLOCK_VERSION = 1;
 const WIDE = 1;
 const TS_F64 = 2;
-const HEADER = 16;
+const HEADER = 24;
 /** The query columns plus the session column. */
 const CODE_COLUMNS = BLOCK_COLUMNS.length + 1;
 const SESSION_COLUMN = BLOCK_COLUMNS.length;
@@ -93,7 +107,7 @@ function swapSections(bytes: Uint8Array, n: number, flags: number): void {
   };
   swap(2, 1, 2);
   swap(4, 1, 4);
-  swap(8, 1, 8);
+  swap(8, 2, 8);
   const tsWidth = flags & TS_F64 ? 8 : 4;
   swap(HEADER, n, tsWidth);
   swap(HEADER + n * tsWidth, CODE_COLUMNS * n, flags & WIDE ? 4 : 2);
@@ -188,6 +202,7 @@ export function encodeBlock(rows: readonly EventRow[], events: readonly PrivacyE
   bytes[1] = flags;
   header.setUint32(4, n, true);
   header.setFloat64(8, tsMin, true);
+  header.setFloat64(16, tsMax, true);
   let at = HEADER;
   if (flags & TS_F64) {
     new Float64Array(ab, at, n).set(tss.subarray(0, n));
@@ -219,53 +234,100 @@ function corrupt(what: string): Error {
   return new Error(`event block: cols is corrupt or truncated (${what}); the block cannot be read`);
 }
 
-function stringArray(json: string, what: string): string[] {
-  let v: unknown;
-  try {
-    v = JSON.parse(json);
-  } catch (err) {
-    throw new Error(`event block: ${what} is not JSON (${(err as Error).message})`);
-  }
-  if (!Array.isArray(v)) throw new Error(`event block: ${what} is not a JSON array`);
-  for (const s of v) if (typeof s !== 'string') throw new Error(`event block: ${what} holds a non-string`);
-  return v;
-}
-
 class DecodedBlock implements QueryBlock {
-  readonly ts: Float64Array;
-  readonly bot: Uint8Array;
   readonly session: Uint16Array | Uint32Array;
   private readonly codes: Uint16Array | Uint32Array;
+  private readonly bytes: Uint8Array;
+  private readonly flags: number;
+  private times: Float64Array | undefined;
+  private bots: Uint8Array | undefined;
   /** Bit c set once column c's codes were checked against the dictionary. */
   private checked = 0;
 
   constructor(
     readonly n: number,
+    readonly tsMin: number,
+    readonly tsMax: number,
     bytes: Uint8Array,
     flags: number,
-    readonly dict: readonly string[],
-    readonly sessions: readonly string[],
-    withSessions: boolean,
+    private readonly table: StringTable,
+    private readonly sessionTable: StringTable | undefined,
   ) {
-    const buf = bytes.buffer;
-    let at = bytes.byteOffset + HEADER;
-    if (flags & TS_F64) {
-      this.ts = new Float64Array(buf, at, n);
-      at += n * 8;
-    } else {
-      const base = new DataView(buf, bytes.byteOffset).getFloat64(8, true);
-      const deltas = new Uint32Array(buf, at, n);
-      const ts = new Float64Array(n);
-      for (let i = 0; i < n; i++) ts[i] = base + (deltas[i] as number);
-      this.ts = ts;
-      at += n * 4;
+    this.bytes = bytes;
+    this.flags = flags;
+    const at = bytes.byteOffset + HEADER + n * (flags & TS_F64 ? 8 : 4);
+    const count = CODE_COLUMNS * n;
+    this.codes = flags & WIDE ? new Uint32Array(bytes.buffer, at, count) : new Uint16Array(bytes.buffer, at, count);
+    this.session = this.codes.subarray(SESSION_COLUMN * n, count);
+    if (sessionTable !== undefined) this.check(SESSION_COLUMN, sessionTable.length, 'session');
+  }
+
+  /** Made when first asked for: a query over blocks wholly inside its range never needs it. */
+  get ts(): Float64Array {
+    if (this.times !== undefined) return this.times;
+    const { n, bytes, tsMin } = this;
+    const at = bytes.byteOffset + HEADER;
+    let ts: Float64Array;
+    if (this.flags & TS_F64) ts = new Float64Array(bytes.buffer, at, n);
+    else {
+      const deltas = new Uint32Array(bytes.buffer, at, n);
+      ts = new Float64Array(n);
+      for (let i = 0; i < n; i++) ts[i] = tsMin + (deltas[i] as number);
     }
-    this.codes = flags & WIDE ? new Uint32Array(buf, at, CODE_COLUMNS * n) : new Uint16Array(buf, at, CODE_COLUMNS * n);
-    at += CODE_COLUMNS * n * (flags & WIDE ? 4 : 2);
-    this.bot = new Uint8Array(buf, at, n);
-    for (let i = 0; i < n; i++) if ((this.bot[i] as number) > 1) throw corrupt(`bot value ${this.bot[i]}`);
-    this.session = this.codes.subarray(SESSION_COLUMN * n, CODE_COLUMNS * n);
-    if (withSessions) this.check(SESSION_COLUMN, sessions.length, 'session');
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const t = ts[i] as number;
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+    }
+    if (lo !== tsMin || hi !== this.tsMax)
+      throw corrupt(`times ${lo}…${hi} where the header says ${tsMin}…${this.tsMax}`);
+    this.times = ts;
+    return ts;
+  }
+
+  get bot(): Uint8Array {
+    if (this.bots !== undefined) return this.bots;
+    const { n, bytes } = this;
+    const bot = new Uint8Array(bytes.buffer, bytes.byteOffset + bytes.length - n, n);
+    let any = 0;
+    for (let i = 0; i < n; i++) any |= bot[i] as number;
+    if (any > 1) throw corrupt('a bot value other than 0 or 1');
+    this.bots = bot;
+    return bot;
+  }
+
+  get dictSize(): number {
+    return this.table.length;
+  }
+
+  get sessionsSize(): number {
+    return this.sessionTable === undefined ? 0 : this.sessionTable.length;
+  }
+
+  get dict(): readonly string[] {
+    return this.table.all();
+  }
+
+  get sessions(): readonly string[] {
+    return this.sessionTable === undefined ? [] : this.sessionTable.all();
+  }
+
+  codeOf(value: string): number {
+    return this.table.codeOf(value);
+  }
+
+  entry(code: number): string {
+    return this.table.entry(code);
+  }
+
+  sessionEntry(code: number): string {
+    if (this.sessionTable === undefined)
+      throw new Error(
+        'event block: session ids asked of a block decoded without them: decodeQueryBlock(cols, dict, sessions)',
+      );
+    return this.sessionTable.entry(code);
   }
 
   private check(column: number, entries: number, name: string): void {
@@ -281,12 +343,19 @@ class DecodedBlock implements QueryBlock {
     const c = COLUMN_INDEX.get(column);
     if (c === undefined)
       throw new Error(`event block: no column "${String(column)}"; columns: ${BLOCK_COLUMNS.join(', ')}`);
-    if ((this.checked & (1 << c)) === 0) this.check(c, this.dict.length, column);
+    if ((this.checked & (1 << c)) === 0) this.check(c, this.table.length, column);
     return this.codes.subarray(c * this.n, (c + 1) * this.n);
   }
 }
 
-function readHeader(cols: Uint8Array): { n: number; flags: number } {
+interface Header {
+  n: number;
+  flags: number;
+  tsMin: number;
+  tsMax: number;
+}
+
+function readHeader(cols: Uint8Array): Header {
   if (cols.length < HEADER) throw corrupt(`${cols.length} bytes, shorter than the ${HEADER}-byte header`);
   const version = cols[0] as number;
   if (version !== EVENT_BLOCK_VERSION)
@@ -295,10 +364,15 @@ function readHeader(cols: Uint8Array): { n: number; flags: number } {
     );
   const flags = cols[1] as number;
   if (flags & ~(WIDE | TS_F64)) throw corrupt(`unknown flags 0x${flags.toString(16)}`);
-  const n = new DataView(cols.buffer, cols.byteOffset, HEADER).getUint32(4, true);
+  const view = new DataView(cols.buffer, cols.byteOffset, HEADER);
+  const n = view.getUint32(4, true);
   const want = blockLength(n, flags);
   if (n === 0 || cols.length !== want) throw corrupt(`${cols.length} bytes where ${n} events take ${want}`);
-  return { n, flags };
+  const tsMin = view.getFloat64(8, true);
+  const tsMax = view.getFloat64(16, true);
+  if (!(tsMin <= tsMax) || !Number.isFinite(tsMin) || !Number.isFinite(tsMax))
+    throw corrupt(`time range ${tsMin}…${tsMax}`);
+  return { n, flags, tsMin, tsMax };
 }
 
 /** The bytes in the stored order as this platform's typed arrays read them, 8-aligned (copied only when needed). */
@@ -319,14 +393,15 @@ function aligned(cols: Uint8Array, n: number, flags: number): Uint8Array {
  * const counts = acc.result();
  */
 export function decodeQueryBlock(cols: Uint8Array, dict: string, sessions?: string): QueryBlock {
-  const { n, flags } = readHeader(cols);
+  const { n, flags, tsMin, tsMax } = readHeader(cols);
   return new DecodedBlock(
     n,
+    tsMin,
+    tsMax,
     aligned(cols, n, flags),
     flags,
-    stringArray(dict, 'dict'),
-    sessions === undefined ? [] : stringArray(sessions, 'sessions'),
-    sessions !== undefined,
+    new StringTable(dict, 'dict'),
+    sessions === undefined ? undefined : new StringTable(sessions, 'sessions'),
   );
 }
 
@@ -338,7 +413,7 @@ export function decodeQueryBlock(cols: Uint8Array, dict: string, sessions?: stri
  */
 export function decodeRows(b: StoredBlock): EventRow[] {
   const q = decodeQueryBlock(b.cols, b.dict, b.sessions);
-  const ids = stringArray(b.ids, 'ids');
+  const ids = new StringTable(b.ids, 'ids').all();
   if (ids.length !== q.n) throw new Error(`event block: ids holds ${ids.length} ids for ${q.n} events`);
   const { dict, sessions, ts, bot, session, n } = q;
   const columns = BLOCK_COLUMNS.map((c) => q.code(c));
