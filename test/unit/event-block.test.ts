@@ -289,10 +289,16 @@ describe('event blocks: corrupt input', () => {
   });
 
   it('throws when codes point past the dictionaries or ids are missing', () => {
-    const q = decodeQueryBlock(b.cols, '[]');
-    expect(() => q.code('site')).toThrow(/site code \d+ with 0 dictionary entries/);
-    expect(() => decodeQueryBlock(b.cols, b.dict, '[]')).toThrow(/session code 2 with 0 dictionary entries/);
+    expect(() => decodeQueryBlock(b.cols, '[]')).toThrow(/site codes up to 1 with 0 dictionary entries/);
+    expect(() => decodeQueryBlock(b.cols, b.dict, '[]')).toThrow(/session codes up to 2 with 0 dictionary entries/);
     expect(() => decodeRows({ ...b, dict: '["oblachko"]' })).toThrow(/corrupt or truncated/);
+    // A code corrupted in place, past the dictionary: queries ignore it, decodeRows refuses it.
+    const cols = Buffer.from(b.cols);
+    // Header 72 bytes, 3 ts (f64 here: the events are months apart), 3 site codes (u16): the first page code.
+    expect((cols[1] as number) & 2).toBe(2);
+    cols.writeUInt16LE(999, 72 + 3 * 8 + 3 * 2);
+    expect(decodeQueryBlock(cols, b.dict).code('page')[0]).toBe(999);
+    expect(() => decodeRows({ ...b, cols })).toThrow(/code 999 with \d+ dictionary entries/);
     expect(() => decodeRows({ ...b, ids: '[]' })).toThrow(/ids holds 0 ids for 3 events/);
     expect(() => decodeQueryBlock(b.cols, '{"a":1}')).toThrow(/dict is not a JSON array/);
     expect(() => decodeQueryBlock(b.cols, '[1]')).toThrow(/non-string/);

@@ -71,15 +71,37 @@ function pad(v: number, width: number): string {
   return String(v).padStart(width, '0');
 }
 
-/** `new Date(ts).toISOString()`, with the minute's prefix computed once per minute. */
-export function isoOf(ts: number): string {
+function setMinute(ts: number): number {
   const m = Math.floor(ts / 60_000) * 60_000;
   if (m !== minuteStart) {
     minuteStart = m;
     minutePrefix = new Date(m).toISOString().slice(0, -7);
   }
-  const r = ts - m;
+  return ts - m;
+}
+
+/** `new Date(ts).toISOString()`, with the minute's prefix computed once per minute. */
+export function isoOf(ts: number): string {
+  const r = setMinute(ts);
   return `${minutePrefix}${pad(Math.floor(r / 1000), 2)}.${pad(r % 1000, 3)}Z`;
+}
+
+/** `time === isoOf(ts)`, without making the string: compared character by character. */
+function isIsoOf(time: string, ts: number): boolean {
+  const r = setMinute(ts);
+  const p = minutePrefix.length;
+  if (time.length !== p + 7 || !time.startsWith(minutePrefix)) return false;
+  const s = Math.floor(r / 1000);
+  const ms = r % 1000;
+  return (
+    time.charCodeAt(p) === 48 + Math.floor(s / 10) &&
+    time.charCodeAt(p + 1) === 48 + (s % 10) &&
+    time.charCodeAt(p + 2) === 0x2e &&
+    time.charCodeAt(p + 3) === 48 + Math.floor(ms / 100) &&
+    time.charCodeAt(p + 4) === 48 + (Math.floor(ms / 10) % 10) &&
+    time.charCodeAt(p + 5) === 48 + (ms % 10) &&
+    time.charCodeAt(p + 6) === 0x5a
+  );
 }
 
 /** `rest` for events whose rows (eventRow) are given. */
@@ -128,8 +150,14 @@ export function encodeRest(rows: readonly EventRow[], events: readonly PrivacyEv
   let methodCode = 0;
   let lastAddress: string | undefined;
   let addressCode = 0;
-  let lastConsent: PrivacyEvent['consent'] | undefined;
-  let consentCodes = [0, 0, 0];
+  let lastAnalytics: string | undefined;
+  let lastSource: string | undefined;
+  let lastPolicy: string | undefined;
+  let analyticsCode = 0;
+  let sourceCode = 0;
+  let policyCode = 0;
+  let lastType: string | undefined;
+  let typeCode = 0;
 
   for (let i = 0; i < n; i++) {
     const e = events[i] as PrivacyEvent;
@@ -159,7 +187,7 @@ export function encodeRest(rows: readonly EventRow[], events: readonly PrivacyEv
       if (d.complete !== undefined) flags |= d.complete ? COMPLETE_SET | COMPLETE : COMPLETE_SET;
     }
     if (r.page === undefined) flags |= PATH;
-    if (e.time !== isoOf(r.ts)) flags |= TIME;
+    if (!isIsoOf(e.time, r.ts)) flags |= TIME;
     if (
       !isCount(rs.status) ||
       !isCount(c.prefixLength) ||
@@ -202,18 +230,32 @@ export function encodeRest(rows: readonly EventRow[], events: readonly PrivacyEv
     if (flags & BROWSER_VER) varint(code(a.browserVersion as string));
     if (flags & OS_VER) varint(code(a.osVersion as string));
     if (f !== undefined) {
-      varint(code(f.type));
+      if (f.type !== lastType) {
+        lastType = f.type;
+        typeCode = code(f.type);
+      }
+      varint(typeCode);
       if (r.referrer === undefined) varint(code(f.host));
       if (flags & REF_PATH) varint(code(f.path as string));
     }
     if (flags & CONTENT_TYPE) varint(code((d as NonNullable<typeof d>).contentType as string));
-    if (k !== lastConsent) {
-      lastConsent = k;
-      consentCodes = [code(k.analytics), code(k.source), k.policyVersion === undefined ? 0 : code(k.policyVersion)];
+    if (k.analytics !== lastAnalytics) {
+      lastAnalytics = k.analytics;
+      analyticsCode = code(k.analytics);
     }
-    varint(consentCodes[0] as number);
-    varint(consentCodes[1] as number);
-    if (flags & POLICY) varint(consentCodes[2] as number);
+    if (k.source !== lastSource) {
+      lastSource = k.source;
+      sourceCode = code(k.source);
+    }
+    varint(analyticsCode);
+    varint(sourceCode);
+    if (flags & POLICY) {
+      if (k.policyVersion !== lastPolicy) {
+        lastPolicy = k.policyVersion;
+        policyCode = code(k.policyVersion as string);
+      }
+      varint(policyCode);
+    }
     if (flags & TIME) varint(code(e.time));
   }
 

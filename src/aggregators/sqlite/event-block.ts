@@ -13,7 +13,10 @@
  *   offset 4   u32  n, the number of events
  *   offset 8   f64  tsMin (epoch ms)
  *   offset 16  f64  tsMax (epoch ms)
- *   offset 24  ts   n × u32 (ts − tsMin), or n × f64 when TS_F64
+ *   offset 24  11 × u32  the largest code in each code column below (so a
+ *                        dictionary too short for the codes is refused at once)
+ *   offset 68  u32  0 (reserved)
+ *   offset 72  ts   n × u32 (ts − tsMin), or n × f64 when TS_F64
  *   then       11 code columns of n codes each (u16, or u32 when WIDE), in the order
  *              site, page, referrer, browser, os, device, isp, domain, download, kind
  *              (codes into `dict`), then session (codes into `sessions`);
@@ -21,7 +24,7 @@
  *   then       bot  n × u8 (0 or 1)
  *
  * Every section starts aligned to its element size. The length must be exactly
- * 24 + n × (4 or 8) + 11 × n × (2 or 4) + n. Codes are u16 when both
+ * 72 + n × (4 or 8) + 11 × n × (2 or 4) + n. Codes are u16 when both
  * dictionaries have fewer than 65 535 entries. `dict`, `sessions` and `ids` are
  * JSON arrays of strings; `rest` is described in event-block-rest.ts.
  */
@@ -87,7 +90,9 @@ export interface QueryBlock {
 export const EVENT_BLOCK_VERSION = 1;
 const WIDE = 1;
 const TS_F64 = 2;
-const HEADER = 24;
+const HEADER = 72;
+/** Offset of the per-column largest codes in the header. */
+const MAX_CODES = 24;
 /** The query columns plus the session column. */
 const CODE_COLUMNS = BLOCK_COLUMNS.length + 1;
 const SESSION_COLUMN = BLOCK_COLUMNS.length;
@@ -108,6 +113,7 @@ function swapSections(bytes: Uint8Array, n: number, flags: number): void {
   swap(2, 1, 2);
   swap(4, 1, 4);
   swap(8, 2, 8);
+  swap(MAX_CODES, CODE_COLUMNS + 1, 4);
   const tsWidth = flags & TS_F64 ? 8 : 4;
   swap(HEADER, n, tsWidth);
   swap(HEADER + n * tsWidth, CODE_COLUMNS * n, flags & WIDE ? 4 : 2);
@@ -143,6 +149,7 @@ export function encodeBlock(rows: readonly EventRow[], events: readonly PrivacyE
   // Per column, the last value and its code: neighbours mostly repeat site, kind, device, browser…
   const lastValue: (string | undefined | null)[] = new Array(BLOCK_COLUMNS.length).fill(null);
   const lastCode = new Uint32Array(BLOCK_COLUMNS.length);
+  const maxCode = new Uint32Array(CODE_COLUMNS);
   const put = (column: number, i: number, v: string | undefined) => {
     if (v !== lastValue[column]) {
       let k = 0;
@@ -155,6 +162,7 @@ export function encodeBlock(rows: readonly EventRow[], events: readonly PrivacyE
       }
       lastValue[column] = v;
       lastCode[column] = k;
+      if (k > (maxCode[column] as number)) maxCode[column] = k;
     }
     codes[column * n + i] = lastCode[column] as number;
   };
@@ -203,6 +211,8 @@ export function encodeBlock(rows: readonly EventRow[], events: readonly PrivacyE
   header.setUint32(4, n, true);
   header.setFloat64(8, tsMin, true);
   header.setFloat64(16, tsMax, true);
+  maxCode[SESSION_COLUMN] = sessions.length;
+  for (let c = 0; c < CODE_COLUMNS; c++) header.setUint32(MAX_CODES + 4 * c, maxCode[c] as number, true);
   let at = HEADER;
   if (flags & TS_F64) {
     new Float64Array(ab, at, n).set(tss.subarray(0, n));
@@ -241,8 +251,6 @@ class DecodedBlock implements QueryBlock {
   private readonly flags: number;
   private times: Float64Array | undefined;
   private bots: Uint8Array | undefined;
-  /** Bit c set once column c's codes were checked against the dictionary. */
-  private checked = 0;
 
   constructor(
     readonly n: number,
@@ -259,7 +267,15 @@ class DecodedBlock implements QueryBlock {
     const count = CODE_COLUMNS * n;
     this.codes = flags & WIDE ? new Uint32Array(bytes.buffer, at, count) : new Uint16Array(bytes.buffer, at, count);
     this.session = this.codes.subarray(SESSION_COLUMN * n, count);
-    if (sessionTable !== undefined) this.check(SESSION_COLUMN, sessionTable.length, 'session');
+    const view = new DataView(bytes.buffer, bytes.byteOffset + MAX_CODES, 4 * CODE_COLUMNS);
+    for (let c = 0; c <= SESSION_COLUMN; c++) {
+      const max = view.getUint32(4 * c, true);
+      if (c < SESSION_COLUMN ? max > table.length : sessionTable !== undefined && max > sessionTable.length) {
+        const name = c < SESSION_COLUMN ? BLOCK_COLUMNS[c] : 'session';
+        const entries = c < SESSION_COLUMN ? table.length : (sessionTable as StringTable).length;
+        throw corrupt(`${name} codes up to ${max} with ${entries} dictionary entries`);
+      }
+    }
   }
 
   /** Made when first asked for: a query over blocks wholly inside its range never needs it. */
@@ -330,20 +346,10 @@ class DecodedBlock implements QueryBlock {
     return this.sessionTable.entry(code);
   }
 
-  private check(column: number, entries: number, name: string): void {
-    const codes = this.codes;
-    const end = (column + 1) * this.n;
-    let max = 0;
-    for (let i = column * this.n; i < end; i++) if ((codes[i] as number) > max) max = codes[i] as number;
-    if (max > entries) throw corrupt(`${name} code ${max} with ${entries} dictionary entries`);
-    this.checked |= 1 << column;
-  }
-
   code(column: BlockColumn): Uint16Array | Uint32Array {
     const c = COLUMN_INDEX.get(column);
     if (c === undefined)
       throw new Error(`event block: no column "${String(column)}"; columns: ${BLOCK_COLUMNS.join(', ')}`);
-    if ((this.checked & (1 << c)) === 0) this.check(c, this.table.length, column);
     return this.codes.subarray(c * this.n, (c + 1) * this.n);
   }
 }
@@ -405,6 +411,10 @@ export function decodeQueryBlock(cols: Uint8Array, dict: string, sessions?: stri
   );
 }
 
+function badSession(code: number): never {
+  throw corrupt(`session code ${code} past the session ids`);
+}
+
 /**
  * Exactly `eventRow(e)` for each stored event, in order.
  *
@@ -423,6 +433,7 @@ export function decodeRows(b: StoredBlock): EventRow[] {
   ];
   const at = (codes: Uint16Array | Uint32Array | undefined, i: number) => {
     const k = (codes as Uint16Array)[i] as number;
+    if (k > dict.length) throw corrupt(`code ${k} with ${dict.length} dictionary entries`);
     return k === 0 ? undefined : dict[k - 1];
   };
   const out: EventRow[] = new Array(n);
@@ -442,7 +453,7 @@ export function decodeRows(b: StoredBlock): EventRow[] {
       ts: ts[i] as number,
       site: at(site, i) as string,
       bot: bot[i] === 1,
-      sessionId: s === 0 ? undefined : sessions[s - 1],
+      sessionId: s === 0 ? undefined : s <= sessions.length ? sessions[s - 1] : badSession(s),
     };
   }
   return out;

@@ -19,7 +19,7 @@ export class StringTable {
   readonly length: number;
   private readonly json: string;
   /** Offset in `json` of each entry's first character (fast path), else undefined. */
-  private readonly starts: number[] | undefined;
+  private readonly starts: Int32Array | undefined;
   private parsed: string[] | undefined;
 
   constructor(json: string, what: string) {
@@ -45,7 +45,7 @@ export class StringTable {
   /** Entry `code` (1 … length). */
   entry(code: number): string {
     if (this.parsed !== undefined) return this.parsed[code - 1] as string;
-    const starts = this.starts as number[];
+    const starts = this.starts as Int32Array;
     const from = starts[code - 1] as number;
     return this.json.slice(from, code < starts.length ? (starts[code] as number) - 3 : this.json.length - 2);
   }
@@ -56,7 +56,7 @@ export class StringTable {
       const i = this.parsed.indexOf(value);
       return i < 0 ? -1 : i + 1;
     }
-    const starts = this.starts as number[];
+    const starts = this.starts as Int32Array;
     const json = this.json;
     const n = starts.length;
     const len = value.length;
@@ -79,19 +79,25 @@ export class StringTable {
   }
 }
 
+/** Reused by locate (grown as needed); each table keeps an exact copy. */
+let scratch = new Int32Array(1024);
+
 /** Start offsets of the entries of `["a","b",…]` without a backslash; undefined for any other text. */
-function locate(json: string): number[] | undefined {
+function locate(json: string): Int32Array | undefined {
   const end = json.length;
-  if (end === 2 && json === '[]') return [];
+  if (end === 2 && json === '[]') return new Int32Array(0);
   if (end < 4 || json.charCodeAt(0) !== 0x5b || json.charCodeAt(1) !== 0x22 || json.includes('\\')) return undefined;
-  const starts: number[] = [];
+  // Each entry takes at least 3 characters ("",), so there are at most end / 3 of them.
+  if (scratch.length < end / 3 + 1) scratch = new Int32Array(Math.ceil(end / 3) + 1);
+  const starts = scratch;
+  let k = 0;
   let p = 2;
   for (;;) {
     const q = json.indexOf('"', p);
     if (q < 0) return undefined;
-    starts.push(p);
+    starts[k++] = p;
     const next = json.charCodeAt(q + 1);
-    if (next === 0x5d) return q + 2 === end ? starts : undefined;
+    if (next === 0x5d) return q + 2 === end ? starts.slice(0, k) : undefined;
     if (next !== 0x2c || json.charCodeAt(q + 2) !== 0x22) return undefined;
     p = q + 3;
   }
