@@ -6,7 +6,6 @@
  */
 import type { CountRow, RawSpec, SessionRow } from '../../stats/backend.js';
 import { SLOT_MS } from '../../stats/event-columns.js';
-import { matchesFilter } from '../../stats/filter.js';
 import type { QueryBlock } from './event-block.js';
 
 /** Takes blocks overlapping the spec's range, in any order; result() answers for all of them. */
@@ -18,12 +17,19 @@ export interface BlockAccumulator<T> {
 type Codes = Uint16Array | Uint32Array;
 const NONE = new Uint32Array(0);
 
-/** Keeps the picked events whose code passes `table`; returns how many are left. */
-function keep(picked: Uint32Array, m: number, codes: Codes, table: Uint8Array): number {
+/** Keeps the picked events whose code is (`equal`) or is not `code`; returns how many are left. */
+function keep(picked: Uint32Array, m: number, codes: Codes, code: number, equal: boolean): number {
   let k = 0;
-  for (let j = 0; j < m; j++) {
-    const i = picked[j] as number;
-    if (table[codes[i] as number] === 1) picked[k++] = i;
+  if (equal) {
+    for (let j = 0; j < m; j++) {
+      const i = picked[j] as number;
+      if (codes[i] === code) picked[k++] = i;
+    }
+  } else {
+    for (let j = 0; j < m; j++) {
+      const i = picked[j] as number;
+      if (codes[i] !== code) picked[k++] = i;
+    }
   }
   return k;
 }
@@ -68,19 +74,19 @@ function selector(spec: RawSpec): (b: QueryBlock) => Uint32Array {
     }
     for (const f of filters) {
       if (m === 0) break;
-      // Entry k of the table says whether code k passes: 0 (absent), then each dictionary string.
-      // A filter is an equality or an inequality (matchesFilter), so it holds for the value's entry
-      // alone or for every entry but that one: a single search of the dictionary per block.
+      // Evaluated on the dictionary, not per event: a filter (matchesFilter) is an equality, which
+      // holds for the value's entry alone, or an inequality, which holds for every other code,
+      // 0 (no value) included. The property tests hold this to memoryBackend's answers.
       const hit = b.codeOf(f.value);
-      if (f.op === '==' && hit < 0) return NONE;
-      const table = new Uint8Array(b.dictSize + 1);
-      if (f.op === '==') table[hit] = 1;
-      else {
-        table.fill(1, 1);
-        if (hit > 0) table[hit] = 0;
+      if (f.op === '==') {
+        if (hit < 0) return NONE;
+        m = keep(picked, m, b.code(f.property), hit, true);
+      } else if (f.op === '!=') {
+        if (hit > 0) m = keep(picked, m, b.code(f.property), hit, false);
+      } else {
+        const op: never = f.op;
+        throw new Error(`event block: no block selection for filter operator ${String(op)}`);
       }
-      table[0] = matchesFilter(undefined, f) ? 1 : 0;
-      m = keep(picked, m, b.code(f.property), table);
     }
     return picked.subarray(0, m);
   };

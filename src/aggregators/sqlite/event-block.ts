@@ -245,7 +245,6 @@ function corrupt(what: string): Error {
 }
 
 class DecodedBlock implements QueryBlock {
-  readonly session: Uint16Array | Uint32Array;
   private readonly codes: Uint16Array | Uint32Array;
   private readonly bytes: Uint8Array;
   private readonly flags: number;
@@ -266,16 +265,10 @@ class DecodedBlock implements QueryBlock {
     const at = bytes.byteOffset + HEADER + n * (flags & TS_F64 ? 8 : 4);
     const count = CODE_COLUMNS * n;
     this.codes = flags & WIDE ? new Uint32Array(bytes.buffer, at, count) : new Uint16Array(bytes.buffer, at, count);
-    this.session = this.codes.subarray(SESSION_COLUMN * n, count);
-    const view = new DataView(bytes.buffer, bytes.byteOffset + MAX_CODES, 4 * CODE_COLUMNS);
-    for (let c = 0; c <= SESSION_COLUMN; c++) {
-      const max = view.getUint32(4 * c, true);
-      if (c < SESSION_COLUMN ? max > table.length : sessionTable !== undefined && max > sessionTable.length) {
-        const name = c < SESSION_COLUMN ? BLOCK_COLUMNS[c] : 'session';
-        const entries = c < SESSION_COLUMN ? table.length : (sessionTable as StringTable).length;
-        throw corrupt(`${name} codes up to ${max} with ${entries} dictionary entries`);
-      }
-    }
+  }
+
+  get session(): Uint16Array | Uint32Array {
+    return this.codes.subarray(SESSION_COLUMN * this.n, CODE_COLUMNS * this.n);
   }
 
   /** Made when first asked for: a query over blocks wholly inside its range never needs it. */
@@ -354,14 +347,27 @@ class DecodedBlock implements QueryBlock {
   }
 }
 
-interface Header {
-  n: number;
-  flags: number;
-  tsMin: number;
-  tsMax: number;
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+
+/** The little-endian f64 at `at`. */
+function f64At(b: Uint8Array, at: number): number {
+  for (let i = 0; i < 8; i++) F64_BYTES[LITTLE_ENDIAN ? i : 7 - i] = b[at + i] as number;
+  return F64[0] as number;
 }
 
-function readHeader(cols: Uint8Array): Header {
+/** The little-endian u32 at `at`. */
+function u32At(b: Uint8Array, at: number): number {
+  return (
+    (b[at] as number) +
+    (b[at + 1] as number) * 0x100 +
+    (b[at + 2] as number) * 0x1_0000 +
+    (b[at + 3] as number) * 0x100_0000
+  );
+}
+
+/** Checks the header (version, flags, length, time range, largest codes against the dictionaries). */
+function readHeader(cols: Uint8Array, dict: StringTable, sessions: StringTable | undefined): number {
   if (cols.length < HEADER) throw corrupt(`${cols.length} bytes, shorter than the ${HEADER}-byte header`);
   const version = cols[0] as number;
   if (version !== EVENT_BLOCK_VERSION)
@@ -370,15 +376,22 @@ function readHeader(cols: Uint8Array): Header {
     );
   const flags = cols[1] as number;
   if (flags & ~(WIDE | TS_F64)) throw corrupt(`unknown flags 0x${flags.toString(16)}`);
-  const view = new DataView(cols.buffer, cols.byteOffset, HEADER);
-  const n = view.getUint32(4, true);
+  const n = u32At(cols, 4);
   const want = blockLength(n, flags);
   if (n === 0 || cols.length !== want) throw corrupt(`${cols.length} bytes where ${n} events take ${want}`);
-  const tsMin = view.getFloat64(8, true);
-  const tsMax = view.getFloat64(16, true);
+  const tsMin = f64At(cols, 8);
+  const tsMax = f64At(cols, 16);
   if (!(tsMin <= tsMax) || !Number.isFinite(tsMin) || !Number.isFinite(tsMax))
     throw corrupt(`time range ${tsMin}…${tsMax}`);
-  return { n, flags, tsMin, tsMax };
+  for (let c = 0; c < CODE_COLUMNS; c++) {
+    const max = u32At(cols, MAX_CODES + 4 * c);
+    const entries = c < SESSION_COLUMN ? dict.length : sessions === undefined ? max : sessions.length;
+    if (max > entries)
+      throw corrupt(
+        `${c < SESSION_COLUMN ? BLOCK_COLUMNS[c] : 'session'} codes up to ${max} with ${entries} dictionary entries`,
+      );
+  }
+  return n;
 }
 
 /** The bytes in the stored order as this platform's typed arrays read them, 8-aligned (copied only when needed). */
@@ -399,16 +412,11 @@ function aligned(cols: Uint8Array, n: number, flags: number): Uint8Array {
  * const counts = acc.result();
  */
 export function decodeQueryBlock(cols: Uint8Array, dict: string, sessions?: string): QueryBlock {
-  const { n, flags, tsMin, tsMax } = readHeader(cols);
-  return new DecodedBlock(
-    n,
-    tsMin,
-    tsMax,
-    aligned(cols, n, flags),
-    flags,
-    new StringTable(dict, 'dict'),
-    sessions === undefined ? undefined : new StringTable(sessions, 'sessions'),
-  );
+  const table = new StringTable(dict, 'dict');
+  const sessionTable = sessions === undefined ? undefined : new StringTable(sessions, 'sessions');
+  const n = readHeader(cols, table, sessionTable);
+  const flags = cols[1] as number;
+  return new DecodedBlock(n, f64At(cols, 8), f64At(cols, 16), aligned(cols, n, flags), flags, table, sessionTable);
 }
 
 function badSession(code: number): never {
