@@ -8,10 +8,12 @@
  *     µs/event (the answer is checked against memoryBackend once);
  *   - decodeQueryBlock (with sessions) + blockSessions, µs/event;
  *   - decodeEvents, µs/event.
- * Each figure is timed over every block, ROUNDS times after a warm-up round;
- * the median and the range over rounds are printed.
+ * Each figure is timed over every block, ROUNDS times after WARMUP rounds;
+ * the median and range of wall time and the median process CPU time are
+ * printed. Also, for context, eventRow + encodeBlock per slice: what the
+ * store pays per write slice (eventRow it needs for its rollups anyway).
  *
- *   npx tsx bench/event-block.ts [events=200000] [rounds=7]
+ *   npx tsx bench/event-block.ts [events=200000] [rounds=11]
  */
 import {
   blockCounts,
@@ -28,7 +30,8 @@ import { syntheticDataset } from '../test/conformance/dataset.js';
 import { median, round } from './lib/stats.js';
 
 const N = Number(process.argv[2] ?? 200_000);
-const ROUNDS = Number(process.argv[3] ?? 7);
+const ROUNDS = Number(process.argv[3] ?? 11);
+const WARMUP = 3;
 const SLICE = 250;
 const END = Date.parse('2026-03-11T00:00:00.000Z');
 const TARGETS = { encodeUsPerEvent: 1.0, bytesPerEvent: 110, queryUsPerEvent: 0.05 };
@@ -40,21 +43,41 @@ for (let i = 0; i < N; i += SLICE) slices.push([i, Math.min(N, i + SLICE)]);
 const eventSlices = slices.map(([a, b]) => events.slice(a, b));
 const rowSlices = slices.map(([a, b]) => rows.slice(a, b));
 
-/** µs per event of `run` over all blocks: one warm-up round, then ROUNDS timed ones. */
-function time(run: () => void): { median: number; min: number; max: number } {
-  run();
+interface Timing {
+  /** Wall time, µs/event: median and range over the rounds. */
+  median: number;
+  min: number;
+  max: number;
+  /** Process CPU time (user + system), µs/event, median: steadier when neighbours load the machine. */
+  cpu: number;
+}
+
+/** µs per event of `run` over all blocks: WARMUP untimed rounds (JIT), then ROUNDS timed ones. */
+function time(run: () => void): Timing {
+  for (let r = 0; r < WARMUP; r++) run();
   const us: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     run();
     us.push(((performance.now() - t0) * 1000) / N);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / N);
   }
-  return { median: median(us), min: Math.min(...us), max: Math.max(...us) };
+  return { median: median(us), min: Math.min(...us), max: Math.max(...us), cpu: median(cpu) };
 }
 
 let blocks: EncodedBlock[] = [];
 const encode = time(() => {
   blocks = eventSlices.map((e, i) => encodeBlock(rowSlices[i] as EventRow[], e));
+});
+
+const withRows = time(() => {
+  for (const e of eventSlices) encodeBlock(e.map(eventRow), e);
+});
+const rowsOnly = time(() => {
+  for (const e of eventSlices) e.map(eventRow);
 });
 
 let cols = 0;
@@ -104,10 +127,13 @@ const same =
   JSON.stringify([...expected].sort((a, b) => key(a).localeCompare(key(b))));
 if (!same) throw new Error('blockCounts disagrees with memoryBackend.rawCounts');
 
-const f = (t: { median: number; min: number; max: number }) =>
-  `${t.median.toFixed(3)} µs/event (range ${t.min.toFixed(3)}–${t.max.toFixed(3)})`;
-console.log(`event-block: ${N} events in ${blocks.length} blocks of ${SLICE}, ${ROUNDS} rounds (median, range)`);
-console.log(`encodeBlock:                                  ${f(encode)}`);
+const f = (t: Timing) =>
+  `${t.median.toFixed(3)} µs/event (range ${t.min.toFixed(3)}–${t.max.toFixed(3)}; CPU ${t.cpu.toFixed(3)})`;
+console.log(
+  `event-block: ${N} events in ${blocks.length} blocks of ${SLICE}, ${ROUNDS} rounds (wall median, range; CPU median)`,
+);
+console.log(`encodeBlock (rows given):                     ${f(encode)}`);
+console.log(`eventRow alone / eventRow + encodeBlock:      ${f(rowsOnly)} / ${f(withRows)}`);
 console.log(
   `stored size: ${bytesPerEvent.toFixed(1)} bytes/event (cols ${(cols / N).toFixed(1)}, dict ${(dict / N).toFixed(1)}, ` +
     `sessions ${(sessions / N).toFixed(1)}, ids ${(ids / N).toFixed(1)}, rest ${(rest / N).toFixed(1)})`,
@@ -127,6 +153,9 @@ console.log(
     rounds: ROUNDS,
     encodeUsPerEvent: round(encode.median, 3),
     encodeUsPerEventRange: [round(encode.min, 3), round(encode.max, 3)],
+    encodeCpuUsPerEvent: round(encode.cpu, 3),
+    eventRowPlusEncodeUsPerEvent: round(withRows.median, 3),
+    eventRowUsPerEvent: round(rowsOnly.median, 3),
     storedBytesPerEvent: round(bytesPerEvent, 1),
     bytesPerEventByPart: {
       cols: round(cols / N, 1),
@@ -137,6 +166,7 @@ console.log(
     },
     queryUsPerEvent: round(query.median, 4),
     queryUsPerEventRange: [round(query.min, 4), round(query.max, 4)],
+    queryCpuUsPerEvent: round(query.cpu, 4),
     sessionsQueryUsPerEvent: round(sessionQuery.median, 4),
     decodeEventsUsPerEvent: round(decode.median, 3),
     bar: { ...TARGETS, met },
