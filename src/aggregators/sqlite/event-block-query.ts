@@ -207,32 +207,86 @@ interface LocalSpan {
 export function blockSessions(spec: RawSpec): BlockAccumulator<SessionRow> {
   const select = selector(spec);
   const group = spec.group;
+  /** Spans so far, keyed by session id (no property grouping) or by group key NUL session id. */
   const per = new Map<string, SessionSpan>();
-  /** One block's (group code, session code) pairs, merged into `per` once each. */
+  const merge = (id: string, key: string, pv: number, min: number, max: number) => {
+    const s = per.get(id);
+    if (s === undefined) per.set(id, { key, pv, min, max });
+    else {
+      s.pv += pv;
+      if (min < s.min) s.min = min;
+      if (max > s.max) s.max = max;
+    }
+  };
+  // Without property grouping: one block's spans per session code, in arrays reused between
+  // blocks (`stamp` tells which entries belong to the current block).
+  let stamp = new Uint32Array(256);
+  let spanPv = new Uint32Array(256);
+  let spanMin = new Float64Array(256);
+  let spanMax = new Float64Array(256);
+  let touched = new Uint32Array(256);
+  let blockNo = 0;
+  /** With property grouping: one block's (group code, session code) pairs. */
   const local = new Map<number | string, LocalSpan>();
+  const unreadable = () =>
+    new Error(
+      'event block: blockSessions needs blocks decoded with their sessions: decodeQueryBlock(cols, dict, sessions)',
+    );
   return {
     add(b) {
       const picked = select(b);
       if (picked.length === 0) return;
       const sess = b.session;
-      const groups = group.by === 'property' ? b.code(group.property) : undefined;
       const kinds = b.code('kind');
       const pv = b.codeOf('pageview');
-      const ts = b.ts;
       const width = b.sessionsSize + 1;
+      let ts: Float64Array | undefined;
+      if (group.by !== 'property') {
+        if (stamp.length < width) {
+          stamp = new Uint32Array(width);
+          spanPv = new Uint32Array(width);
+          spanMin = new Float64Array(width);
+          spanMax = new Float64Array(width);
+          touched = new Uint32Array(width);
+          blockNo = 0;
+        }
+        blockNo++;
+        let m = 0;
+        for (let j = 0; j < picked.length; j++) {
+          const i = picked[j] as number;
+          const s = sess[i] as number;
+          if (s === 0) continue;
+          if (s >= width) throw unreadable();
+          ts ??= b.ts;
+          const t = ts[i] as number;
+          if (stamp[s] !== blockNo) {
+            stamp[s] = blockNo;
+            spanPv[s] = 0;
+            spanMin[s] = t;
+            spanMax[s] = t;
+            touched[m++] = s;
+          } else if (t < (spanMin[s] as number)) spanMin[s] = t;
+          else if (t > (spanMax[s] as number)) spanMax[s] = t;
+          if (kinds[i] === pv) spanPv[s] = (spanPv[s] as number) + 1;
+        }
+        for (let j = 0; j < m; j++) {
+          const s = touched[j] as number;
+          merge(b.sessionEntry(s), '', spanPv[s] as number, spanMin[s] as number, spanMax[s] as number);
+        }
+        return;
+      }
+      const groups = b.code(group.property);
       const numeric = (b.dictSize + 1) * width <= Number.MAX_SAFE_INTEGER;
       local.clear();
       for (let j = 0; j < picked.length; j++) {
         const i = picked[j] as number;
         const s = sess[i] as number;
         if (s === 0) continue;
-        if (s >= width)
-          throw new Error(
-            'event block: blockSessions needs blocks decoded with their sessions: decodeQueryBlock(cols, dict, sessions)',
-          );
-        const g = groups === undefined ? 0 : (groups[i] as number);
-        if (groups !== undefined && g === 0) continue;
+        if (s >= width) throw unreadable();
+        const g = groups[i] as number;
+        if (g === 0) continue;
         const id = numeric ? g * width + s : `${g},${s}`;
+        ts ??= b.ts;
         const t = ts[i] as number;
         let span = local.get(id);
         if (span === undefined) {
@@ -243,15 +297,8 @@ export function blockSessions(spec: RawSpec): BlockAccumulator<SessionRow> {
         if (kinds[i] === pv) span.pv++;
       }
       for (const span of local.values()) {
-        const key = groups === undefined ? '' : b.entry(span.group);
-        const id = `${key}\u0000${b.sessionEntry(span.session)}`;
-        const s = per.get(id);
-        if (s === undefined) per.set(id, { key, pv: span.pv, min: span.min, max: span.max });
-        else {
-          s.pv += span.pv;
-          if (span.min < s.min) s.min = span.min;
-          if (span.max > s.max) s.max = span.max;
-        }
+        const key = b.entry(span.group);
+        merge(`${key}\u0000${b.sessionEntry(span.session)}`, key, span.pv, span.min, span.max);
       }
     },
     result() {

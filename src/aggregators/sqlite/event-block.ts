@@ -105,15 +105,15 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 let codeScratch = new Uint32Array(CODE_COLUMNS * 256);
 let tsScratch = new Float64Array(256);
 
-/** Typed arrays are in the platform's byte order: on a big-endian one, swap each section to and from the stored order. */
+/**
+ * Typed arrays are in the platform's byte order: on a big-endian one, the ts and
+ * code sections are swapped to the stored (little-endian) order and back. The
+ * header is always little-endian, read and written field by field.
+ */
 function swapSections(bytes: Uint8Array, n: number, flags: number): void {
   const swap = (from: number, count: number, width: number) => {
     for (let i = from; i < from + count * width; i += width) bytes.subarray(i, i + width).reverse();
   };
-  swap(2, 1, 2);
-  swap(4, 1, 4);
-  swap(8, 2, 8);
-  swap(MAX_CODES, CODE_COLUMNS + 1, 4);
   const tsWidth = flags & TS_F64 ? 8 : 4;
   swap(HEADER, n, tsWidth);
   swap(HEADER + n * tsWidth, CODE_COLUMNS * n, flags & WIDE ? 4 : 2);
