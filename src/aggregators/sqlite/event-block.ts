@@ -26,7 +26,15 @@
  * Every section starts aligned to its element size. The length must be exactly
  * 72 + n × (4 or 8) + 11 × n × (2 or 4) + n. Codes are u16 when both
  * dictionaries have fewer than 65 535 entries. `dict`, `sessions` and `ids` are
- * JSON arrays of strings; `rest` is described in event-block-rest.ts.
+ * JSON arrays of strings (dictionary entries in order of first use); `rest` is
+ * described in event-block-rest.ts.
+ *
+ * Decoding checks the version, the flags, the exact length, the time range and
+ * each column's largest code against its dictionary, then reads lazily: ts is
+ * made (and checked against the header's range) and bot checked (0 or 1) when
+ * first read; dictionary strings are made when asked for (string-table.ts).
+ * The codes themselves are not scanned: a code corrupted in place past its
+ * dictionary is ignored by queries and refused by decodeRows.
  */
 import type { PrivacyEvent } from '../../event.js';
 import { COLUMN_PROPERTIES, type EventRow } from '../../stats/event-columns.js';
@@ -101,7 +109,8 @@ const NARROW_LIMIT = 65_535;
 const COLUMN_INDEX = new Map<string, number>(BLOCK_COLUMNS.map((c, i) => [c, i]));
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Reused between blocks (grown as needed): codes before their width is known, and ts. */
+/** Reused between blocks (grown up to a bound): codes before their width is known, and ts. */
+const KEEP_SCRATCH = 4096;
 let codeScratch = new Uint32Array(CODE_COLUMNS * 256);
 let tsScratch = new Float64Array(256);
 
@@ -136,10 +145,17 @@ export function encodeBlock(rows: readonly EventRow[], events: readonly PrivacyE
     throw new Error(
       `event block: encodeBlock needs as many rows as events, at least one (got ${n} and ${events.length})`,
     );
-  if (codeScratch.length < CODE_COLUMNS * n) codeScratch = new Uint32Array(CODE_COLUMNS * n);
-  if (tsScratch.length < n) tsScratch = new Float64Array(n);
-  const codes = codeScratch;
-  const tss = tsScratch;
+  let codes = codeScratch;
+  let tss = tsScratch;
+  if (tss.length < n) {
+    codes = new Uint32Array(CODE_COLUMNS * n);
+    tss = new Float64Array(n);
+    // Kept for the next blocks unless far beyond a write slice's size.
+    if (n <= KEEP_SCRATCH) {
+      codeScratch = codes;
+      tsScratch = tss;
+    }
+  }
   const dict: string[] = [];
   const dictCodes = new Map<string, number>();
   const sessions: string[] = [];
