@@ -34,7 +34,8 @@
  * made (and checked against the header's range) and bot checked (0 or 1) when
  * first read; dictionary strings are made when asked for (string-table.ts).
  * The codes themselves are not scanned: a code corrupted in place past its
- * dictionary is ignored by queries and refused by decodeRows.
+ * dictionary is refused wherever its string is needed (decodeRows, group
+ * keys) and otherwise matches nothing.
  */
 import type { PrivacyEvent } from '../../event.js';
 import type { COLUMN_PROPERTIES, EventRow } from '../../stats/event-columns.js';
