@@ -341,6 +341,24 @@ describe('event blocks: blockCounts and blockSessions', () => {
     expect(acc.result()).toEqual([{ key: slot, sessions: 1, bounces: 0, durationMs: 30 * 60_000 }]);
   });
 
+  it('finds a session in a block by its id (what forget looks for)', () => {
+    const t = (m: number) => new Date(Date.parse('2026-03-10T10:00:00.000Z') + m * 60_000).toISOString();
+    const events = [
+      makeEvent({ time: t(0), session: 'a' }),
+      makeEvent({ time: t(1) }),
+      makeEvent({ time: t(2), session: 'b' }),
+      makeEvent({ time: t(3), session: 'a' }),
+    ];
+    const blk = encode(events);
+    const q = decodeQueryBlock(blk.cols, blk.dict, blk.sessions);
+    const a = q.sessionCodeOf('a');
+    expect([...q.session].map((c, i) => (c === a ? i : -1)).filter((i) => i >= 0)).toEqual([0, 3]);
+    expect(q.sessionCodeOf('zz')).toBe(-1);
+    expect(q.sessionEntry(q.sessionCodeOf('b'))).toBe('b');
+    expect(q.sessions).toEqual(['a', 'b']);
+    expect(() => decodeQueryBlock(blk.cols, blk.dict).sessionCodeOf('a')).toThrow(/decoded without them/);
+  });
+
   it('skips a block whose dictionary cannot satisfy the site or a filter, and counts nothing twice', () => {
     const events = [
       makeEvent({ time: '2026-03-10T10:00:00.000Z', path: '/a', browser: 'Chrome' }),

@@ -120,6 +120,14 @@ class DecodedBlock implements QueryBlock {
     return this.sessionTable.entry(code);
   }
 
+  sessionCodeOf(id: string): number {
+    if (this.sessionTable === undefined)
+      throw new Error(
+        'event block: session ids asked of a block decoded without them: decodeQueryBlock(cols, dict, sessions)',
+      );
+    return this.sessionTable.codeOf(id);
+  }
+
   code(column: BlockColumn): Uint16Array | Uint32Array {
     const c = COLUMN_INDEX.get(column);
     if (c === undefined)

@@ -104,6 +104,8 @@ export interface QueryBlock {
   entry(code: number): string;
   /** sessions[code - 1], without making the whole list (decoded with sessions only). */
   sessionEntry(code: number): string;
+  /** The code of a session id, or -1 when no event of the block has it (decoded with sessions only). */
+  sessionCodeOf(id: string): number;
 }
 /** Reused between blocks (grown up to a bound): codes before their width is known, and ts. */
 const KEEP_SCRATCH = 4096;
