@@ -33,5 +33,7 @@ describe('StringTable', () => {
     expect(() => new StringTable('["a"]x', 'dict')).toThrow(/not JSON/);
     expect(new StringTable('[]', 'dict').length).toBe(0);
     expect(new StringTable('[""]', 'dict').all()).toEqual(['']);
+    expect(() => new StringTable('["a","b"]', 'dict').entry(3)).toThrow(/code 3 past the 2 dictionary entries/);
+    expect(() => new StringTable('["a","b"]', 'dict').entry(0)).toThrow(/code 0 past/);
   });
 });

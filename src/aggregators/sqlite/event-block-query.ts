@@ -1,8 +1,9 @@
 /**
  * Raw-event queries over event blocks: streaming equivalents of the memory
  * backend's rawCounts and sessions (src/stats/memory-backend.ts), fed one
- * decoded block at a time, in any order. A filter is evaluated once per entry
- * of a block's dictionary, never per event; events are then selected by code.
+ * decoded block at a time, in any order. A filter is evaluated against a
+ * block's dictionary (its value looked up once per block), never per event;
+ * events are then selected by comparing codes.
  */
 import type { CountRow, RawSpec, SessionRow } from '../../stats/backend.js';
 import { SLOT_MS } from '../../stats/event-columns.js';

@@ -7,7 +7,8 @@
  *   varint  byte length L of the string dictionary
  *   L bytes UTF-8 JSON array of the distinct strings the records refer to
  *   n records, one per event in block order, each:
- *     varint  flags (REST_* below: which optional fields follow, and how)
+ *     varint  flags (bits below: which optional fields follow, and how; DOWNLOAD,
+ *             COMPLETE_SET and COMPLETE — download.complete present, true — carry no data)
  *     varint  method code                       (codes index the dictionary)
  *     varint  path code                         if PATH (the row has no page)
  *     varint  query code, route code            if QUERY, ROUTE

@@ -34,13 +34,29 @@
  * made (and checked against the header's range) and bot checked (0 or 1) when
  * first read; dictionary strings are made when asked for (string-table.ts).
  * The codes themselves are not scanned: a code corrupted in place past its
- * dictionary is ignored by queries and refused by decodeRows.
+ * dictionary is refused wherever its string is needed (decodeRows, group
+ * keys) and otherwise matches nothing.
  */
 import type { PrivacyEvent } from '../../event.js';
-import { COLUMN_PROPERTIES, type EventRow } from '../../stats/event-columns.js';
-import { decodeRest, encodeRest } from './event-block-rest.js';
-import { StringTable } from './string-table.js';
+import type { COLUMN_PROPERTIES, EventRow } from '../../stats/event-columns.js';
+import {
+  BLOCK_COLUMNS,
+  blockLength,
+  CODE_COLUMNS,
+  EVENT_BLOCK_VERSION,
+  HEADER,
+  LITTLE_ENDIAN,
+  MAX_CODES,
+  NARROW_LIMIT,
+  SESSION_COLUMN,
+  swapSections,
+  TS_F64,
+  WIDE,
+} from './event-block-layout.js';
+import { encodeRest } from './event-block-rest.js';
 
+export { decodeEvents, decodeQueryBlock, decodeRows } from './event-block-decode.js';
+export { BLOCK_COLUMNS, type BlockColumn, EVENT_BLOCK_VERSION } from './event-block-layout.js';
 export type { BlockAccumulator } from './event-block-query.js';
 export { blockCounts, blockSessions } from './event-block-query.js';
 
@@ -63,10 +79,6 @@ export interface EncodedBlock {
   rest: Uint8Array;
 }
 export type StoredBlock = Pick<EncodedBlock, 'cols' | 'dict' | 'sessions' | 'ids' | 'rest'>;
-
-/** The query columns, in their order in `cols`. */
-export const BLOCK_COLUMNS = ['site', ...COLUMN_PROPERTIES] as const;
-export type BlockColumn = (typeof BLOCK_COLUMNS)[number];
 
 /** What queries, session sums and forget read. Codes: 0 = absent, k = dict[k-1] (sessions[k-1] for session). */
 export interface QueryBlock {
@@ -92,46 +104,13 @@ export interface QueryBlock {
   entry(code: number): string;
   /** sessions[code - 1], without making the whole list (decoded with sessions only). */
   sessionEntry(code: number): string;
+  /** The code of a session id, or -1 when no event of the block has it (decoded with sessions only). */
+  sessionCodeOf(id: string): number;
 }
-
-/** Version of the `cols` layout: its first byte. */
-export const EVENT_BLOCK_VERSION = 1;
-const WIDE = 1;
-const TS_F64 = 2;
-const HEADER = 72;
-/** Offset of the per-column largest codes in the header. */
-const MAX_CODES = 24;
-/** The query columns plus the session column. */
-const CODE_COLUMNS = BLOCK_COLUMNS.length + 1;
-const SESSION_COLUMN = BLOCK_COLUMNS.length;
-/** Dictionaries with fewer entries than this get 16-bit codes. */
-const NARROW_LIMIT = 65_535;
-const COLUMN_INDEX = new Map<string, number>(BLOCK_COLUMNS.map((c, i) => [c, i]));
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /** Reused between blocks (grown up to a bound): codes before their width is known, and ts. */
 const KEEP_SCRATCH = 4096;
 let codeScratch = new Uint32Array(CODE_COLUMNS * 256);
 let tsScratch = new Float64Array(256);
-
-/**
- * Typed arrays are in the platform's byte order: on a big-endian one, the ts and
- * code sections are swapped to the stored (little-endian) order and back. The
- * header is always little-endian, read and written field by field.
- */
-function swapSections(bytes: Uint8Array, n: number, flags: number): void {
-  const swap = (from: number, count: number, width: number) => {
-    for (let i = from; i < from + count * width; i += width) bytes.subarray(i, i + width).reverse();
-  };
-  const tsWidth = flags & TS_F64 ? 8 : 4;
-  swap(HEADER, n, tsWidth);
-  swap(HEADER + n * tsWidth, CODE_COLUMNS * n, flags & WIDE ? 4 : 2);
-}
-
-function blockLength(n: number, flags: number): number {
-  return HEADER + n * (flags & TS_F64 ? 8 : 4) + CODE_COLUMNS * n * (flags & WIDE ? 4 : 2) + n;
-}
-
 /**
  * Encodes one write slice. `rows[i]` must be `eventRow(events[i])`.
  *
@@ -160,7 +139,8 @@ export function encodeBlock(rows: readonly EventRow[], events: readonly PrivacyE
   const dictCodes = new Map<string, number>();
   const sessions: string[] = [];
   const sessionCodes = new Map<string, number>();
-  const ids: string[] = new Array(n);
+  // Filled by push: a packed array, which JSON.stringify writes faster than a holey one.
+  const ids: string[] = [];
   const bots = new Uint8Array(n);
   // Per column, the last value and its code: neighbours mostly repeat site, kind, device, browser…
   const lastValue: (string | undefined | null)[] = new Array(BLOCK_COLUMNS.length).fill(null);
@@ -193,7 +173,7 @@ export function encodeBlock(rows: readonly EventRow[], events: readonly PrivacyE
     if (t > tsMax) tsMax = t;
     if (!Number.isInteger(t)) integral = false;
     tss[i] = t;
-    ids[i] = r.id;
+    ids.push(r.id);
     bots[i] = r.bot ? 1 : 0;
     put(0, i, r.site);
     put(1, i, r.page);
@@ -254,241 +234,4 @@ export function encodeBlock(rows: readonly EventRow[], events: readonly PrivacyE
     ids: JSON.stringify(ids),
     rest: encodeRest(rows, events),
   };
-}
-
-function corrupt(what: string): Error {
-  return new Error(`event block: cols is corrupt or truncated (${what}); the block cannot be read`);
-}
-
-class DecodedBlock implements QueryBlock {
-  private readonly codes: Uint16Array | Uint32Array;
-  private readonly bytes: Uint8Array;
-  private readonly flags: number;
-  private times: Float64Array | undefined;
-  private bots: Uint8Array | undefined;
-
-  constructor(
-    readonly n: number,
-    readonly tsMin: number,
-    readonly tsMax: number,
-    bytes: Uint8Array,
-    flags: number,
-    private readonly table: StringTable,
-    private readonly sessionTable: StringTable | undefined,
-  ) {
-    this.bytes = bytes;
-    this.flags = flags;
-    const at = bytes.byteOffset + HEADER + n * (flags & TS_F64 ? 8 : 4);
-    const count = CODE_COLUMNS * n;
-    this.codes = flags & WIDE ? new Uint32Array(bytes.buffer, at, count) : new Uint16Array(bytes.buffer, at, count);
-  }
-
-  get session(): Uint16Array | Uint32Array {
-    return this.codes.subarray(SESSION_COLUMN * this.n, CODE_COLUMNS * this.n);
-  }
-
-  /** Made when first asked for: a query over blocks wholly inside its range never needs it. */
-  get ts(): Float64Array {
-    if (this.times !== undefined) return this.times;
-    const { n, bytes, tsMin } = this;
-    const at = bytes.byteOffset + HEADER;
-    let ts: Float64Array;
-    if (this.flags & TS_F64) ts = new Float64Array(bytes.buffer, at, n);
-    else {
-      const deltas = new Uint32Array(bytes.buffer, at, n);
-      ts = new Float64Array(n);
-      for (let i = 0; i < n; i++) ts[i] = tsMin + (deltas[i] as number);
-    }
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < n; i++) {
-      const t = ts[i] as number;
-      if (t < lo) lo = t;
-      if (t > hi) hi = t;
-    }
-    if (lo !== tsMin || hi !== this.tsMax)
-      throw corrupt(`times ${lo}…${hi} where the header says ${tsMin}…${this.tsMax}`);
-    this.times = ts;
-    return ts;
-  }
-
-  get bot(): Uint8Array {
-    if (this.bots !== undefined) return this.bots;
-    const { n, bytes } = this;
-    const bot = new Uint8Array(bytes.buffer, bytes.byteOffset + bytes.length - n, n);
-    let any = 0;
-    for (let i = 0; i < n; i++) any |= bot[i] as number;
-    if (any > 1) throw corrupt('a bot value other than 0 or 1');
-    this.bots = bot;
-    return bot;
-  }
-
-  get dictSize(): number {
-    return this.table.length;
-  }
-
-  get sessionsSize(): number {
-    return this.sessionTable === undefined ? 0 : this.sessionTable.length;
-  }
-
-  get dict(): readonly string[] {
-    return this.table.all();
-  }
-
-  get sessions(): readonly string[] {
-    return this.sessionTable === undefined ? [] : this.sessionTable.all();
-  }
-
-  codeOf(value: string): number {
-    return this.table.codeOf(value);
-  }
-
-  entry(code: number): string {
-    return this.table.entry(code);
-  }
-
-  sessionEntry(code: number): string {
-    if (this.sessionTable === undefined)
-      throw new Error(
-        'event block: session ids asked of a block decoded without them: decodeQueryBlock(cols, dict, sessions)',
-      );
-    return this.sessionTable.entry(code);
-  }
-
-  code(column: BlockColumn): Uint16Array | Uint32Array {
-    const c = COLUMN_INDEX.get(column);
-    if (c === undefined)
-      throw new Error(`event block: no column "${String(column)}"; columns: ${BLOCK_COLUMNS.join(', ')}`);
-    return this.codes.subarray(c * this.n, (c + 1) * this.n);
-  }
-}
-
-const F64 = new Float64Array(1);
-const F64_BYTES = new Uint8Array(F64.buffer);
-
-/** The little-endian f64 at `at`. */
-function f64At(b: Uint8Array, at: number): number {
-  for (let i = 0; i < 8; i++) F64_BYTES[LITTLE_ENDIAN ? i : 7 - i] = b[at + i] as number;
-  return F64[0] as number;
-}
-
-/** The little-endian u32 at `at`. */
-function u32At(b: Uint8Array, at: number): number {
-  return (
-    (b[at] as number) +
-    (b[at + 1] as number) * 0x100 +
-    (b[at + 2] as number) * 0x1_0000 +
-    (b[at + 3] as number) * 0x100_0000
-  );
-}
-
-/** Checks the header (version, flags, length, time range, largest codes against the dictionaries). */
-function readHeader(cols: Uint8Array, dict: StringTable, sessions: StringTable | undefined): number {
-  if (cols.length < HEADER) throw corrupt(`${cols.length} bytes, shorter than the ${HEADER}-byte header`);
-  const version = cols[0] as number;
-  if (version !== EVENT_BLOCK_VERSION)
-    throw new Error(
-      `event block: unknown format version ${version} (this build reads version ${EVENT_BLOCK_VERSION}); the store was written by another version of privacy-log`,
-    );
-  const flags = cols[1] as number;
-  if (flags & ~(WIDE | TS_F64)) throw corrupt(`unknown flags 0x${flags.toString(16)}`);
-  const n = u32At(cols, 4);
-  const want = blockLength(n, flags);
-  if (n === 0 || cols.length !== want) throw corrupt(`${cols.length} bytes where ${n} events take ${want}`);
-  const tsMin = f64At(cols, 8);
-  const tsMax = f64At(cols, 16);
-  if (!(tsMin <= tsMax) || !Number.isFinite(tsMin) || !Number.isFinite(tsMax))
-    throw corrupt(`time range ${tsMin}…${tsMax}`);
-  for (let c = 0; c < CODE_COLUMNS; c++) {
-    const max = u32At(cols, MAX_CODES + 4 * c);
-    const entries = c < SESSION_COLUMN ? dict.length : sessions === undefined ? max : sessions.length;
-    if (max > entries)
-      throw corrupt(
-        `${c < SESSION_COLUMN ? BLOCK_COLUMNS[c] : 'session'} codes up to ${max} with ${entries} dictionary entries`,
-      );
-  }
-  return n;
-}
-
-/** The bytes in the stored order as this platform's typed arrays read them, 8-aligned (copied only when needed). */
-function aligned(cols: Uint8Array, n: number, flags: number): Uint8Array {
-  if (LITTLE_ENDIAN && (cols.byteOffset & 7) === 0) return cols;
-  const copy = new Uint8Array(cols);
-  if (!LITTLE_ENDIAN) swapSections(copy, n, flags);
-  return copy;
-}
-
-/**
- * The columns queries read. `cols` may be any Uint8Array or Buffer (alignment
- * not required); `sessions` only when the session column is needed.
- *
- * @example
- * const acc = blockCounts(spec);
- * for (const row of selectBlocks.iterate(spec.from, spec.to)) acc.add(decodeQueryBlock(row.cols, row.dict));
- * const counts = acc.result();
- */
-export function decodeQueryBlock(cols: Uint8Array, dict: string, sessions?: string): QueryBlock {
-  const table = new StringTable(dict, 'dict');
-  const sessionTable = sessions === undefined ? undefined : new StringTable(sessions, 'sessions');
-  const n = readHeader(cols, table, sessionTable);
-  const flags = cols[1] as number;
-  return new DecodedBlock(n, f64At(cols, 8), f64At(cols, 16), aligned(cols, n, flags), flags, table, sessionTable);
-}
-
-function badSession(code: number): never {
-  throw corrupt(`session code ${code} past the session ids`);
-}
-
-/**
- * Exactly `eventRow(e)` for each stored event, in order.
- *
- * @example
- * const rows = decodeRows(db.prepare('SELECT cols, dict, sessions, ids, rest FROM event_blocks WHERE rowid = ?').get(id));
- */
-export function decodeRows(b: StoredBlock): EventRow[] {
-  const q = decodeQueryBlock(b.cols, b.dict, b.sessions);
-  const ids = new StringTable(b.ids, 'ids').all();
-  if (ids.length !== q.n) throw new Error(`event block: ids holds ${ids.length} ids for ${q.n} events`);
-  const { dict, sessions, ts, bot, session, n } = q;
-  const columns = BLOCK_COLUMNS.map((c) => q.code(c));
-  const [site, page, referrer, browser, os, device, isp, domain, download, kind] = columns as [
-    Uint16Array,
-    ...Uint16Array[],
-  ];
-  const at = (codes: Uint16Array | Uint32Array | undefined, i: number) => {
-    const k = (codes as Uint16Array)[i] as number;
-    if (k > dict.length) throw corrupt(`code ${k} with ${dict.length} dictionary entries`);
-    return k === 0 ? undefined : dict[k - 1];
-  };
-  const out: EventRow[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = session[i] as number;
-    out[i] = {
-      page: at(page, i),
-      referrer: at(referrer, i),
-      browser: at(browser, i),
-      os: at(os, i),
-      device: at(device, i),
-      isp: at(isp, i),
-      domain: at(domain, i),
-      download: at(download, i),
-      kind: at(kind, i),
-      id: ids[i] as string,
-      ts: ts[i] as number,
-      site: at(site, i) as string,
-      bot: bot[i] === 1,
-      sessionId: s === 0 ? undefined : s <= sessions.length ? sessions[s - 1] : badSession(s),
-    };
-  }
-  return out;
-}
-
-/**
- * Exactly the stored events (absent optional fields stay absent).
- *
- * @example
- * for (const e of decodeEvents(block)) exportLine(JSON.stringify(e));
- */
-export function decodeEvents(b: StoredBlock): PrivacyEvent[] {
-  return decodeRest(b.rest, decodeRows(b));
 }

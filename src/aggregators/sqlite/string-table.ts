@@ -44,6 +44,8 @@ export class StringTable {
 
   /** Entry `code` (1 … length). */
   entry(code: number): string {
+    if (!(code >= 1 && code <= this.length))
+      throw new Error(`event block: code ${code} past the ${this.length} dictionary entries; the block is corrupt`);
     if (this.parsed !== undefined) return this.parsed[code - 1] as string;
     const starts = this.starts as Int32Array;
     const from = starts[code - 1] as number;
