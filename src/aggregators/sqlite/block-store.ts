@@ -43,12 +43,6 @@ export interface SessionDay {
   pageviews: number;
 }
 
-/** The code of a session id in a block decoded with its sessions, or 0 when none of its events has it. */
-function sessionCode(q: QueryBlock, sessionId: string): number {
-  for (let c = 1; c <= q.sessionsSize; c++) if (q.sessionEntry(c) === sessionId) return c;
-  return 0;
-}
-
 /** Per-(session, day, site, bot) sums of the events of some blocks. */
 export class SessionSums {
   private readonly byKey = new Map<string, SessionDay>();
@@ -235,7 +229,7 @@ export function blockStore(db: Database.Database) {
           if (seen.has(b.id)) continue;
           seen.add(b.id);
           const q = decodeQueryBlock(b.cols, b.dict, b.sessions);
-          const code = q.sessionsSize === 0 ? -1 : sessionCode(q, sessionId);
+          const code = q.sessionCodeOf(sessionId);
           if (code <= 0) continue;
           const full = fullBlock.get(b.id) as Row;
           const rows = decodeRows(full);
