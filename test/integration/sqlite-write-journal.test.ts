@@ -220,7 +220,10 @@ describe('sqliteAggregator: a large batch is written in slices (short transactio
     const big = batch(0, 600, '/big');
     const other = new Database(file);
     const pending = a.write(big);
-    // The first slice has committed; before the next one runs, another connection takes the write lock.
+    // Once the first slice has committed (it is encoded in one turn, stored in the next), and before the next
+    // one is stored, another connection takes the write lock.
+    const stored = other.prepare('SELECT coalesce(sum(n), 0) FROM event_blocks').pluck();
+    for (let i = 0; i < 1000 && stored.get() === 0; i++) await new Promise<void>((r) => setImmediate(r));
     other.exec('BEGIN IMMEDIATE');
     const err = await pending.then(
       () => undefined,

@@ -17,6 +17,7 @@ import {
   decodeEvents,
   decodeQueryBlock,
   decodeRows,
+  type EncodedBlock,
   encodeBlock,
   type QueryBlock,
   type StoredBlock,
@@ -166,12 +167,13 @@ export function blockStore(db: Database.Database) {
   return {
     /**
      * Store a slice of a batch as one block: the ids not stored before (a
-     * repeated id counts once) and their events. Inside a write transaction.
+     * repeated id counts once) and their events. Inside a write transaction;
+     * `encoded` is the slice's block when it was encoded beforehand.
      */
-    insert(rows: readonly EventRow[], events: readonly PrivacyEvent[]): InsertedSlice {
+    insert(rows: readonly EventRow[], events: readonly PrivacyEvent[], encoded?: EncodedBlock): InsertedSlice {
       if (rows.length === 0) return { block: 0, stored: undefined };
       const block = nextBlock.get() as number;
-      let enc = encodeBlock(rows, events);
+      let enc = encoded ?? encodeBlock(rows, events);
       const changes = insertIds.run(block, enc.ids).changes;
       if (changes !== rows.length) {
         // A replay (or an id twice in the batch): keep the first event of each id this slice inserted.

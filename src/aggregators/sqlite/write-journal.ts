@@ -43,8 +43,18 @@ export function journalPrefix(token: string): string {
   return `{"w":${JSON.stringify(token)},`;
 }
 
-/** Encode a batch's journal row. Pairs a sketch cannot hold are left out (the merge would ignore them). */
-export function encodeJournal(token: string, block: number, sketches: readonly SketchUpdate[]): string {
+/** A journal row's sketch part, encoded ahead of its transaction: JSON text of `k` and `r`. */
+export interface JournalSketches {
+  readonly k: string;
+  readonly r: string;
+}
+
+/** No sketch updates (every slice of a batch but the last). */
+export const NO_JOURNAL_SKETCHES: JournalSketches = { k: '[]', r: '""' };
+
+/** Encode the sketch part of a journal row. Pairs a sketch cannot hold are left out (the merge would ignore them). */
+export function encodeJournalSketches(sketches: readonly SketchUpdate[]): JournalSketches {
+  if (sketches.length === 0) return NO_JOURNAL_SKETCHES;
   let total = 0;
   for (const u of sketches) total += u.registers.length;
   const bytes = Buffer.allocUnsafe(total * PAIR_BYTES);
@@ -66,8 +76,17 @@ export function encodeJournal(token: string, block: number, sketches: readonly S
     }
     keys[s] = [u.dimension, u.day, u.site, u.value, n];
   }
-  const payload: JournalPayload = { w: token, k: keys, r: bytes.toString('base64', 0, o), b: block };
-  return JSON.stringify(payload);
+  return { k: JSON.stringify(keys), r: JSON.stringify(bytes.toString('base64', 0, o)) };
+}
+
+/** A journal row's payload: the writer's token first (its rows are recognised by that prefix), then the rest. */
+export function journalPayload(token: string, block: number, sketches: JournalSketches): string {
+  return `${journalPrefix(token)}"k":${sketches.k},"r":${sketches.r},"b":${block}}`;
+}
+
+/** Encode a journal row in one step. */
+export function encodeJournal(token: string, block: number, sketches: readonly SketchUpdate[]): string {
+  return journalPayload(token, block, encodeJournalSketches(sketches));
 }
 
 /** Decode a journal row: its event block (0: none), and its sketch updates merged into `into`. */
