@@ -172,6 +172,11 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // `privacy-log events | head`: a reader that stops early ends the command quietly, as with other tools.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {
