@@ -38,8 +38,12 @@ PRIVACY_LOG_COLLECTOR_AGGREGATORS=sqlite and PRIVACY_LOG_SQLITE_FILE):
 Events come out oldest window first, in the order stored within a window.
 `;
 
-/** Events a window holds, about (a window is cut between blocks of ≤ 250 events). */
-export const DEFAULT_CHUNK_EVENTS = 10_000;
+/**
+ * Events a window holds, about (a window is cut between blocks of ≤ 250 events).
+ * 200 000 events to /dev/null, same session: 1 000–2 500 → 0.8–0.9 s, 147–157 MiB
+ * peak RSS; 10 000 → 1.1–1.3 s, 242–271 MiB; one window → 1.5 s, 700 MiB.
+ */
+export const DEFAULT_CHUNK_EVENTS = 2000;
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -212,19 +216,29 @@ export interface BlockSpan {
 
 /**
  * Cuts the time covered by some blocks (sorted by `lo`) into disjoint
- * windows [from, to), oldest first, each holding about `chunkEvents` events
- * at most (a window is cut only where a block starts). Every block's span lies
- * in the union of the windows; time no block covers is left out.
+ * windows [from, to), oldest first, of about `chunkEvents` events each (a
+ * window is cut only where a block starts). Every block's span lies in the
+ * union of the windows. Time no block covers is left out, except with
+ * `acrossGaps` (when `spans` are all the blocks of the range, a gap holds no
+ * events), where windows span gaps until they hold `chunkEvents`: fewer
+ * windows, so fewer queries, when blocks do not overlap in time.
  *
  * @example
- * [...exportWindows([{ lo: 0, hi: 10, n: 5 }, { lo: 20, hi: 30, n: 5 }], 100)]; // [[0, 10], [20, 30]]
+ * const spans = [{ lo: 0, hi: 10, n: 5 }, { lo: 20, hi: 30, n: 5 }];
+ * [...exportWindows(spans, 100)]; // [[0, 10], [20, 30]]
+ * [...exportWindows(spans, 100, { acrossGaps: true })]; // [[0, 30]]
  */
-export function* exportWindows(spans: Iterable<BlockSpan>, chunkEvents: number): Generator<[number, number]> {
+export function* exportWindows(
+  spans: Iterable<BlockSpan>,
+  chunkEvents: number,
+  options: { acrossGaps?: boolean } = {},
+): Generator<[number, number]> {
+  const acrossGaps = options.acrossGaps === true;
   let start: number | undefined;
   let end = 0;
   let count = 0;
   for (const b of spans) {
-    if (start === undefined || b.lo >= end) {
+    if (start === undefined || (b.lo >= end && !(acrossGaps && count < chunkEvents))) {
       if (start !== undefined) yield [start, end];
       start = b.lo;
       end = b.hi;
@@ -288,7 +302,8 @@ export async function runEvents(
       n,
     }));
     if (json) io.stdout('[');
-    for (const [lo, hi] of exportWindows(clipped, chunkEvents)) {
+    // Without --session the spans are every block of the range: a window may span time no block covers.
+    for (const [lo, hi] of exportWindows(clipped, chunkEvents, { acrossGaps: session === undefined })) {
       let events: PrivacyEvent[] = storedEvents(db, lo, hi);
       if (session !== undefined) events = events.filter((e) => e.session?.id === session);
       if (events.length === 0) continue;

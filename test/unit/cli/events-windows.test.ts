@@ -35,6 +35,24 @@ describe('exportWindows', () => {
     );
   });
 
+  it('across gaps: disjoint windows, oldest first, covering every span, starting and ending where spans do', () => {
+    fc.assert(
+      fc.property(spans, fc.integer({ min: 1, max: 40 }), (ss: BlockSpan[], chunk) => {
+        const ws = [...exportWindows(ss, chunk, { acrossGaps: true })];
+        for (const [a, b] of ws) expect(a).toBeLessThan(b);
+        for (let i = 1; i < ws.length; i++) expect(ws[i]![0]).toBeGreaterThanOrEqual(ws[i - 1]![1]);
+        for (const s of ss) for (let t = s.lo; t < s.hi; t++) expect(covered(ws, t)).toBe(true);
+        for (const [a, b] of ws) {
+          expect(ss.some((s) => s.lo === a)).toBe(true);
+          expect(ss.some((s) => s.hi === b) || ss.some((s) => s.lo === b)).toBe(true);
+        }
+        expect(ws.length).toBeLessThanOrEqual(ss.length);
+        if (ss.length === 0) expect(ws).toEqual([]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('cuts a run of overlapping blocks where a block starts, once a window holds chunkEvents', () => {
     const run = [
       { lo: 0, hi: 50, n: 5 },
@@ -50,6 +68,11 @@ describe('exportWindows', () => {
     expect([...exportWindows(run, 100)]).toEqual([
       [0, 50],
       [60, 70],
+    ]);
+    expect([...exportWindows(run, 100, { acrossGaps: true })]).toEqual([[0, 70]]);
+    expect([...exportWindows(run, 10, { acrossGaps: true })]).toEqual([
+      [0, 30],
+      [30, 70],
     ]);
   });
 });
