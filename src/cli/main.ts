@@ -4,6 +4,7 @@
  *
  *   privacy-log collect [--config FILE]   run the collector server
  *   privacy-log stats [options]           query the stats of a SQLite or PostgreSQL store
+ *   privacy-log events [options]          print the raw events a SQLite store holds (read-only)
  *   privacy-log help | --help
  *   privacy-log version | --version
  */
@@ -11,8 +12,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOperatorConfig } from '../config/load-operator-config.js';
-import { isPrivacyLogError } from '../errors.js';
+import { ERROR_CODES, isPrivacyLogError } from '../errors.js';
 import { startCollectorServer } from './collect.js';
+import { EVENTS_USAGE, runEvents } from './events.js';
 import { runStats, STATS_USAGE } from './stats.js';
 
 const USAGE = `Usage: privacy-log <command> [options]
@@ -21,6 +23,8 @@ Commands:
   collect [--config FILE]   Run the collector: receive batches from httpAggregator
                             and store them in the configured aggregators.
   stats [options]           Query a SQLite or PostgreSQL store (stats --help).
+  events [options]          Print the raw events a SQLite store holds, as JSON
+                            lines; --from, --to, --session (events --help).
   help                      Show this help.
   version                   Print the version.
 
@@ -31,11 +35,17 @@ overridden by PRIVACY_LOG_* environment variables (see docs/operators.md).
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Resolves once stdout has taken what it was given (long outputs wait for a slow reader). */
+  drain?: () => Promise<void>;
 }
 
 const processIo: CliIo = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
+  drain: () =>
+    process.stdout.writableNeedDrain
+      ? new Promise((resolve) => process.stdout.once('drain', resolve))
+      : Promise.resolve(),
 };
 
 function version(): string {
@@ -121,6 +131,13 @@ export async function main(
         }
         io.stdout(await runStats(rest, env));
         return 0;
+      case 'events':
+        if (rest.includes('--help') || rest.includes('-h')) {
+          io.stdout(EVENTS_USAGE);
+          return 0;
+        }
+        await runEvents(rest, env, io);
+        return 0;
       case 'version':
       case '--version':
       case '-v':
@@ -139,7 +156,8 @@ export async function main(
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     io.stderr(`${message.startsWith('privacy-log') ? message : `privacy-log: ${message}`}\n`);
-    return isPrivacyLogError(e) ? 2 : 1;
+    // Bad usage or configuration: 2. A store that cannot be opened or read (missing file, old schema): 1.
+    return isPrivacyLogError(e) && !isPrivacyLogError(e, ERROR_CODES.STORE_UNAVAILABLE) ? 2 : 1;
   }
 }
 
@@ -154,6 +172,11 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // `privacy-log events | head`: a reader that stops early ends the command quietly, as with other tools.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {
