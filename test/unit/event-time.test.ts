@@ -48,7 +48,7 @@ describe('eventTime (the ms of an event time, without Date.parse for the usual s
     );
   });
 
-  it('hands days past a month\'s end, years 0–99 and other shapes to Date.parse', () => {
+  it("hands days past a month's end, years 0–99 and other shapes to Date.parse", () => {
     for (const s of [
       '2026-02-29T00:00:00.000Z',
       '2024-02-29T12:00:00.000Z',
