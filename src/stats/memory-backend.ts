@@ -59,6 +59,40 @@ function count(rows: readonly EventRow[], group: Grouping): CountRow[] {
   return [...out.values()];
 }
 
+/** One session's span within a group: its group key, pageviews, first and last event. */
+export interface SessionSpan {
+  key: string;
+  pv: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Session rows from sessions' spans: per group key (for slot grouping, the
+ * slot of the session's first event) how many sessions, how many bounced (at
+ * most one pageview), and their summed duration. Every store's raw session
+ * query ends here, so they all count alike.
+ *
+ * @example
+ * sessionRowsOf([{ key: '', pv: 1, min: 0, max: 60_000 }], { by: 'none' });
+ * // [{ key: '', sessions: 1, bounces: 1, durationMs: 60000 }]
+ */
+export function sessionRowsOf(spans: Iterable<SessionSpan>, group: Grouping): SessionRow[] {
+  const out = new Map<string, SessionRow>();
+  for (const s of spans) {
+    const key = group.by === 'slot' ? String(Math.floor(s.min / SLOT_MS)) : s.key;
+    let o = out.get(key);
+    if (o === undefined) {
+      o = { key, sessions: 0, bounces: 0, durationMs: 0 };
+      out.set(key, o);
+    }
+    o.sessions++;
+    if (s.pv <= 1) o.bounces++;
+    o.durationMs += s.max - s.min;
+  }
+  return [...out.values()];
+}
+
 /**
  * @example
  * const backend = memoryBackend(() => rows.values(), sketches);
@@ -85,19 +119,7 @@ export function memoryBackend(rows: () => Iterable<EventRow>, sketches: SketchSt
         if (r.ts < s.min) s.min = r.ts;
         if (r.ts > s.max) s.max = r.ts;
       }
-      const out = new Map<string, SessionRow>();
-      for (const s of per.values()) {
-        const key = spec.group.by === 'slot' ? String(Math.floor(s.min / SLOT_MS)) : s.key;
-        let o = out.get(key);
-        if (o === undefined) {
-          o = { key, sessions: 0, bounces: 0, durationMs: 0 };
-          out.set(key, o);
-        }
-        o.sessions++;
-        if (s.pv <= 1) o.bounces++;
-        o.durationMs += s.max - s.min;
-      }
-      return [...out.values()];
+      return sessionRowsOf(per.values(), spec.group);
     },
     async dayCounts(spec: DaySpec) {
       const from = Date.parse(`${spec.fromDay}T00:00:00.000Z`);

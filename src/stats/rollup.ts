@@ -45,6 +45,34 @@ export interface RollupGroup {
   slots: Map<number, SlotRollup>;
 }
 
+/** A group's row for a property value (`column` indexes COLUMN_PROPERTIES), made at zero when first asked for. */
+function dayOf(g: RollupGroup, column: number, value: string): DayRollup {
+  const m = g.dims[column]!;
+  let d = m.get(value);
+  if (d === undefined) {
+    const dimension = COLUMN_PROPERTIES[column]!;
+    d = { day: g.day, site: g.site, dimension, value, bot: g.bot, events: 0, pageviews: 0, downloads: 0 };
+    m.set(value, d);
+  }
+  return d;
+}
+
+/** A group's row for a 15-minute slot, made at zero when first asked for. */
+function slotOf(g: RollupGroup, slot: number): SlotRollup {
+  let x = g.slots.get(slot);
+  if (x === undefined) {
+    x = { slot, site: g.site, bot: g.bot, events: 0, pageviews: 0, downloads: 0 };
+    g.slots.set(slot, x);
+  }
+  return x;
+}
+
+function addCounts(into: Counts, c: Counts): void {
+  into.events += c.events;
+  into.pageviews += c.pageviews;
+  into.downloads += c.downloads;
+}
+
 function bump(c: Counts, row: EventRow, sign: number): void {
   c.events += sign;
   if (row.kind === 'pageview') c.pageviews += sign;
@@ -84,31 +112,9 @@ export class RollupAccumulator {
       }
       for (let k = 0; k < COLUMN_PROPERTIES.length; k++) {
         const value = row[COLUMN_PROPERTIES[k]!];
-        if (value === undefined) continue;
-        const m = g.dims[k]!;
-        let d = m.get(value);
-        if (d === undefined) {
-          d = {
-            day: g.day,
-            site: g.site,
-            dimension: COLUMN_PROPERTIES[k]!,
-            value,
-            bot,
-            events: 0,
-            pageviews: 0,
-            downloads: 0,
-          };
-          m.set(value, d);
-        }
-        bump(d, row, sign);
+        if (value !== undefined) bump(dayOf(g, k, value), row, sign);
       }
-      const slot = Math.floor(row.ts / SLOT_MS);
-      let s = g.slots.get(slot);
-      if (s === undefined) {
-        s = { slot, site: g.site, bot, events: 0, pageviews: 0, downloads: 0 };
-        g.slots.set(slot, s);
-      }
-      bump(s, row, sign);
+      bump(slotOf(g, Math.floor(row.ts / SLOT_MS)), row, sign);
     }
   }
 
@@ -129,36 +135,12 @@ export class RollupAccumulator {
    * to a group: `column` indexes COLUMN_PROPERTIES.
    */
   addDay(g: RollupGroup, column: number, value: string, c: Counts): void {
-    const m = g.dims[column]!;
-    let d = m.get(value);
-    if (d === undefined) {
-      d = {
-        day: g.day,
-        site: g.site,
-        dimension: COLUMN_PROPERTIES[column]!,
-        value,
-        bot: g.bot,
-        events: 0,
-        pageviews: 0,
-        downloads: 0,
-      };
-      m.set(value, d);
-    }
-    d.events += c.events;
-    d.pageviews += c.pageviews;
-    d.downloads += c.downloads;
+    addCounts(dayOf(g, column, value), c);
   }
 
   /** Add summed counts of a 15-minute slot of the group's day. */
   addSlot(g: RollupGroup, slot: number, c: Counts): void {
-    let x = g.slots.get(slot);
-    if (x === undefined) {
-      x = { slot, site: g.site, bot: g.bot, events: 0, pageviews: 0, downloads: 0 };
-      g.slots.set(slot, x);
-    }
-    x.events += c.events;
-    x.pageviews += c.pageviews;
-    x.downloads += c.downloads;
+    addCounts(slotOf(g, slot), c);
   }
 
   /** The summed increments; with `sortKeys` sorted by key, so concurrent writers lock rows in one order. */

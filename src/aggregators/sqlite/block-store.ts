@@ -44,6 +44,27 @@ export interface SessionDay {
   pageviews: number;
 }
 
+/** A block's events cut in two: those kept (rows and events) and those gone (rows). */
+interface Split {
+  rows: EventRow[];
+  events: PrivacyEvent[];
+  gone: EventRow[];
+}
+
+/** Decode a whole block and split its events by `keep`. */
+function split(full: StoredBlock, keep: (row: EventRow, i: number) => boolean): Split {
+  const rows = decodeRows(full);
+  const events = decodeEvents(full);
+  const out: Split = { rows: [], events: [], gone: [] };
+  for (let i = 0; i < rows.length; i++) {
+    if (keep(rows[i]!, i)) {
+      out.rows.push(rows[i]!);
+      out.events.push(events[i]!);
+    } else out.gone.push(rows[i]!);
+  }
+  return out;
+}
+
 /** Per-(session, day, site, bot) sums of the events of some blocks. */
 export class SessionSums {
   private readonly byKey = new Map<string, SessionDay>();
@@ -153,14 +174,14 @@ export function blockStore(db: Database.Database) {
 
   type Row = StoredBlock & { id: number };
 
-  /** Re-encode a block with only some of its events (none: the block goes), and delete the ids of the others. */
-  const rewrite = (id: number, rows: readonly EventRow[], events: readonly PrivacyEvent[], goneIds: string[]) => {
-    deleteIds.run(JSON.stringify(goneIds));
-    if (rows.length === 0) {
+  /** Re-encode a block with only the events kept (none: the block goes), and delete the ids of the others. */
+  const rewrite = (id: number, part: Split) => {
+    deleteIds.run(JSON.stringify(part.gone.map((r) => r.id)));
+    if (part.rows.length === 0) {
       deleteBlock.run(id);
       return;
     }
-    const e = encodeBlock(rows, events);
+    const e = encodeBlock(part.rows, part.events);
     updateBlock.run(e.tsMin, e.tsMax, e.n, e.cols, e.dict, e.sessions, e.ids, e.rest, id);
   };
 
@@ -233,27 +254,11 @@ export function blockStore(db: Database.Database) {
           const q = decodeQueryBlock(b.cols, b.dict, b.sessions);
           const code = q.sessionCodeOf(sessionId);
           if (code <= 0) continue;
-          const full = fullBlock.get(b.id) as Row;
-          const rows = decodeRows(full);
-          const events = decodeEvents(full);
-          const keepRows: EventRow[] = [];
-          const keepEvents: PrivacyEvent[] = [];
-          const goneRows: EventRow[] = [];
-          for (let i = 0; i < rows.length; i++) {
-            if (q.session[i] === code) goneRows.push(rows[i]!);
-            else {
-              keepRows.push(rows[i]!);
-              keepEvents.push(events[i]!);
-            }
-          }
-          gone.add(goneRows, -1);
-          removed += goneRows.length;
-          rewrite(
-            b.id,
-            keepRows,
-            keepEvents,
-            goneRows.map((r) => r.id),
-          );
+          const session = q.session;
+          const part = split(fullBlock.get(b.id) as Row, (_, i) => session[i] !== code);
+          gone.add(part.gone, -1);
+          removed += part.gone.length;
+          rewrite(b.id, part);
         }
       return removed;
     },
@@ -281,22 +286,10 @@ export function blockStore(db: Database.Database) {
     cutAt(before: number): number {
       let removed = 0;
       for (const id of straddling.all(before, before) as number[]) {
-        const full = fullBlock.get(id) as Row;
-        const rows = decodeRows(full);
-        const events = decodeEvents(full);
-        const keepRows: EventRow[] = [];
-        const keepEvents: PrivacyEvent[] = [];
-        const goneIds: string[] = [];
-        for (let i = 0; i < rows.length; i++) {
-          if (rows[i]!.ts < before) goneIds.push(rows[i]!.id);
-          else {
-            keepRows.push(rows[i]!);
-            keepEvents.push(events[i]!);
-          }
-        }
-        if (goneIds.length === 0) continue;
-        removed += goneIds.length;
-        rewrite(id, keepRows, keepEvents, goneIds);
+        const part = split(fullBlock.get(id) as Row, (row) => row.ts >= before);
+        if (part.gone.length === 0) continue;
+        removed += part.gone.length;
+        rewrite(id, part);
       }
       return removed;
     },

@@ -7,6 +7,7 @@
  */
 import type { CountRow, RawSpec, SessionRow } from '../../stats/backend.js';
 import { SLOT_MS } from '../../stats/event-columns.js';
+import { type SessionSpan, sessionRowsOf } from '../../stats/memory-backend.js';
 import type { QueryBlock } from './event-block.js';
 
 /** Takes blocks overlapping the spec's range, in any order; result() answers for all of them. */
@@ -179,13 +180,6 @@ export function blockCounts(spec: RawSpec): BlockAccumulator<CountRow> {
   };
 }
 
-interface SessionSpan {
-  key: string;
-  pv: number;
-  min: number;
-  max: number;
-}
-
 interface LocalSpan {
   group: number;
   session: number;
@@ -303,19 +297,7 @@ export function blockSessions(spec: RawSpec): BlockAccumulator<SessionRow> {
       }
     },
     result() {
-      const out = new Map<string, SessionRow>();
-      for (const s of per.values()) {
-        const key = group.by === 'slot' ? String(Math.floor(s.min / SLOT_MS)) : s.key;
-        let o = out.get(key);
-        if (o === undefined) {
-          o = { key, sessions: 0, bounces: 0, durationMs: 0 };
-          out.set(key, o);
-        }
-        o.sessions++;
-        if (s.pv <= 1) o.bounces++;
-        o.durationMs += s.max - s.min;
-      }
-      return [...out.values()];
+      return sessionRowsOf(per.values(), group);
     },
   };
 }
