@@ -18,7 +18,7 @@ import { migrate, SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrati
 import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
 import type { PrivacyLogError } from '../../src/errors.js';
 import type { PrivacyEvent } from '../../src/event.js';
-import type { StatsQuery, StatsResult } from '../../src/stats/query.js';
+import { METRICS, type StatsQuery, type StatsResult } from '../../src/stats/query.js';
 import { datasetArbitrary, makeEvent, prng, sketchUpdatesFor } from '../conformance/dataset.js';
 import { eventArb } from '../helpers/event-arbitrary.js';
 import {
@@ -44,15 +44,7 @@ const DAY = '2026-03-10';
 const KEEP_DAYS = 36_500;
 /** Events per block the migration writes. */
 const BLOCK_EVENTS = 250;
-const ALL_METRICS = [
-  'pageviews',
-  'visitors',
-  'downloads',
-  'events',
-  'sessions',
-  'bounce_rate',
-  'visit_duration',
-] as const;
+const ALL_METRICS = METRICS;
 const SESSION_METRICS = ['sessions', 'bounce_rate', 'visit_duration'] as const;
 /** A filter every event matches: the same query answered from the raw events instead of rollups and session_day. */
 const everyEvent = { property: 'kind', op: '!=', value: 'no-such-kind' } as const;
