@@ -14,7 +14,6 @@ import { ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '
 import type { PrivacyEvent } from '../../event.js';
 import { createStatsEngine } from '../../stats/engine.js';
 import type { EventRow } from '../../stats/event-columns.js';
-import { mergeBlobs } from '../../stats/hll.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
 import { RollupAccumulator } from '../../stats/rollup.js';
 import { checkBatch, retentionCutoffs, saltKeepFrom } from '../../stats/store-support.js';
@@ -23,6 +22,7 @@ import type { Batch, SketchUpdate, StatsAggregator } from '../aggregator.js';
 import { addBlockRollups } from './block-rollups.js';
 import { blockStore, SessionSums } from './block-store.js';
 import { type EncodedBlock, encodeBlock, type QueryBlock } from './event-block.js';
+import { SLICE_MS, sketchDeltas } from './sketch-deltas.js';
 import { sqliteBackend } from './sqlite-backend.js';
 import { openSqliteStore, type SqliteAggregatorOptions } from './sqlite-open.js';
 import { walCheckpointer } from './wal-checkpointer.js';
@@ -35,7 +35,6 @@ import {
   type JournalSketches,
   journalPayload,
   journalPrefix,
-  type SketchEntry,
   SketchMerge,
 } from './write-journal.js';
 
@@ -78,8 +77,6 @@ const WRITE_SLICE_ROWS = 500;
  * them: ≈ 1 ms (10 000 a statement, as PostgreSQL does, held the loop ≈ 20 ms).
  */
 const RETENTION_SLICE = 500;
-/** The same bound for the other background transactions (sketch appends before a fold, compaction). */
-const SLICE_MS = 1;
 const NO_SKETCHES: readonly SketchUpdate[] = [];
 const DAY_MS = 86_400_000;
 /** Journal rows whose blocks' sessions one step sums before a scheduled fold (≈ 4 × 250 events). */
@@ -129,8 +126,6 @@ const FOLD_EVERY_BATCHES = 100;
 /** Compact sketch deltas after this many folds (or dirty keys), off the write path. */
 const COMPACT_EVERY_FOLDS = 5;
 const COMPACT_DIRTY_KEYS = 5000;
-/** Keys compacted per transaction, so compaction never holds the write lock for long. */
-const COMPACT_SLICE = 256;
 
 /**
  * @example
@@ -157,13 +152,6 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const payloadOf = db.prepare('SELECT payload FROM pending WHERE id = ?').pluck();
   const hasPending = db.prepare('SELECT EXISTS (SELECT 1 FROM pending)').pluck();
   const deletePending = db.prepare('DELETE FROM pending WHERE id <= ?');
-  const appendSketch = db.prepare(
-    'INSERT INTO sketches (dimension, day, site, value, registers) VALUES (?, ?, ?, ?, ?)',
-  );
-  const keySketches = db.prepare(
-    'SELECT rowid AS id, registers FROM sketches WHERE dimension = ? AND day = ? AND site = ? AND value = ?',
-  );
-  const deleteSketch = db.prepare('DELETE FROM sketches WHERE rowid = ?');
   const insertSalt = db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)');
   const getSalt = db.prepare('SELECT salt FROM salts WHERE day = ?').pluck();
   const deleteSalts = db.prepare('DELETE FROM salts WHERE day < ?');
@@ -223,8 +211,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   /** write() calls still running (close waits for them). */
   const writing = new Set<Promise<void>>();
 
-  // Sketch keys this process appended deltas to since the last compaction.
-  const dirty = new Map<string, readonly [string, string, string, string]>();
+  const deltas = sketchDeltas(db, backend, () => checkpointer?.committed());
   let batchesSinceCompaction = 0;
 
   let batchesSinceFold = 0;
@@ -247,33 +234,6 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     if (inserted.block === 0 && sketches.length === 0) return { stored: undefined, sketches, journaled: false };
     insertPending.run(journalPayload(token, inserted.block, slice.journal));
     return { stored: inserted.stored, sketches, journaled: true };
-  });
-
-  /** Append one key's summed sketch delta (if any) and note the key for compaction. */
-  const appendDelta = (m: SketchEntry) => {
-    if (m.hll.isEmpty()) return;
-    appendSketch.run(...m.key, m.hll.encode());
-    backend.invalidate(m.key[0], m.key[1]);
-    const k = m.key.join('\u0000');
-    if (!dirty.has(k)) dirty.set(k, m.key);
-  };
-
-  /**
-   * Before a scheduled fold: append the in-memory sketch deltas from `from`
-   * on, until SLICE_MS has passed; returns where to go on. This shortens the
-   * fold's own transaction (which must apply the rollups and delete the
-   * journal rows at once) to the rollups. Safe to commit apart: sketch merges
-   * are idempotent (max), so a journal row holding the same pairs, folded
-   * later by any connection, adds nothing to them.
-   */
-  const drainTx = db.transaction((entries: readonly SketchEntry[], from: number): number => {
-    const started = performance.now();
-    let i = from;
-    while (i < entries.length) {
-      appendDelta(entries[i++]!);
-      if (performance.now() - started >= SLICE_MS) break;
-    }
-    return i;
   });
 
   /**
@@ -334,7 +294,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     }
     if (foreign !== undefined) applyRollups(foreign);
     if (useSums) applyRollups(pendingSums.rollups);
-    for (const m of sketches.entries) appendDelta(m);
+    for (const m of sketches.entries) deltas.append(m);
     const lastId = pend[pend.length - 1]!.id;
     foldSessions(0, lastId);
     clearSessionsFolded.run(lastId);
@@ -348,25 +308,6 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     pendingSums.clear();
     checkpointer?.committed();
   };
-
-  /** Merge each dirty key's rows into one, from `from` on, until COMPACT_SLICE keys or SLICE_MS; returns where to go on. */
-  const compactTx = db.transaction((keys: ReadonlyArray<readonly [string, string, string, string]>, from = 0) => {
-    const started = performance.now();
-    const end = Math.min(keys.length, from + COMPACT_SLICE);
-    let i = from;
-    while (i < end) {
-      const k = keys[i++]!;
-      const parts = keySketches.all(...k) as Array<{ id: number; registers: Uint8Array }>;
-      if (parts.length >= 2) {
-        let merged: Uint8Array | undefined;
-        for (const p of parts) merged = mergeBlobs(merged, p.registers);
-        for (const p of parts) deleteSketch.run(p.id);
-        appendSketch.run(...k, merged!);
-      }
-      if (performance.now() - started >= SLICE_MS) break;
-    }
-    return i;
-  });
 
   /**
    * Take a session's events out of their blocks and their increments out of
@@ -439,45 +380,14 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
         );
 
   let compacting: Promise<void> | undefined;
-  /** Compact the dirty sketch keys in slices, yielding between them; failures leave deltas for next time (readers merge them anyway). */
-  async function compact(): Promise<void> {
-    batchesSinceCompaction = 0;
-    const keys = [...dirty.values()];
-    dirty.clear();
-    // close() waits for this loop before closing the database, so it runs to the end.
-    for (let i = 0; i < keys.length; ) {
-      const from = i;
-      try {
-        i = compactTx.immediate(keys, from);
-      } catch {
-        i = Math.min(keys.length, from + COMPACT_SLICE);
-        for (let j = from; j < i; j++) dirty.set(keys[j]!.join('\u0000'), keys[j]!);
-      }
-      checkpointer?.committed();
-      await yieldTurn();
-    }
-  }
   let folding: Promise<void> | undefined;
   /** Fold now (reads call this first, so results always include every stored batch). */
   const foldNow = () => {
     batchesSinceFold = 0;
     fold();
     batchesSinceCompaction++;
-    if (batchesSinceCompaction >= COMPACT_EVERY_FOLDS || dirty.size >= COMPACT_DIRTY_KEYS) scheduleCompaction();
+    if (batchesSinceCompaction >= COMPACT_EVERY_FOLDS || deltas.dirtyKeys >= COMPACT_DIRTY_KEYS) scheduleCompaction();
   };
-  /** Append this process's summed sketch deltas in short transactions, a turn of the loop between them. */
-  async function drainSketches(): Promise<void> {
-    // A fold by a read in between releases this list (its length drops to 0) and the loop ends.
-    const entries = pendingSums.sketches.entries;
-    for (let i = 0; i < entries.length && !closed; ) {
-      const from = i;
-      i = drainTx.immediate(entries, from);
-      // Only now that they are committed: emptied deltas are skipped by the fold.
-      for (let j = from; j < i; j++) entries[j]!.hll.release();
-      checkpointer?.committed();
-      await yieldTurn();
-    }
-  }
   /** Sum the journal's sessions into session_day in short transactions, a turn of the loop between them. */
   async function drainSessions(): Promise<void> {
     const ids = pendingIds.all() as number[];
@@ -490,7 +400,8 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const scheduleFold = () => {
     if (folding || closed) return;
     folding = yieldTurn()
-      .then(drainSketches)
+      // This process's summed sketch deltas first, in short transactions (a fold by a read in between empties the list).
+      .then(() => deltas.drain(pendingSums.sketches.entries, () => closed))
       .then(drainSessions)
       .then(() => {
         if (!closed) foldNow();
@@ -505,7 +416,11 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const scheduleCompaction = () => {
     if (compacting || closed) return;
     compacting = yieldTurn()
-      .then(compact)
+      .then(() => {
+        batchesSinceCompaction = 0;
+        // close() waits for this before closing the database, so it runs to the end.
+        return deltas.compact();
+      })
       .finally(() => {
         compacting = undefined;
       });
@@ -680,8 +595,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       }
       await compacting;
       try {
-        const keys = [...dirty.values()];
-        for (let i = 0; i < keys.length; ) i = compactTx.immediate(keys, i);
+        deltas.compactNow();
       } catch {
         // Uncompacted deltas stay valid: readers merge every row of a key.
       }
