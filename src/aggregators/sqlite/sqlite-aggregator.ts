@@ -53,7 +53,11 @@ export interface SqliteAggregator extends StatsAggregator {
    * The raw events stored with a time in [from, to) (epoch ms; all by
    * default), exactly as they were written — what the store holds, for an
    * operator to inspect or export. Raw events are kept in encoded blocks, so
-   * this (not SQL) is how to read them.
+   * this (not SQL) is how to read them. The whole range is held in memory:
+   * for large exports, `privacy-log events` streams them.
+   *
+   * @example
+   * const today = await store.readEvents({ from: Date.parse('2026-03-10'), to: Date.parse('2026-03-11') });
    */
   readEvents(range?: { from?: number; to?: number }): Promise<PrivacyEvent[]>;
   salt(day: string, candidate: string): Promise<string>;
