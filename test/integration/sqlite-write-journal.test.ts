@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
-import { SketchDelta } from '../../src/aggregators/sqlite/write-journal.js';
+import { encodeJournalSketches, SketchDelta, SketchMerge } from '../../src/aggregators/sqlite/write-journal.js';
 import type { PrivacyLogError } from '../../src/errors.js';
 import { HLL_REGISTERS, HyperLogLog } from '../../src/stats/hll.js';
 import type { StatsQuery } from '../../src/stats/query.js';
@@ -191,6 +191,43 @@ describe('SketchDelta (the fold’s in-memory sketch per key)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("merges a journal row's packed sketch part exactly as its pairs, across the dense switch (property)", () => {
+    const updateArb = fc.record({
+      dimension: fc.constantFrom('site', 'page'),
+      day: fc.constantFrom('2026-03-10', '2026-03-11'),
+      site: fc.constantFrom('a', 'b'),
+      value: fc.constantFrom('', '/x'),
+      registers: fc.array(pairArb, { maxLength: 600 }),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.array(updateArb, { maxLength: 6 }), { minLength: 1, maxLength: 5 }), (batches) => {
+        const byPairs = new SketchMerge();
+        const byPacked = new SketchMerge();
+        for (const updates of batches) {
+          byPairs.add(updates);
+          byPacked.addPacked(encodeJournalSketches(updates));
+        }
+        const encoded = (m: SketchMerge) =>
+          m.entries.map((e) => [e.key.join('|'), Buffer.from(e.hll.encode()).toString('hex')]).sort();
+        expect(encoded(byPacked)).toEqual(encoded(byPairs));
+      }),
+      { numRuns: 150 },
+    );
+    // One key past the dense switch (DENSE_AT registers), fed in batches both ways.
+    const byPairs = new SketchMerge();
+    const byPacked = new SketchMerge();
+    for (let b = 0; b < 6; b++) {
+      const registers = Array.from(
+        { length: 700 },
+        (_, i) => [(b * 700 + i * 7) % HLL_REGISTERS, 1 + ((b + i) % 20)] as [number, number],
+      );
+      const updates = [{ dimension: 'site' as const, day: '2026-03-10', site: 'a', value: '', registers }];
+      byPairs.add(updates);
+      byPacked.addPacked(encodeJournalSketches(updates));
+    }
+    expect(Buffer.from(byPacked.entries[0]!.hll.encode())).toEqual(Buffer.from(byPairs.entries[0]!.hll.encode()));
   });
 
   it('switches to the dense form past the sparse limit, like HyperLogLog, and merges stored blobs of both forms', () => {

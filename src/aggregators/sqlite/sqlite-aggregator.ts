@@ -115,7 +115,6 @@ function encodeSlice(b: ReturnType<typeof checkBatch>, from: number, end: number
 interface WriteSlice {
   /** The block of the events actually inserted (replayed ids are left out), decoded for counting. */
   stored: QueryBlock | undefined;
-  sketches: readonly SketchUpdate[];
   journaled: boolean;
 }
 
@@ -235,9 +234,9 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const writeTx = db.transaction((slice: EncodedSlice): WriteSlice => {
     const inserted = blocks.insert(slice.rows, slice.events, slice.block);
     const { sketches } = slice;
-    if (inserted.block === 0 && sketches.length === 0) return { stored: undefined, sketches, journaled: false };
+    if (inserted.block === 0 && sketches.length === 0) return { stored: undefined, journaled: false };
     insertPending.run(journalPayload(token, inserted.block, slice.journal));
-    return { stored: inserted.stored, sketches, journaled: true };
+    return { stored: inserted.stored, journaled: true };
   });
 
   /**
@@ -512,7 +511,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
             throw failed('write', err);
           }
           checkpointer?.committed();
-          if (written.journaled) pendingSums.add(written.stored, written.sketches);
+          if (written.journaled) pendingSums.add(written.stored, slice.journal);
           from = end;
         } while (from < b.rows.length);
       })();

@@ -43,14 +43,20 @@ export function journalPrefix(token: string): string {
   return `{"w":${JSON.stringify(token)},`;
 }
 
-/** A journal row's sketch part, encoded ahead of its transaction: JSON text of `k` and `r`. */
+/**
+ * A journal row's sketch part, encoded ahead of its transaction: JSON text of
+ * `k` and `r`, and the same keys and packed pairs for the in-memory sums.
+ */
 export interface JournalSketches {
   readonly k: string;
   readonly r: string;
+  readonly keys: JournalPayload['k'];
+  /** Packed valid pairs (index high byte, low byte, rank), `keys[i][4]` of them per key, in order. */
+  readonly pairs: Uint8Array;
 }
 
 /** No sketch updates (every slice of a batch but the last). */
-export const NO_JOURNAL_SKETCHES: JournalSketches = { k: '[]', r: '""' };
+export const NO_JOURNAL_SKETCHES: JournalSketches = { k: '[]', r: '""', keys: [], pairs: new Uint8Array(0) };
 
 /** Encode the sketch part of a journal row. Pairs a sketch cannot hold are left out (the merge would ignore them). */
 export function encodeJournalSketches(sketches: readonly SketchUpdate[]): JournalSketches {
@@ -76,7 +82,12 @@ export function encodeJournalSketches(sketches: readonly SketchUpdate[]): Journa
     }
     keys[s] = [u.dimension, u.day, u.site, u.value, n];
   }
-  return { k: JSON.stringify(keys), r: JSON.stringify(bytes.toString('base64', 0, o)) };
+  return {
+    k: JSON.stringify(keys),
+    r: JSON.stringify(bytes.toString('base64', 0, o)),
+    keys,
+    pairs: bytes.subarray(0, o),
+  };
 }
 
 /** A journal row's payload: the writer's token first (its rows are recognised by that prefix), then the rest. */
@@ -96,8 +107,9 @@ export function decodeJournal(payload: string, into: SketchMerge): { block: numb
   let o = 0;
   for (const [dimension, day, site, value, n] of j.k) {
     const hll = into.sketch([dimension, day, site, value]);
-    for (let p = 0; p < n && o + 2 < bytes.length; p++, o += PAIR_BYTES)
-      hll.add((bytes[o]! << 8) | bytes[o + 1]!, bytes[o + 2]!);
+    const count = Math.max(0, Math.min(n, Math.floor((bytes.length - o) / PAIR_BYTES)));
+    hll.addPacked(bytes, o, count);
+    o += count * PAIR_BYTES;
   }
   return { block: typeof j.b === 'number' ? j.b : 0 };
 }
@@ -175,6 +187,27 @@ export class SketchDelta {
     for (let k = 0; k < pairs.length; k++) {
       const i = pairs[k]![0];
       const r = pairs[k]![1];
+      if (validPair(i, r)) out.push((i << RANK_BITS) | r);
+    }
+    if (out.length >= this.compactAt) this.compact();
+  }
+
+  /** Raise registers from `count` packed pairs of `bytes` at `at` (index high byte, low byte, rank). */
+  addPacked(bytes: Uint8Array, at: number, count: number): void {
+    const d = this.dense;
+    const end = at + count * PAIR_BYTES;
+    if (d !== undefined) {
+      for (let o = at; o < end; o += PAIR_BYTES) {
+        const i = (bytes[o]! << 8) | bytes[o + 1]!;
+        const r = bytes[o + 2]!;
+        if (validPair(i, r) && d[i]! < r) d[i] = r;
+      }
+      return;
+    }
+    const out = this.pairs;
+    for (let o = at; o < end; o += PAIR_BYTES) {
+      const i = (bytes[o]! << 8) | bytes[o + 1]!;
+      const r = bytes[o + 2]!;
       if (validPair(i, r)) out.push((i << RANK_BITS) | r);
     }
     if (out.length >= this.compactAt) this.compact();
@@ -309,6 +342,15 @@ export class SketchMerge {
     }
   }
 
+  /** Merge a journal row's packed sketch part (what encodeJournalSketches made). */
+  addPacked(sketches: JournalSketches): void {
+    let o = 0;
+    for (const [dimension, day, site, value, n] of sketches.keys) {
+      this.entry(dimension, day, site, value).hll.addPacked(sketches.pairs, o, n);
+      o += n * PAIR_BYTES;
+    }
+  }
+
   /** Forget every key (after a fold). */
   release(): void {
     for (const e of this.entries) e.hll.release();
@@ -327,9 +369,10 @@ export class FoldAccumulator {
   sketches = new SketchMerge();
   rows = 0;
 
-  add(inserted: QueryBlock | undefined, sketches: readonly SketchUpdate[]): void {
+  /** A committed slice: its block's rollups and its journal row's sketch part. */
+  add(inserted: QueryBlock | undefined, sketches: JournalSketches): void {
     if (inserted !== undefined) addBlockRollups(this.rollups, inserted);
-    if (sketches.length > 0) this.sketches.add(sketches);
+    if (sketches.keys.length > 0) this.sketches.addPacked(sketches);
     this.rows++;
   }
 
