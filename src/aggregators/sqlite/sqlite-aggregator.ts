@@ -72,8 +72,8 @@ export interface SqliteAggregator extends StatsAggregator {
  * default: one block). A slice is encoded in one turn of the event loop and
  * stored in the next, so a request waits behind at most one of the two
  * (≈ 1 ms each on the development VM). Slices of 250, encoded and stored in
- * one turn, cost ≈ 2 µs more of every event (twice the commits, blocks,
- * journal rows and session sums) for about the same longest turn.
+ * one turn, cost about the same CPU with twice the blocks, commits and
+ * journal rows.
  */
 const WRITE_SLICE_ROWS = 500;
 /**
