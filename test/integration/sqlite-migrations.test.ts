@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Batch } from '../../src/aggregators/aggregator.js';
+import { schema4Event } from '../../src/aggregators/sqlite/migrate-to-blocks.js';
 import { migrate, SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrations.js';
 import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
 import type { PrivacyLogError } from '../../src/errors.js';
@@ -356,6 +357,28 @@ describe('sqliteAggregator: migration 4 (from schema 3: session_day)', () => {
 });
 
 describe('sqliteAggregator: migration 5 (raw events as blocks)', () => {
+  it('rebuilds each schema-4 row exactly as the view events did, key order included (property)', () => {
+    let n = 0;
+    fc.assert(
+      fc.property(fc.array(eventArb, { minLength: 1, maxLength: 30 }), (events) => {
+        const db = new Database(join(dir, `rebuild-${n++}.db`));
+        try {
+          migrate(db, 4);
+          insertSchema4Rows(db, events);
+          const docs = db.prepare('SELECT doc FROM events ORDER BY seq').pluck().all() as string[];
+          const rows = db.prepare('SELECT * FROM event_rows ORDER BY seq').all() as Parameters<
+            typeof schema4Event
+          >[0][];
+          expect(rows.map((r) => JSON.stringify(schema4Event(r)))).toEqual(docs);
+          expect(rows.map(schema4Event)).toEqual(events);
+        } finally {
+          db.close();
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('upgrades what a crashed schema-4 writer left: folded rollups, journal rows pending (one with its sessions summed)', async () => {
     const data = eventsOf(300, 5);
     const [folded, summed, pending] = batches(data, 100, 80) as [Batch, Batch, Batch];

@@ -6,11 +6,12 @@
  * away here, so first what it names is added: the rollups and session_day of
  * its rows, in the SQL the schema-4 fold used. Its journal rows keep their
  * sketch updates, re-pointed at no block (`"b":0`), for the next fold. Then
- * the rows are re-read through the view events (which rebuilds each event
- * exactly) and written as blocks of BLOCK_EVENTS, in `seq` order.
+ * each row's event is rebuilt from its columns and `rest` (exactly as the
+ * view `events` rebuilds it, in JS: ≈ 3× faster than reading the view) and
+ * written as blocks of BLOCK_EVENTS, in `seq` order.
  */
 import type Database from 'better-sqlite3';
-import type { PrivacyEvent } from '../../event.js';
+import type { ConsentSource, ConsentValue, DeviceClass, EventKind, PrivacyEvent, ReferrerType } from '../../event.js';
 import { eventRow } from '../../stats/event-columns.js';
 import { encodeBlock } from './event-block.js';
 import { rollupFromEventsSql } from './rollup-sql.js';
@@ -54,6 +55,94 @@ const FOLD_SESSIONS_V4 = `
   ON CONFLICT (session_id, day, site, bot) DO UPDATE SET first_ts = min(first_ts, excluded.first_ts),
     last_ts = max(last_ts, excluded.last_ts), pageviews = pageviews + excluded.pageviews`;
 
+/** A row of schema 2–4's event_rows. */
+interface Schema4Row {
+  seq: number;
+  id: string;
+  site: string;
+  kind: string;
+  page: string | null;
+  referrer: string | null;
+  browser: string | null;
+  os: string | null;
+  device: string;
+  isp: string | null;
+  domain: string | null;
+  download: string | null;
+  bot: number;
+  session_id: string | null;
+  rest: string;
+}
+
+/** Set `o[key] = v` unless v is null or undefined (the view's merge patch onto '{}' drops nulls). */
+function put(o: Record<string, unknown>, key: string, v: unknown): void {
+  if (v !== null && v !== undefined) o[key] = v;
+}
+
+/**
+ * The event of a schema 2–4 row, as the view `events` of migration 2 builds
+ * its `doc`: the columns, plus `rest` — [version, time, method, path when not
+ * the page column, query, route, status, bytes, durationMs, address,
+ * prefixLength, asn, browserVersion, osVersion, referrer type, referrer host
+ * when not the referrer column, referrer path, download complete,
+ * contentType, analytics, source, policyVersion].
+ */
+export function schema4Event(r: Schema4Row): PrivacyEvent {
+  const x = JSON.parse(r.rest) as unknown[];
+  const request: Record<string, unknown> = {};
+  put(request, 'method', x[2]);
+  put(request, 'path', x[3] ?? r.page);
+  put(request, 'query', x[4]);
+  put(request, 'route', x[5]);
+  const response: Record<string, unknown> = {};
+  put(response, 'status', x[6]);
+  put(response, 'bytes', x[7]);
+  put(response, 'durationMs', x[8]);
+  const client: Record<string, unknown> = {};
+  put(client, 'address', x[9]);
+  put(client, 'prefixLength', x[10]);
+  put(client, 'isp', r.isp);
+  put(client, 'asn', x[11]);
+  put(client, 'domain', r.domain);
+  const agent: Record<string, unknown> = {};
+  put(agent, 'browser', r.browser);
+  put(agent, 'browserVersion', x[12]);
+  put(agent, 'os', r.os);
+  put(agent, 'osVersion', x[13]);
+  put(agent, 'device', r.device as DeviceClass);
+  agent.bot = r.bot !== 0;
+  const e: Record<string, unknown> = {};
+  put(e, 'id', r.id);
+  put(e, 'time', x[1]);
+  put(e, 'site', r.site);
+  put(e, 'kind', r.kind as EventKind);
+  e.request = request;
+  e.response = response;
+  e.client = client;
+  e.agent = agent;
+  if (x[14] !== null && x[14] !== undefined) {
+    const referrer: Record<string, unknown> = {};
+    put(referrer, 'host', x[15] ?? r.referrer);
+    put(referrer, 'path', x[16]);
+    put(referrer, 'type', x[14] as ReferrerType);
+    e.referrer = referrer;
+  }
+  if (x[17] !== null && x[17] !== undefined) {
+    const download: Record<string, unknown> = {};
+    put(download, 'file', r.download);
+    put(download, 'complete', x[17]);
+    put(download, 'contentType', x[18]);
+    e.download = download;
+  }
+  const consent: Record<string, unknown> = {};
+  put(consent, 'analytics', x[19] as ConsentValue);
+  put(consent, 'source', x[20] as ConsentSource);
+  put(consent, 'policyVersion', x[21]);
+  e.consent = consent;
+  if (r.session_id !== null) e.session = { id: r.session_id };
+  return e as unknown as PrivacyEvent;
+}
+
 /**
  * Migration 5, inside its transaction.
  *
@@ -81,17 +170,20 @@ export function blocksFromEventRows(db: Database.Database): void {
 
   // 2. The rows, as blocks.
   db.exec(BLOCK_TABLES_SQL);
-  const read = db.prepare('SELECT seq, doc FROM events WHERE seq > ? ORDER BY seq LIMIT ?');
+  const read = db.prepare(
+    `SELECT seq, id, site, kind, page, referrer, browser, os, device, isp, domain, download, bot, session_id, rest
+     FROM event_rows WHERE seq > ? ORDER BY seq LIMIT ?`,
+  );
   const insertBlock = db.prepare(
     'INSERT INTO event_blocks (ts_min, ts_max, n, cols, dict, sessions, ids, rest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const insertIds = db.prepare('INSERT OR IGNORE INTO event_ids (id, block) SELECT value, ? FROM json_each(?)');
   let after = 0;
   for (;;) {
-    const page = read.all(after, BLOCK_EVENTS) as Array<{ seq: number; doc: string }>;
+    const page = read.all(after, BLOCK_EVENTS) as Schema4Row[];
     if (page.length === 0) break;
     after = page[page.length - 1]!.seq;
-    const events = page.map((r) => JSON.parse(r.doc) as PrivacyEvent);
+    const events = page.map(schema4Event);
     const e = encodeBlock(events.map(eventRow), events);
     const block = insertBlock.run(e.tsMin, e.tsMax, e.n, e.cols, e.dict, e.sessions, e.ids, e.rest).lastInsertRowid;
     insertIds.run(block, e.ids);
