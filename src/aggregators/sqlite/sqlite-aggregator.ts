@@ -16,7 +16,7 @@ import { createStatsEngine } from '../../stats/engine.js';
 import type { EventRow } from '../../stats/event-columns.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
 import { RollupAccumulator } from '../../stats/rollup.js';
-import { checkBatch, retentionCutoffs, saltKeepFrom } from '../../stats/store-support.js';
+import { checkBatch, saltKeepFrom } from '../../stats/store-support.js';
 import { isDay } from '../../stats/time-range.js';
 import type { Batch, SketchUpdate, StatsAggregator } from '../aggregator.js';
 import { addBlockRollups } from './block-rollups.js';
@@ -25,6 +25,7 @@ import { type EncodedBlock, encodeBlock, type QueryBlock } from './event-block.j
 import { SLICE_MS, sketchDeltas } from './sketch-deltas.js';
 import { sqliteBackend } from './sqlite-backend.js';
 import { openSqliteStore, type SqliteAggregatorOptions } from './sqlite-open.js';
+import { sqliteRetention } from './sqlite-retention.js';
 import { walCheckpointer } from './wal-checkpointer.js';
 import {
   decodeJournal,
@@ -76,14 +77,8 @@ export interface SqliteAggregator extends StatsAggregator {
  * journal rows.
  */
 const WRITE_SLICE_ROWS = 500;
-/**
- * session_day rows deleted per retention statement, a turn of the loop between
- * them: ≈ 1 ms (10 000 a statement, as PostgreSQL does, held the loop ≈ 20 ms).
- */
-const RETENTION_SLICE = 500;
 const NO_SKETCHES: readonly SketchUpdate[] = [];
-const DAY_MS = 86_400_000;
-/** Journal rows whose blocks' sessions one step sums before a scheduled fold (≈ 4 × 250 events). */
+/** Journal rows whose blocks' sessions one step sums before a scheduled fold (≈ 4 × 500 events). */
 const SESSION_SLICE_JOURNAL_ROWS = 4;
 
 /** One slice of a batch, encoded outside its transaction (in the turn before it). */
@@ -153,14 +148,10 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   // Which journal rows are this writer's, without reading their payloads (a fold from the in-memory sums needs none).
   const pendingRows = db.prepare('SELECT id, substr(payload, 1, ?) = ? AS mine FROM pending ORDER BY id');
   const payloadOf = db.prepare('SELECT payload FROM pending WHERE id = ?').pluck();
-  const hasPending = db.prepare('SELECT EXISTS (SELECT 1 FROM pending)').pluck();
   const deletePending = db.prepare('DELETE FROM pending WHERE id <= ?');
   const insertSalt = db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)');
   const getSalt = db.prepare('SELECT salt FROM salts WHERE day = ?').pluck();
   const deleteSalts = db.prepare('DELETE FROM salts WHERE day < ?');
-  const expireDays = db.prepare('DELETE FROM rollup_day WHERE day < ?');
-  const expireSlots = db.prepare('DELETE FROM rollup_slot WHERE slot < ?');
-  const expireSketches = db.prepare('DELETE FROM sketches WHERE day < ?');
   const deleteZeroDays = db.prepare('DELETE FROM rollup_day WHERE events <= 0');
   const deleteZeroSlots = db.prepare('DELETE FROM rollup_slot WHERE events <= 0');
   // Session metrics' table (migration 4): per (session, UTC day, site, bot), summed from the blocks a fold brings.
@@ -182,11 +173,6 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const clearSessionsFolded = db.prepare('DELETE FROM session_folded WHERE id <= ?');
   const pendingIds = db.prepare('SELECT id FROM pending ORDER BY id').pluck();
   const forgetSessionDays = db.prepare('DELETE FROM session_day WHERE session_id = ?');
-  const expireSessionDays = db.prepare(
-    `DELETE FROM session_day WHERE (session_id, day, site, bot) IN
-     (SELECT session_id, day, site, bot FROM session_day WHERE day < ? LIMIT ${RETENTION_SLICE})`,
-  );
-  const clearSessionDay = db.prepare('DELETE FROM session_day WHERE day = ?');
   const sessionDaysOf = db.prepare('SELECT DISTINCT day FROM session_day WHERE session_id = ?').pluck();
 
   const blocks = blockStore(db);
@@ -328,33 +314,6 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     return n;
   });
 
-  /**
-   * One retention step: fold first when the journal is not empty (a replayed
-   * old event may sit in a block not folded yet; its increments must count
-   * before the block goes), then delete a few expired blocks.
-   */
-  const expireTx = db.transaction((before: number) => {
-    const folded = hasPending.get() === 1;
-    if (folded) foldTx();
-    return { ...blocks.expireSome(before), folded };
-  });
-
-  /**
-   * Retention's last step: blocks across the cutoff keep only later events,
-   * and the day the cutoff falls in has its sessions summed again from the
-   * events kept (after a fold, so no journal row adds them a second time).
-   */
-  const cutTx = db.transaction((before: number) => {
-    foldTx();
-    const removed = blocks.cutAt(before);
-    const cutoffDay = Math.floor(before / DAY_MS);
-    clearSessionDay.run(cutoffDay);
-    const sums = new SessionSums();
-    blocks.sessionsInRange(cutoffDay * DAY_MS, (cutoffDay + 1) * DAY_MS, sums);
-    applySessions(sums);
-    return removed;
-  });
-
   const saltTx = db.transaction((day: string, candidate: string) => {
     deleteSalts.run(saltKeepFrom(day));
     insertSalt.run(day, candidate);
@@ -429,36 +388,21 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       });
   };
 
+  const retentionRun = sqliteRetention({
+    db,
+    blocks,
+    backend,
+    retention,
+    foldInside: () => foldTx(),
+    foldNow,
+    // A fold inside took every journal row (as forget's does): the in-memory sums are stale.
+    foldedAll: () => pendingSums.clear(),
+    applySessions,
+    isClosed: () => closed,
+  });
   async function runRetention(now = Date.now()) {
     assertOpen('runRetention');
-    const c = retentionCutoffs(now, retention);
-    const out = { events: 0, rollups: 0, sketches: 0, salts: 0 };
-    foldNow();
-    for (let i = 0; i < 100_000 && !closed; i++) {
-      const step = expireTx.immediate(c.eventsBefore);
-      // A fold inside took every journal row: the in-memory sums are stale now.
-      if (step.folded) pendingSums.clear();
-      out.events += step.events;
-      if (!step.more) break;
-      await yieldTurn();
-    }
-    if (closed) return out;
-    const cutoffDay = Math.floor(c.eventsBefore / DAY_MS);
-    for (let i = 0; i < 100_000 && !closed; i++) {
-      if (expireSessionDays.run(cutoffDay).changes < RETENTION_SLICE) break;
-      await yieldTurn();
-    }
-    if (closed) return out;
-    out.events += cutTx.immediate(c.eventsBefore);
-    // Its fold took every journal row (as forget's does): the in-memory sums are stale now.
-    pendingSums.clear();
-    // Rollups expire a day at a time in steady state: one statement each is short.
-    out.rollups += expireDays.run(c.rollupDayBefore).changes;
-    out.rollups += expireSlots.run(c.slotBefore).changes;
-    out.sketches += expireSketches.run(c.rollupDayBefore).changes;
-    backend.clear();
-    out.salts += deleteSalts.run(c.saltDayBefore).changes;
-    return out;
+    return retentionRun.run(now);
   }
 
   const tick = () => {
