@@ -12,15 +12,14 @@
  */
 import type Database from 'better-sqlite3';
 import type { ConsentSource, ConsentValue, DeviceClass, EventKind, PrivacyEvent, ReferrerType } from '../../event.js';
-import { eventRow } from '../../stats/event-columns.js';
+import { COLUMN_PROPERTIES, eventRow, SLOT_MS } from '../../stats/event-columns.js';
 import { encodeBlock } from './event-block.js';
-import { rollupFromEventsSql } from './rollup-sql.js';
 
 /** Events per block written by the migration (the write path's slice size). */
 const BLOCK_EVENTS = 250;
 const DAY_MS = 86_400_000;
 
-export const BLOCK_TABLES_SQL = `
+const BLOCK_TABLES_SQL = `
   -- One row per write slice. The columns queries read come first (a reader
   -- that stops at sessions never walks the overflow pages of ids and rest).
   CREATE TABLE event_blocks (
@@ -44,6 +43,32 @@ export const BLOCK_TABLES_SQL = `
     block INTEGER NOT NULL
   ) WITHOUT ROWID;
 `;
+
+/**
+ * The schema-4 fold's rollup increments, computed by SQLite from the event
+ * rows of one journal row's `seq` range @f..@l, in one pass over the rows
+ * crossed with the property list.
+ */
+function foldRollupsV4Sql(): { days: string; slots: string } {
+  const where = 'seq BETWEEN @f AND @l';
+  const counts = `COUNT(*), COUNT(CASE WHEN kind = 'pageview' THEN 1 END), COUNT(CASE WHEN kind = 'download' THEN 1 END)`;
+  const dims = COLUMN_PROPERTIES.map((d) => `('${d}')`).join(', ');
+  const value = `CASE d.column1 ${COLUMN_PROPERTIES.map((d) => `WHEN '${d}' THEN ${d}`).join(' ')} END`;
+  const update = `events = events + excluded.events, pageviews = pageviews + excluded.pageviews, downloads = downloads + excluded.downloads`;
+  return {
+    days: `INSERT INTO rollup_day (dimension, day, site, value, bot, events, pageviews, downloads)
+      SELECT dimension, day, site, value, bot, ${counts} FROM (
+        SELECT d.column1 AS dimension, date(ts / 1000, 'unixepoch') AS day, site, ${value} AS value, bot, kind
+        FROM event_rows CROSS JOIN (VALUES ${dims}) AS d WHERE ${where}
+      ) WHERE value IS NOT NULL
+      GROUP BY 1, 2, 3, 4, 5
+      ON CONFLICT (dimension, day, site, value, bot) DO UPDATE SET ${update}`,
+    slots: `INSERT INTO rollup_slot (slot, site, bot, events, pageviews, downloads)
+      SELECT ts / ${SLOT_MS} AS slot, site, bot, ${counts} FROM event_rows WHERE ${where}
+      GROUP BY 1, 2, 3
+      ON CONFLICT (slot, site, bot) DO UPDATE SET ${update}`,
+  };
+}
 
 /** The schema-4 fold's session sums: the rows named by journal rows not summed yet. */
 const FOLD_SESSIONS_V4 = `
@@ -151,7 +176,7 @@ export function schema4Event(r: Schema4Row): PrivacyEvent {
  */
 export function blocksFromEventRows(db: Database.Database): void {
   // 1. What the journal names, added while its rows exist.
-  const fold = rollupFromEventsSql('seq BETWEEN @f AND @l', 1);
+  const fold = foldRollupsV4Sql();
   const foldDays = db.prepare(fold.days);
   const foldSlots = db.prepare(fold.slots);
   const pending = db.prepare(`SELECT payload FROM pending WHERE payload NOT LIKE '{"d":%' ORDER BY id`).pluck();

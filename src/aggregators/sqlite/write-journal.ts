@@ -95,11 +95,6 @@ export function journalPayload(token: string, block: number, sketches: JournalSk
   return `${journalPrefix(token)}"k":${sketches.k},"r":${sketches.r},"b":${block}}`;
 }
 
-/** Encode a journal row in one step. */
-export function encodeJournal(token: string, block: number, sketches: readonly SketchUpdate[]): string {
-  return journalPayload(token, block, encodeJournalSketches(sketches));
-}
-
 /** Decode a journal row: its event block (0: none), and its sketch updates merged into `into`. */
 export function decodeJournal(payload: string, into: SketchMerge): { block: number } {
   const j = JSON.parse(payload) as JournalPayload;
@@ -171,25 +166,6 @@ export class SketchDelta {
     }
     this.pairs.push((index << RANK_BITS) | rank);
     if (this.pairs.length >= this.compactAt) this.compact();
-  }
-
-  addPairs(pairs: ReadonlyArray<readonly [number, number]>): void {
-    const d = this.dense;
-    if (d !== undefined) {
-      for (let k = 0; k < pairs.length; k++) {
-        const i = pairs[k]![0];
-        const r = pairs[k]![1];
-        if (validPair(i, r) && d[i]! < r) d[i] = r;
-      }
-      return;
-    }
-    const out = this.pairs;
-    for (let k = 0; k < pairs.length; k++) {
-      const i = pairs[k]![0];
-      const r = pairs[k]![1];
-      if (validPair(i, r)) out.push((i << RANK_BITS) | r);
-    }
-    if (out.length >= this.compactAt) this.compact();
   }
 
   /** Raise registers from `count` packed pairs of `bytes` at `at` (index high byte, low byte, rank). */
@@ -333,13 +309,6 @@ export class SketchMerge {
       this.entries.push(e);
     }
     return e;
-  }
-
-  add(updates: readonly SketchUpdate[]): void {
-    for (let k = 0; k < updates.length; k++) {
-      const u = updates[k]!;
-      this.entry(u.dimension, u.day, u.site, u.value).hll.addPairs(u.registers);
-    }
   }
 
   /** Merge a journal row's packed sketch part (what encodeJournalSketches made). */
