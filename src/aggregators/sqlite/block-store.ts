@@ -28,7 +28,7 @@ const DAY_MS = 86_400_000;
 const EXPIRE_BLOCKS = 4;
 
 /** What one slice's insert kept: the block holding the events whose ids were new (0: none), decoded for counting. */
-export interface InsertedSlice {
+interface InsertedSlice {
   block: number;
   stored: QueryBlock | undefined;
 }
@@ -54,7 +54,7 @@ interface Split {
 /** Decode a whole block and split its events by `keep`. */
 function split(full: StoredBlock, keep: (row: EventRow, i: number) => boolean): Split {
   const rows = decodeRows(full);
-  const events = decodeEvents(full);
+  const events = decodeEvents(full, rows);
   const out: Split = { rows: [], events: [], gone: [] };
   for (let i = 0; i < rows.length; i++) {
     if (keep(rows[i]!, i)) {
@@ -126,7 +126,7 @@ export function storedEvents(db: Database.Database, from = -Infinity, to = Infin
     .all(from, to) as StoredBlock[];
   for (const b of blocks) {
     const rows = decodeRows(b);
-    const events = decodeEvents(b);
+    const events = decodeEvents(b, rows);
     for (let i = 0; i < rows.length; i++) if (rows[i]!.ts >= from && rows[i]!.ts < to) out.push(events[i]!);
   }
   return out;
@@ -156,6 +156,8 @@ export function blockStore(db: Database.Database) {
   const deleteBlock = db.prepare('DELETE FROM event_blocks WHERE id = ?');
   const queryColumns = db.prepare('SELECT cols, dict, sessions FROM event_blocks WHERE id = ?');
   const fullBlock = db.prepare('SELECT id, cols, dict, sessions, ids, rest FROM event_blocks WHERE id = ?');
+  // What a block read for queries lacks to be rebuilt whole.
+  const idsAndRest = db.prepare('SELECT ids, rest FROM event_blocks WHERE id = ?');
   // Blocks overlapping [from, to): ts_max >= from through the index, ts_min < to checked on its entries.
   const inRange = db.prepare('SELECT id, cols, dict, sessions FROM event_blocks WHERE ts_max >= ? AND ts_min < ?');
   const inRangeNoSessions = db.prepare('SELECT cols, dict FROM event_blocks WHERE ts_max >= ? AND ts_min < ?');
@@ -173,6 +175,11 @@ export function blockStore(db: Database.Database) {
   const straddling = db.prepare('SELECT id FROM event_blocks WHERE ts_max >= ? AND ts_min < ?').pluck();
 
   type Row = StoredBlock & { id: number };
+
+  /** The blocks overlapping [from, to), decoded for queries with their sessions. */
+  function* withSessionsIn(from: number, to: number): Generator<QueryBlock> {
+    for (const b of inRange.all(from, to) as Row[]) yield decodeQueryBlock(b.cols, b.dict, b.sessions);
+  }
 
   /** Re-encode a block with only the events kept (none: the block goes), and delete the ids of the others. */
   const rewrite = (id: number, part: Split) => {
@@ -229,14 +236,13 @@ export function blockStore(db: Database.Database) {
 
     /** Every block overlapping [from, to), decoded for queries (sessions only when asked for). */
     *queryBlocks(from: number, to: number, withSessions: boolean): Generator<QueryBlock> {
-      if (withSessions)
-        for (const b of inRange.all(from, to) as Row[]) yield decodeQueryBlock(b.cols, b.dict, b.sessions);
+      if (withSessions) yield* withSessionsIn(from, to);
       else for (const b of inRangeNoSessions.all(from, to) as Row[]) yield decodeQueryBlock(b.cols, b.dict);
     },
 
     /** Sessions of the consenting events in [from, to) (retention re-sums the day it cut part-way). */
     sessionsInRange(from: number, to: number, into: SessionSums): void {
-      for (const b of inRange.all(from, to) as Row[]) into.add(decodeQueryBlock(b.cols, b.dict, b.sessions), from, to);
+      for (const q of withSessionsIn(from, to)) into.add(q, from, to);
     },
 
     /**
@@ -255,7 +261,8 @@ export function blockStore(db: Database.Database) {
           const code = q.sessionCodeOf(sessionId);
           if (code <= 0) continue;
           const session = q.session;
-          const part = split(fullBlock.get(b.id) as Row, (_, i) => session[i] !== code);
+          const whole = { ...b, ...(idsAndRest.get(b.id) as Pick<StoredBlock, 'ids' | 'rest'>) };
+          const part = split(whole, (_, i) => session[i] !== code);
           gone.add(part.gone, -1);
           removed += part.gone.length;
           rewrite(b.id, part);

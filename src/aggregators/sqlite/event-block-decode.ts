@@ -257,11 +257,12 @@ export function decodeRows(b: StoredBlock): EventRow[] {
 }
 
 /**
- * Exactly the stored events (absent optional fields stay absent).
+ * Exactly the stored events (absent optional fields stay absent). `rows`, when
+ * the caller has decoded them already, spares decoding them again.
  *
  * @example
  * for (const e of decodeEvents(block)) exportLine(JSON.stringify(e));
  */
-export function decodeEvents(b: StoredBlock): PrivacyEvent[] {
-  return decodeRest(b.rest, decodeRows(b));
+export function decodeEvents(b: StoredBlock, rows: readonly EventRow[] = decodeRows(b)): PrivacyEvent[] {
+  return decodeRest(b.rest, rows);
 }

@@ -65,15 +65,7 @@ function selector(spec: RawSpec): (b: QueryBlock) => Uint32Array {
         if (t >= from && t < to && (bot === undefined || bot[i] === 0)) picked[m++] = i;
       }
     }
-    if (site > 0 && m > 0) {
-      const codes = b.code('site');
-      let k = 0;
-      for (let j = 0; j < m; j++) {
-        const i = picked[j] as number;
-        if (codes[i] === site) picked[k++] = i;
-      }
-      m = k;
-    }
+    if (site > 0 && m > 0) m = keep(picked, m, b.code('site'), site, true);
     for (const f of filters) {
       if (m === 0) break;
       // Evaluated on the dictionary, not per event: a filter (matchesFilter) is an equality, which
