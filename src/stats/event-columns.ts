@@ -107,5 +107,8 @@ export function utcDay(ts: number): string {
   return new Date(ts).toISOString().slice(0, 10);
 }
 
+/** One UTC day, ms. */
+export const DAY_MS = 86_400_000;
+
 /** Granularity of the time rollup: 15 minutes, which every modern UTC offset is a multiple of. */
 export const SLOT_MS = 15 * 60_000;

@@ -4,7 +4,7 @@
  * applies the increments for the events a batch actually inserted (new ids
  * only), and the negative increments for the events `forget` erased.
  */
-import { COLUMN_PROPERTIES, type EventRow, SLOT_MS, utcDay } from './event-columns.js';
+import { COLUMN_PROPERTIES, DAY_MS, type EventRow, SLOT_MS, utcDay } from './event-columns.js';
 import type { Property } from './query.js';
 import { sortedByKey } from './store-support.js';
 
@@ -100,7 +100,7 @@ export class RollupAccumulator {
     let lastDay = '';
     let g: RollupGroup | undefined;
     for (const row of rows) {
-      const dayNum = Math.floor(row.ts / 86_400_000);
+      const dayNum = Math.floor(row.ts / DAY_MS);
       const bot = row.bot;
       // Rows of a batch mostly share day, site and bot: look the group up only when one changes.
       if (g === undefined || dayNum !== lastDayNum || row.site !== g.site || bot !== g.bot) {

@@ -8,6 +8,9 @@ import { type PrivacyEvent, validateEvent } from '../event.js';
 import { type EventRow, eventRow, SLOT_MS } from './event-columns.js';
 import { addDays, addMonths, isDay } from './time-range.js';
 
+/** A turn of the event loop: what a store's long work yields between its short transactions. */
+export const yieldTurn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
+
 export const DEFAULT_RETENTION_DAYS = 30;
 export const DEFAULT_ROLLUP_RETENTION_MONTHS = 25;
 export const DEFAULT_RETENTION_INTERVAL_MS = 3_600_000;

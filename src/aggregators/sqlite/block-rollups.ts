@@ -5,11 +5,10 @@
  * integer). The sums then go to the accumulator once per distinct value.
  * Exactly what `RollupAccumulator.add(rows)` gives for the block's rows.
  */
-import { COLUMN_PROPERTIES, SLOT_MS, utcDay } from '../../stats/event-columns.js';
+import { COLUMN_PROPERTIES, DAY_MS, SLOT_MS, utcDay } from '../../stats/event-columns.js';
 import type { Counts, RollupAccumulator } from '../../stats/rollup.js';
 import type { QueryBlock } from './event-block.js';
 
-const DAY_MS = 86_400_000;
 const COLUMNS = COLUMN_PROPERTIES.length;
 
 /** Counts of one (day, site, bot) group of a block: per column × code, events/pageviews/downloads. */
@@ -46,7 +45,6 @@ function counters(k: number, size: number): Pick<GroupCounts, 'events' | 'pagevi
  */
 export function addBlockRollups(acc: RollupAccumulator, q: QueryBlock): void {
   const n = q.n;
-  if (n === 0) return;
   const width = q.dictSize + 1;
   const columns = COLUMN_PROPERTIES.map((p) => q.code(p));
   const siteCodes = q.code('site');

@@ -11,7 +11,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { PrivacyEvent } from '../../event.js';
-import type { EventRow } from '../../stats/event-columns.js';
+import { DAY_MS, type EventRow } from '../../stats/event-columns.js';
 import type { RollupAccumulator } from '../../stats/rollup.js';
 import {
   decodeEvents,
@@ -23,7 +23,6 @@ import {
   type StoredBlock,
 } from './event-block.js';
 
-const DAY_MS = 86_400_000;
 /** Blocks deleted per retention statement (≈ 250 events each). */
 const EXPIRE_BLOCKS = 4;
 

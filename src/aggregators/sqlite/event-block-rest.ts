@@ -31,7 +31,7 @@
 import type { PrivacyEvent } from '../../event.js';
 import type { EventRow } from '../../stats/event-columns.js';
 
-export const REST_VERSION = 1;
+const REST_VERSION = 1;
 
 const BYTES = 1 << 0;
 const QUERY = 1 << 1;
@@ -82,7 +82,7 @@ function setMinute(ts: number): number {
 }
 
 /** `new Date(ts).toISOString()`, with the minute's prefix computed once per minute. */
-export function isoOf(ts: number): string {
+function isoOf(ts: number): string {
   const r = setMinute(ts);
   return `${minutePrefix}${pad(Math.floor(r / 1000), 2)}.${pad(r % 1000, 3)}Z`;
 }

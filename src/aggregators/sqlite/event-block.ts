@@ -56,8 +56,6 @@ import {
 import { encodeRest } from './event-block-rest.js';
 
 export { decodeEvents, decodeQueryBlock, decodeRows } from './event-block-decode.js';
-export { BLOCK_COLUMNS, type BlockColumn, EVENT_BLOCK_VERSION } from './event-block-layout.js';
-export type { BlockAccumulator } from './event-block-query.js';
 export { blockCounts, blockSessions } from './event-block-query.js';
 
 /** One block as stored in a row of table event_blocks (columns in this order; queries read only the first ones). */

@@ -12,12 +12,11 @@
  */
 import type Database from 'better-sqlite3';
 import type { ConsentSource, ConsentValue, DeviceClass, EventKind, PrivacyEvent, ReferrerType } from '../../event.js';
-import { COLUMN_PROPERTIES, eventRow, SLOT_MS } from '../../stats/event-columns.js';
+import { COLUMN_PROPERTIES, DAY_MS, eventRow, SLOT_MS } from '../../stats/event-columns.js';
 import { encodeBlock } from './event-block.js';
 
 /** Events per block written by the migration (the write path's slice size). */
 const BLOCK_EVENTS = 250;
-const DAY_MS = 86_400_000;
 
 const BLOCK_TABLES_SQL = `
   -- One row per write slice. The columns queries read come first (a reader

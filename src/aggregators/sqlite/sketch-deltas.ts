@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { mergeBlobs } from '../../stats/hll.js';
+import { yieldTurn } from '../../stats/store-support.js';
 import type { SqliteBackend } from './sqlite-backend.js';
 import type { SketchEntry, SketchKey } from './write-journal.js';
 
@@ -13,8 +14,6 @@ import type { SketchEntry, SketchKey } from './write-journal.js';
 export const SLICE_MS = 1;
 /** Keys compacted per transaction, so compaction never holds the write lock for long. */
 const COMPACT_SLICE = 256;
-
-const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
 
 /**
  * The sketch rows of one connection. `committed` is called after each

@@ -16,7 +16,7 @@ import { createStatsEngine } from '../../stats/engine.js';
 import type { EventRow } from '../../stats/event-columns.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
 import { RollupAccumulator } from '../../stats/rollup.js';
-import { checkBatch, saltKeepFrom } from '../../stats/store-support.js';
+import { checkBatch, saltKeepFrom, yieldTurn } from '../../stats/store-support.js';
 import { isDay } from '../../stats/time-range.js';
 import type { Batch, SketchUpdate, StatsAggregator } from '../aggregator.js';
 import { addBlockRollups } from './block-rollups.js';
@@ -196,7 +196,6 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   const backend = sqliteBackend(db, blocks);
   // A private in-memory database has no write-ahead log to checkpoint.
   const checkpointer = inMemory ? undefined : walCheckpointer(db, file, busyTimeoutMs);
-  const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
   /** write() calls still running (close waits for them). */
   const writing = new Set<Promise<void>>();
 

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { CountRow, RawSpec, SessionRow, SketchRow, SketchSpec, StatsBackend } from '../../stats/backend.js';
-import { SLOT_MS } from '../../stats/event-columns.js';
+import { DAY_MS, SLOT_MS } from '../../stats/event-columns.js';
 import { dayCountsSql, type SqlDialect, type SqlQuery, sketchesSql, slotCountsSql } from '../../stats/sql-queries.js';
 import type { BlockStore } from './block-store.js';
 import { blockCounts, blockSessions } from './event-block.js';
@@ -22,7 +22,6 @@ export const SQLITE_DIALECT: SqlDialect = {
 const MAX_CACHED_STATEMENTS = 256;
 /** Bytes of sketch blobs kept between queries (past days rarely change; writes invalidate their days). */
 const MAX_SKETCH_CACHE_BYTES = 64 * 1024 * 1024;
-const DAY_MS = 86_400_000;
 
 type Row = Record<string, unknown>;
 

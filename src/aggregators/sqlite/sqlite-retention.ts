@@ -5,7 +5,8 @@
  * write path in short statements with a turn of the event loop between them.
  */
 import type Database from 'better-sqlite3';
-import { type Retention, retentionCutoffs } from '../../stats/store-support.js';
+import { DAY_MS } from '../../stats/event-columns.js';
+import { type Retention, retentionCutoffs, yieldTurn } from '../../stats/store-support.js';
 import { type BlockStore, SessionSums } from './block-store.js';
 import type { SqliteBackend } from './sqlite-backend.js';
 
@@ -14,7 +15,6 @@ import type { SqliteBackend } from './sqlite-backend.js';
  * ≈ 1 ms (10 000 a statement, as PostgreSQL does, held the loop ≈ 20 ms).
  */
 const RETENTION_SLICE = 500;
-const DAY_MS = 86_400_000;
 
 /** What one run deleted. */
 export interface RetentionResult {
@@ -39,8 +39,6 @@ export interface RetentionDeps {
   applySessions: (sums: SessionSums) => void;
   isClosed: () => boolean;
 }
-
-const yieldTurn = () => new Promise<void>((r) => setImmediate(r));
 
 /**
  * Retention of one SQLite connection.
