@@ -1,7 +1,7 @@
 /**
  * sqliteAggregator: the embedded default store (better-sqlite3, WAL).
  *
- * - Raw events: in blocks of up to 250 (block-store.ts), one block per write
+ * - Raw events: in blocks of up to 500 (block-store.ts), one block per write
  *   transaction; `INSERT OR IGNORE` of their ids keeps writes idempotent.
  * - Rollups (daily per property, 15-minute totals) count the events that were
  *   new, folded from a write journal off the write path, so they are exact and
@@ -18,7 +18,7 @@ import type { StatsQuery, StatsResult } from '../../stats/query.js';
 import { RollupAccumulator } from '../../stats/rollup.js';
 import { checkBatch, saltKeepFrom, yieldTurn } from '../../stats/store-support.js';
 import { isDay } from '../../stats/time-range.js';
-import type { Batch, SketchUpdate, StatsAggregator } from '../aggregator.js';
+import type { Batch, StatsAggregator } from '../aggregator.js';
 import { addBlockRollups } from './block-rollups.js';
 import { blockStore, SessionSums } from './block-store.js';
 import { type EncodedBlock, encodeBlock, type QueryBlock } from './event-block.js';
@@ -36,6 +36,7 @@ import {
   type JournalSketches,
   journalPayload,
   journalPrefix,
+  NO_JOURNAL_SKETCHES,
   SketchMerge,
 } from './write-journal.js';
 
@@ -77,7 +78,6 @@ export interface SqliteAggregator extends StatsAggregator {
  * journal rows.
  */
 const WRITE_SLICE_ROWS = 500;
-const NO_SKETCHES: readonly SketchUpdate[] = [];
 /** Journal rows whose blocks' sessions one step sums before a scheduled fold (≈ 4 × 500 events). */
 const SESSION_SLICE_JOURNAL_ROWS = 4;
 
@@ -87,7 +87,7 @@ interface EncodedSlice {
   events: readonly PrivacyEvent[];
   /** Undefined for an empty batch (it journals its sketches only). */
   block: EncodedBlock | undefined;
-  sketches: readonly SketchUpdate[];
+  /** The batch's sketch updates on its last slice, none on the others. */
   journal: JournalSketches;
 }
 
@@ -96,13 +96,11 @@ function encodeSlice(b: ReturnType<typeof checkBatch>, from: number, end: number
   const whole = from === 0 && end === b.rows.length;
   const rows = whole ? b.rows : b.rows.slice(from, end);
   const events = whole ? b.events : b.events.slice(from, end);
-  const sketches = end === b.rows.length ? b.sketches : NO_SKETCHES;
   return {
     rows,
     events,
     block: rows.length === 0 ? undefined : encodeBlock(rows, events),
-    sketches,
-    journal: encodeJournalSketches(sketches),
+    journal: end === b.rows.length ? encodeJournalSketches(b.sketches) : NO_JOURNAL_SKETCHES,
   };
 }
 
@@ -218,8 +216,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
    */
   const writeTx = db.transaction((slice: EncodedSlice): WriteSlice => {
     const inserted = blocks.insert(slice.rows, slice.events, slice.block);
-    const { sketches } = slice;
-    if (inserted.block === 0 && sketches.length === 0) return { stored: undefined, journaled: false };
+    if (inserted.block === 0 && slice.journal.keys.length === 0) return { stored: undefined, journaled: false };
     insertPending.run(journalPayload(token, inserted.block, slice.journal));
     return { stored: inserted.stored, journaled: true };
   });
