@@ -14,9 +14,7 @@ const QUOTED_UNSAFE_ALL = /[\u0000-\u001f"\\\u007f-\u009f\u200e\u200f\u2028-\u20
 const BARE_UNSAFE =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: these patterns exist to find control characters
   /[\u0000-\u0020"\\\u007f-\u00a0\u1680\u2000-\u200a\u200e\u200f\u2028-\u202f\u205f\u2066-\u2069\u3000\ufeff\ud800-\udfff]/u;
-const BARE_UNSAFE_ALL =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: these patterns exist to find control characters
-  /[\u0000-\u0020"\\\u007f-\u00a0\u1680\u2000-\u200a\u200e\u200f\u2028-\u202f\u205f\u2066-\u2069\u3000\ufeff\ud800-\udfff]/gu;
+const BARE_UNSAFE_ALL = new RegExp(BARE_UNSAFE.source, 'gu');
 /** What JSON.stringify leaves raw but a line-oriented reader must not see. */
 const JSON_UNSAFE = /[\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
 const JSON_UNSAFE_ALL = /[\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;

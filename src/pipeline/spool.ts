@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import type { Batch } from '../aggregators/aggregator.js';
 import { ERROR_CODES, PrivacyLogError } from '../errors.js';
 import type { ResolvedSpoolOptions } from './options.js';
-import { LOCK_FILE, lockSpoolDir } from './spool-lock.js';
+import { lockSpoolDir } from './spool-lock.js';
 import {
   decodeHeader,
   decodePayload,
@@ -52,8 +52,6 @@ import {
   scanRecords,
 } from './spool-record.js';
 import type { Ticket } from './ticket.js';
-
-export { LOCK_FILE };
 
 const SEGMENT_RE = /^(\d{12})\.seg$/;
 export const DEAD_LETTER_FILE = 'dead-letter.seg';

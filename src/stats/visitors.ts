@@ -68,9 +68,7 @@ export class VisitorCounter {
     let h = this.merged.get(id);
     if (h !== undefined) return h;
     h = new HyperLogLog();
-    for (const b of this.loaded.get(key.dimension)?.get(key.value) ?? []) {
-      if (b.day >= fromDay && b.day <= toDay) h.mergeEncoded(b.registers);
-    }
+    this.mergeDays(h, key, fromDay, toDay);
     this.merged.set(id, h);
     return h;
   }
@@ -86,10 +84,15 @@ export class VisitorCounter {
     const h = this.scratch ?? new HyperLogLog();
     this.scratch = h;
     h.clear();
-    for (const b of this.loaded.get(key.dimension)?.get(key.value) ?? []) {
-      if (b.day >= this.fromDay && b.day <= this.toDay) h.mergeEncoded(b.registers);
-    }
+    this.mergeDays(h, key, this.fromDay, this.toDay);
     return h.estimate();
+  }
+
+  /** Merge a loaded key's stored sketches of UTC days [fromDay, toDay] into `h`. */
+  private mergeDays(h: HyperLogLog, key: SketchKey, fromDay: string, toDay: string): void {
+    for (const b of this.loaded.get(key.dimension)?.get(key.value) ?? []) {
+      if (b.day >= fromDay && b.day <= toDay) h.mergeEncoded(b.registers);
+    }
   }
 
   /** One sketch merging several values of a dimension straight from the stored blobs (no per-value sketch). */

@@ -28,7 +28,7 @@ import type { Batch, StatsAggregator } from '../aggregator.js';
 import { loadPg, type PgClientLike, type PgPoolLike } from './driver.js';
 import { migrate } from './migrations.js';
 import { postgresBackend } from './postgres-backend.js';
-import { compactSketchKeys, sketchCompactor, sketchDeltas, uncompactedKeys } from './sketch-deltas.js';
+import { COMPACT_SLICE, compactSketchKeys, sketchCompactor, sketchDeltas, uncompactedKeys } from './sketch-deltas.js';
 import { applyRollupsSql, insertBatchSql, rollupParams } from './write-statement.js';
 
 export interface PostgresAggregatorOptions extends RetentionOptions {
@@ -53,7 +53,6 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** Attempts for a transaction that hit a deadlock or serialization failure. */
 const TX_ATTEMPTS = 3;
 /** Keys per transaction when sweeping for uncompacted sketch deltas. */
-const COMPACT_SWEEP_KEYS = 256;
 
 const OPTION_KEYS = [
   'connectionString',
@@ -252,13 +251,13 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
   async function sweepSketches(): Promise<number> {
     let removed = 0;
     for (let i = 0; i < 100 && !closed; i++) {
-      const keys = await uncompactedKeys(await init(), quoted, COMPACT_SWEEP_KEYS);
+      const keys = await uncompactedKeys(await init(), quoted, COMPACT_SLICE);
       if (keys.length === 0) break;
       const n = await tx('compact', (c) => compactSketchKeys(c, quoted, keys, false));
       // Another server is compacting right now: leave the rest to a later sweep.
       if (n === null) break;
       removed += n;
-      if (n === 0 || keys.length < COMPACT_SWEEP_KEYS) break;
+      if (n === 0 || keys.length < COMPACT_SLICE) break;
     }
     return removed;
   }

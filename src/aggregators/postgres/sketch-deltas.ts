@@ -16,6 +16,7 @@
  */
 
 import { mergeBlobs, mergePairsIntoBlob } from '../../stats/hll.js';
+import { sketchStoreKey } from '../../stats/memory-backend.js';
 import type { SketchUpdate } from '../aggregator.js';
 import type { PgQueryable } from './driver.js';
 
@@ -27,7 +28,7 @@ export const COMPACT_SLICE = 256;
 
 /** The key's text form for maps (NUL-separated). */
 export function sketchKeyId(k: SketchKeyTuple): string {
-  return `${k[0]}\u0000${k[1]}\u0000${k[2]}\u0000${k[3]}`;
+  return sketchStoreKey(k[0], k[1], k[2], k[3]);
 }
 
 const toBuffer = (v: Uint8Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
