@@ -16,9 +16,8 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { storedEvents } from '../aggregators/sqlite/block-store.js';
 import { SQLITE_MIGRATIONS } from '../aggregators/sqlite/migrations.js';
-import { loadOperatorConfig } from '../config/load-operator-config.js';
 import { ERROR_CODES, PrivacyLogError } from '../errors.js';
-import type { PrivacyEvent } from '../event.js';
+import { configuredStore } from './configured-store.js';
 
 export const EVENTS_USAGE = `Usage: privacy-log events [store] [--from WHEN] [--to WHEN] [--session ID] [--format jsonl|json]
 
@@ -145,9 +144,8 @@ export function parseEventsArgs(args: string[]): EventsArgs {
 /** The store file: --sqlite, else the first sqlite store of the operator configuration (as `stats` finds it). */
 function storeFile(args: EventsArgs, env: NodeJS.ProcessEnv): string {
   if (args.sqlite !== undefined) return args.sqlite;
-  const config = loadOperatorConfig({ ...(args.config ? { file: args.config } : {}), env });
-  const first = config.collector.aggregators.find((a) => a.type === 'sqlite');
-  if (first?.type === 'sqlite' && first.file) return first.file;
+  const first = configuredStore(args.config, env, ['sqlite'] as const);
+  if (first?.file) return first.file;
   throw new PrivacyLogError(
     ERROR_CODES.INVALID_CONFIG,
     `privacy-log events: name the store with --sqlite FILE, or configure a sqlite store in collector.aggregators (e.g. PRIVACY_LOG_COLLECTOR_AGGREGATORS=sqlite PRIVACY_LOG_SQLITE_FILE=FILE). Only SQLite stores are read for now.\n\n${EVENTS_USAGE}`,
@@ -304,8 +302,7 @@ export async function runEvents(
     if (json) io.stdout('[');
     // Without --session the spans are every block of the range: a window may span time no block covers.
     for (const [lo, hi] of exportWindows(clipped, chunkEvents, { acrossGaps: session === undefined })) {
-      let events: PrivacyEvent[] = storedEvents(db, lo, hi);
-      if (session !== undefined) events = events.filter((e) => e.session?.id === session);
+      const events = storedEvents(db, lo, hi, session);
       if (events.length === 0) continue;
       let text = '';
       for (const e of events) {

@@ -5,9 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import type { StatsAggregator } from '../aggregators/aggregator.js';
-import { loadOperatorConfig } from '../config/load-operator-config.js';
+
 import { ERROR_CODES, PrivacyLogError } from '../errors.js';
 import type { Filter, StatsQuery, StatsResult } from '../stats/query.js';
+import { configuredStore } from './configured-store.js';
 
 export const STATS_USAGE = `Usage: privacy-log stats [store] [query] [--json]
 
@@ -114,8 +115,7 @@ async function openStore(
   let postgres = store.postgres;
   let schema = store.schema;
   if (!sqlite && !postgres) {
-    const config = loadOperatorConfig({ ...(store.config ? { file: store.config } : {}), env });
-    const first = config.collector.aggregators.find((a) => a.type === 'sqlite' || a.type === 'postgres');
+    const first = configuredStore(store.config, env, ['sqlite', 'postgres'] as const);
     if (first?.type === 'sqlite') sqlite = first.file;
     else if (first?.type === 'postgres') {
       postgres = first.connectionString;

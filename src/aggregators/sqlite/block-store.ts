@@ -107,26 +107,36 @@ export class SessionSums {
   }
 }
 
+// INDEXED BY: for ORDER BY id alone SQLite would rather scan every block in rowid order.
+const STORED_SQL =
+  'SELECT cols, dict, sessions, ids, rest FROM event_blocks INDEXED BY event_blocks_ts WHERE ts_max >= ? AND ts_min < ?';
+
 /**
  * The raw events stored with a time in [from, to), in the order they were
- * stored, read through any connection to the file (a read-only one too).
+ * stored, read through any connection to the file (a read-only one too);
+ * with `session`, only that consenting session's (the blocks whose session
+ * list does not name it are not decoded).
  *
  * @example
  * const db = new Database('./data/privacy-log.db', { readonly: true });
  * const today = storedEvents(db, Date.parse('2026-03-10'), Date.parse('2026-03-11'));
  */
-export function storedEvents(db: Database.Database, from = -Infinity, to = Infinity): PrivacyEvent[] {
+export function storedEvents(db: Database.Database, from = -Infinity, to = Infinity, session?: string): PrivacyEvent[] {
   const out: PrivacyEvent[] = [];
-  const blocks = db
-    // INDEXED BY: for ORDER BY id alone SQLite would rather scan every block in rowid order.
-    .prepare(
-      'SELECT cols, dict, sessions, ids, rest FROM event_blocks INDEXED BY event_blocks_ts WHERE ts_max >= ? AND ts_min < ? ORDER BY id',
-    )
-    .all(from, to) as StoredBlock[];
+  const blocks = (
+    session === undefined
+      ? db.prepare(`${STORED_SQL} ORDER BY id`).all(from, to)
+      : db.prepare(`${STORED_SQL} AND instr(sessions, ?) > 0 ORDER BY id`).all(from, to, JSON.stringify(session))
+  ) as StoredBlock[];
   for (const b of blocks) {
     const rows = decodeRows(b);
+    const wanted = (i: number) =>
+      rows[i]!.ts >= from && rows[i]!.ts < to && (session === undefined || rows[i]!.sessionId === session);
+    let any = false;
+    for (let i = 0; i < rows.length && !any; i++) any = wanted(i);
+    if (!any) continue;
     const events = decodeEvents(b, rows);
-    for (let i = 0; i < rows.length; i++) if (rows[i]!.ts >= from && rows[i]!.ts < to) out.push(events[i]!);
+    for (let i = 0; i < rows.length; i++) if (wanted(i)) out.push(events[i]!);
   }
   return out;
 }
