@@ -121,15 +121,7 @@ export function encodeRest(rows: readonly EventRow[], events: readonly PrivacyEv
   }
   let p = 0;
   const varint = (v: number) => {
-    while (v > 0x7fffffff) {
-      buf[p++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    while (v > 0x7f) {
-      buf[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    buf[p++] = v;
+    p = writeVarint(buf, p, v);
   };
   const f64 = (v: number) => {
     view.setFloat64(p, v, true);
@@ -265,16 +257,25 @@ export function encodeRest(rows: readonly EventRow[], events: readonly PrivacyEv
   for (let v = json.length; v > 0x7f; v >>>= 7) lenBytes++;
   const out = Buffer.allocUnsafe(1 + lenBytes + json.length + p);
   out[0] = REST_VERSION;
-  let o = 1;
-  let v = json.length;
-  while (v > 0x7f) {
-    out[o++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  out[o++] = v;
+  const o = writeVarint(out, 1, json.length);
   out.set(json, o);
   out.set(buf.subarray(0, p), o + json.length);
   return out;
+}
+
+/** Write `v` (a non-negative integer up to 2^53) as a little-endian base-128 varint at `at`; returns where it ends. */
+function writeVarint(buf: Uint8Array, at: number, v: number): number {
+  let p = at;
+  while (v > 0x7fffffff) {
+    buf[p++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  while (v > 0x7f) {
+    buf[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
 }
 
 function corrupt(what: string): Error {
