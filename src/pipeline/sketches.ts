@@ -3,49 +3,61 @@
  * (DESIGN §7): one register map per (UTC day, site, dimension, value), the
  * maximum rank per register. Marks never touch the events themselves.
  */
-import type { SketchDimension, SketchUpdate } from '../aggregators/aggregator.js';
+import { SKETCH_DIMENSIONS, type SketchDimension, type SketchUpdate } from '../aggregators/aggregator.js';
 import type { PrivacyEvent } from '../event.js';
 import { eachSketchKey, markIndex, markRank } from '../stats/visitor-mark.js';
 
 /** Marks below zero mean "no mark" (the event contributes no visitor). */
 export const NO_MARK = -1;
 
+/** Position of each dimension in SKETCH_DIMENSIONS: a (day, site) keeps one value map per dimension, in an array. */
+const DIMENSION_SLOT = Object.fromEntries(SKETCH_DIMENSIONS.map((d, i) => [d, i])) as Record<SketchDimension, number>;
+
 /**
- * The packed marks (index × 64 + rank, see visitor-mark.ts) a key received, in
- * arrival order, repeats included: appending is cheaper than a map update per
- * key, and sorting once at the end puts each register's highest rank last.
+ * The packed marks (index × 64 + rank, see visitor-mark.ts; < 2^20) a key
+ * received, in arrival order, repeats included: appending is cheaper than a
+ * map update per key, and sorting once at the end puts each register's
+ * highest rank last.
  */
 type Marks = number[];
-/** dimension → value → marks, for one (day, site). */
-type ByDimension = Map<SketchDimension, Map<string, Marks>>;
+/** One (day, site): per dimension slot, value → marks (created on first use). */
+type BySlot = Array<Map<string, Marks> | undefined>;
 
 /** The current event's mark, handed to `note` for each of its keys (one object per batch, not per key). */
 interface Cursor {
-  byDim: ByDimension;
+  bySlot: BySlot;
   mark: number;
 }
 
 function note(dimension: SketchDimension, value: string, c: Cursor): void {
-  let byValue = c.byDim.get(dimension);
+  const slot = DIMENSION_SLOT[dimension];
+  let byValue = c.bySlot[slot];
   if (byValue === undefined) {
     byValue = new Map();
-    c.byDim.set(dimension, byValue);
+    c.bySlot[slot] = byValue;
   }
   const marks = byValue.get(value);
   if (marks === undefined) byValue.set(value, [c.mark]);
   else marks.push(c.mark);
 }
 
+/** One sort buffer for every key of every batch (a key never holds more marks than its batch has events). */
+let sortBuffer = new Int32Array(1024);
+
 /** Sorted register pairs, the highest rank per register. */
 function registerPairs(marks: Marks): Array<[number, number]> {
-  if (marks.length === 1) return [[markIndex(marks[0] as number), markRank(marks[0] as number)]];
-  const sorted = Float64Array.from(marks).sort();
+  const n = marks.length;
+  if (n === 1) return [[markIndex(marks[0] as number), markRank(marks[0] as number)]];
+  if (sortBuffer.length < n) sortBuffer = new Int32Array(Math.max(n, sortBuffer.length * 2));
+  for (let i = 0; i < n; i++) sortBuffer[i] = marks[i] as number;
+  // Marks are small non-negative integers: a typed sort, numeric, no comparator calls.
+  const sorted = sortBuffer.subarray(0, n).sort();
   const pairs: Array<[number, number]> = [];
-  for (let i = 0; i < sorted.length; i++) {
+  for (let i = 0; i < n; i++) {
     const m = sorted[i] as number;
     const index = markIndex(m);
     // Within one index, marks sort by rank: keep the last of a run.
-    if (i + 1 < sorted.length && markIndex(sorted[i + 1] as number) === index) continue;
+    if (i + 1 < n && markIndex(sorted[i + 1] as number) === index) continue;
     pairs.push([index, markRank(m)]);
   }
   return pairs;
@@ -56,12 +68,12 @@ function registerPairs(marks: Marks): Array<[number, number]> {
  * const sketches = buildSketchUpdates(events, marks); // marks[i] belongs to events[i]
  */
 export function buildSketchUpdates(events: readonly PrivacyEvent[], marks: readonly number[]): SketchUpdate[] {
-  // day -> site -> dimension -> value -> marks; nested maps avoid building a key string per pair.
-  const byDay = new Map<string, Map<string, ByDimension>>();
-  const cursor: Cursor = { byDim: new Map(), mark: 0 };
+  // day -> site -> dimension slot -> value -> marks; nested maps avoid building a key string per pair.
+  const byDay = new Map<string, Map<string, BySlot>>();
+  const cursor: Cursor = { bySlot: [], mark: 0 };
   let lastDay = '';
   let lastSite: string | undefined;
-  let bySite: Map<string, ByDimension> | undefined;
+  let bySite: Map<string, BySlot> | undefined;
   for (let i = 0; i < events.length; i++) {
     const mark = marks[i];
     if (mark === undefined || mark < 0 || markRank(mark) === 0) continue;
@@ -77,20 +89,23 @@ export function buildSketchUpdates(events: readonly PrivacyEvent[], marks: reado
     }
     if (event.site !== lastSite) {
       lastSite = event.site;
-      let byDim = bySite.get(lastSite);
-      if (byDim === undefined) {
-        byDim = new Map();
-        bySite.set(lastSite, byDim);
+      let bySlot = bySite.get(lastSite);
+      if (bySlot === undefined) {
+        bySlot = new Array(SKETCH_DIMENSIONS.length).fill(undefined);
+        bySite.set(lastSite, bySlot);
       }
-      cursor.byDim = byDim;
+      cursor.bySlot = bySlot;
     }
     cursor.mark = mark;
     eachSketchKey(event, note, cursor);
   }
   const out: SketchUpdate[] = [];
   for (const [day, sites] of byDay) {
-    for (const [site, byDim] of sites) {
-      for (const [dimension, byValue] of byDim) {
+    for (const [site, bySlot] of sites) {
+      for (let slot = 0; slot < bySlot.length; slot++) {
+        const byValue = bySlot[slot];
+        if (byValue === undefined) continue;
+        const dimension = SKETCH_DIMENSIONS[slot] as SketchDimension;
         for (const [value, list] of byValue) out.push({ day, site, dimension, value, registers: registerPairs(list) });
       }
     }

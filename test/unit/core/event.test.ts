@@ -27,6 +27,29 @@ describe('validateEvent', () => {
     expect(reason?.startsWith(field)).toBe(true);
   });
 
+  it('accepts as id exactly the lowercase 8-4-4-4-12 hex UUIDs (property, against a regex)', () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    const valid = sampleEvent().id;
+    // Near misses: one character of a valid id replaced by any character (hyphen, upper case, non-ASCII…).
+    const nearMiss = fc
+      .tuple(
+        fc.nat(35),
+        fc.oneof(
+          fc.constantFrom('-', 'A', 'F', 'g', '/', ':', '`', '\u0130', '\u0660'),
+          fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+        ),
+      )
+      .map(([i, c]) => valid.slice(0, i) + c + valid.slice(i + 1));
+    const hexy = fc.stringMatching(/^[0-9a-fA-F-]{30,40}$/);
+    fc.assert(
+      fc.property(fc.oneof(nearMiss, hexy, fc.uuid(), fc.string()), (id) => {
+        const reason = validateEvent({ ...sampleEvent(), id });
+        expect(reason === undefined).toBe(uuid.test(id));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('never throws, whatever it is given', () => {
     fc.assert(
       fc.property(fc.anything(), (value) => {
