@@ -313,8 +313,135 @@ export function pairsOfBlob(blob: Uint8Array): Array<[number, number]> {
   return out;
 }
 
-/** Merge two stored blobs (max per register) into a new blob. */
+/** The number of pairs of a sparse blob whose pairs are strictly ascending and valid, or -1 for any other blob. */
+function sparsePairs(blob: Uint8Array): number {
+  if (blob[0] !== FORMAT_SPARSE || (blob.length - 1) % PAIR_BYTES !== 0) return -1;
+  let prev = -1;
+  for (let o = 1; o < blob.length; o += PAIR_BYTES) {
+    const i = (blob[o]! << 8) | blob[o + 1]!;
+    const r = blob[o + 2]!;
+    if (i <= prev || i >= HLL_REGISTERS || r < 1 || r > HLL_MAX_RANK) return -1;
+    prev = i;
+  }
+  return (blob.length - 1) / PAIR_BYTES;
+}
+
+const isDense = (blob: Uint8Array) => blob[0] === FORMAT_DENSE && blob.length === HLL_REGISTERS + 1;
+
+/** `base` (dense) raised by the valid registers of `add` (dense or a checked sparse blob); `base` itself if none rose. */
+function raiseDense(base: Uint8Array, add: Uint8Array): Uint8Array {
+  let out: Uint8Array | undefined;
+  if (add[0] === FORMAT_DENSE) {
+    for (let i = 1; i <= HLL_REGISTERS; i++) {
+      const r = add[i]!;
+      if (r > (out ?? base)[i]! && r <= HLL_MAX_RANK) {
+        out ??= base.slice();
+        out[i] = r;
+      }
+    }
+    return out ?? base;
+  }
+  for (let o = 1; o < add.length; o += PAIR_BYTES) {
+    const i = ((add[o]! << 8) | add[o + 1]!) + 1;
+    const r = add[o + 2]!;
+    if (r > (out ?? base)[i]!) {
+      out ??= base.slice();
+      out[i] = r;
+    }
+  }
+  return out ?? base;
+}
+
+/** Merge buffer for two sparse blobs (grown as needed): their pairs, merged, before the result's size is known. */
+let mergeScratch = new Uint8Array(1024 * PAIR_BYTES);
+
+/** Two checked sparse blobs merged; `a` itself when `b` raised nothing. */
+function mergeSparse(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const need = a.length + b.length;
+  if (mergeScratch.length < need) mergeScratch = new Uint8Array(Math.max(need, mergeScratch.length * 2));
+  const m = mergeScratch;
+  let o = 1;
+  let p = 1;
+  let w = 0;
+  let changed = false;
+  while (o < a.length || p < b.length) {
+    const ai = o < a.length ? (a[o]! << 8) | a[o + 1]! : HLL_REGISTERS;
+    const bi = p < b.length ? (b[p]! << 8) | b[p + 1]! : HLL_REGISTERS;
+    if (ai < bi) {
+      m[w] = a[o]!;
+      m[w + 1] = a[o + 1]!;
+      m[w + 2] = a[o + 2]!;
+      o += PAIR_BYTES;
+    } else {
+      const ar = ai === bi ? a[o + 2]! : 0;
+      const br = b[p + 2]!;
+      if (br > ar) changed = true;
+      m[w] = b[p]!;
+      m[w + 1] = b[p + 1]!;
+      m[w + 2] = br > ar ? br : ar;
+      if (ai === bi) o += PAIR_BYTES;
+      p += PAIR_BYTES;
+    }
+    w += PAIR_BYTES;
+  }
+  if (!changed) return a;
+  const n = w / PAIR_BYTES;
+  if (n > SPARSE_MAX_PAIRS) {
+    const out = new Uint8Array(HLL_REGISTERS + 1);
+    out[0] = FORMAT_DENSE;
+    for (let k = 0; k < w; k += PAIR_BYTES) out[((m[k]! << 8) | m[k + 1]!) + 1] = m[k + 2]!;
+    return out;
+  }
+  const out = new Uint8Array(1 + w);
+  out[0] = FORMAT_SPARSE;
+  out.set(m.subarray(0, w), 1);
+  return out;
+}
+
+/** A new blob holding the valid registers of a dense blob: dense, or sparse when few enough are set. */
+function canonicalOfDense(b: Uint8Array): Uint8Array {
+  let n = 0;
+  for (let i = 1; i <= HLL_REGISTERS; i++) if (b[i]! >= 1 && b[i]! <= HLL_MAX_RANK) n++;
+  if (n > SPARSE_MAX_PAIRS) {
+    const out = new Uint8Array(HLL_REGISTERS + 1);
+    out[0] = FORMAT_DENSE;
+    for (let i = 1; i <= HLL_REGISTERS; i++) if (b[i]! <= HLL_MAX_RANK) out[i] = b[i]!;
+    return out;
+  }
+  const out = new Uint8Array(1 + n * PAIR_BYTES);
+  out[0] = FORMAT_SPARSE;
+  for (let i = 0, o = 1; i < HLL_REGISTERS; i++) {
+    const r = b[i + 1]!;
+    if (r < 1 || r > HLL_MAX_RANK) continue;
+    out[o] = i >> 8;
+    out[o + 1] = i & 0xff;
+    out[o + 2] = r;
+    o += PAIR_BYTES;
+  }
+  return out;
+}
+
+/**
+ * Merge two stored blobs (max per register) into a new blob (or `a` itself
+ * when `b` raised nothing, as `mergePairsIntoBlob` does). Well-formed blobs —
+ * every blob this package writes — are merged byte by byte; anything else (a
+ * corrupt or foreign blob) goes through the pair lists, which drop invalid
+ * pairs. Both give the same bytes.
+ */
 export function mergeBlobs(a: Uint8Array | undefined, b: Uint8Array): Uint8Array {
+  if (a === undefined) {
+    if (isDense(b)) return canonicalOfDense(b);
+    const n = sparsePairs(b);
+    if (n >= 0 && n <= SPARSE_MAX_PAIRS) return b.slice();
+  } else {
+    const bDense = isDense(b);
+    const bSparse = !bDense && sparsePairs(b) >= 0;
+    if (isDense(a) && (bDense || bSparse)) return raiseDense(a, b);
+    if (a[0] !== FORMAT_DENSE && sparsePairs(a) >= 0) {
+      if (bSparse) return mergeSparse(a, b);
+      if (bDense) return raiseDense(b, a);
+    }
+  }
   if (a === undefined) return mergePairsIntoBlob(undefined, pairsOfBlob(b));
   if (a[0] === FORMAT_DENSE || b[0] !== FORMAT_DENSE) return mergePairsIntoBlob(a, pairsOfBlob(b));
   return mergePairsIntoBlob(b, pairsOfBlob(a));
