@@ -378,7 +378,7 @@ function mergeSparse(a: Uint8Array, b: Uint8Array): Uint8Array {
       if (br > ar) changed = true;
       m[w] = b[p]!;
       m[w + 1] = b[p + 1]!;
-      m[w + 2] = br > ar ? br : ar;
+      m[w + 2] = Math.max(br, ar);
       if (ai === bi) o += PAIR_BYTES;
       p += PAIR_BYTES;
     }
