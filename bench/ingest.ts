@@ -3,8 +3,9 @@
  * 500-event batches (events + the sketch updates a pipeline would send), beside
  * raw better-sqlite3 inserts of the same rows into a bare table in the same
  * run; PostgreSQL too when a server answers (DATABASE_URL or the local default).
- * Also: the same events pushed through a pipeline into SQLite (push, flush),
- * and the event loop's longest stalls while the aggregator writes — the gaps
+ * Also: the same events pushed through a pipeline into SQLite (push, flush,
+ * close) — the figure DESIGN §12's bar (≥ 200k events/s) is about, best of the
+ * rounds, with the median beside it — and the event loop's longest stalls while the aggregator writes — the gaps
  * between turns of a setImmediate ticker, with a turn between batches as a
  * pipeline gives (a request arriving meanwhile waits that long).
  *
@@ -48,7 +49,11 @@ async function timeAggregator(a: Aggregator, list: readonly Batch[]): Promise<nu
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
-/** The same events pushed through a pipeline (with their visitor marks; it builds the sketches) into SQLite, flush included. */
+/**
+ * The same events pushed through a pipeline (with their visitor marks; it
+ * validates each event at its door and builds the sketches) into SQLite,
+ * flush and close included (close runs the last fold, as timeAggregator's does).
+ */
 async function timePipeline(file: string, marks: readonly number[]): Promise<number> {
   const store = sqliteAggregator({ file });
   const p = createPipeline({ aggregators: [store], spool: false, queue: { maxEvents: N + 1000 } });
@@ -61,9 +66,9 @@ async function timePipeline(file: string, marks: readonly number[]): Promise<num
     await turn();
   }
   await p.flush({ timeoutMs: 120_000 });
-  const ms = performance.now() - t0;
   const delivered = p.metrics().delivered;
   await p.close();
+  const ms = performance.now() - t0;
   if (delivered !== N) throw new Error(`pipeline delivered ${delivered} of ${N}`);
   return (N / ms) * 1000;
 }
@@ -172,7 +177,8 @@ console.log(`ingest: ${N} events in ${list.length} batches of ${BATCH}, ${ROUNDS
 let raw = 0;
 let minimal = 0;
 let agg = 0;
-let piped = 0;
+const aggs: number[] = [];
+const pipes: number[] = [];
 let stalls: Stalls | undefined;
 const marks = dataset.events.map((e, i) => visitorMark(`${dataset.visitors[i]}|${e.site}`, e.time.slice(0, 10)));
 for (let round = 0; round < ROUNDS; round++) {
@@ -180,18 +186,25 @@ for (let round = 0; round < ROUNDS; round++) {
   mkdirSync(sub);
   raw = Math.max(raw, timeRawSqlite(list, join(sub, 'raw.db')));
   minimal = Math.max(minimal, timeMinimalSqlite(list, join(sub, 'minimal.db')));
-  agg = Math.max(agg, await timeAggregator(sqliteAggregator({ file: join(sub, 'agg.db') }), list));
-  piped = Math.max(piped, await timePipeline(join(sub, 'pipeline.db'), marks));
+  aggs.push(await timeAggregator(sqliteAggregator({ file: join(sub, 'agg.db') }), list));
+  pipes.push(await timePipeline(join(sub, 'pipeline.db'), marks));
   const st = await measureStalls(join(sub, 'stalls.db'), list);
   // The round with the smallest worst gap: the others had a neighbour's load in them too.
   if (stalls === undefined || st.max < stalls.max) stalls = st;
   rmSync(sub, { recursive: true, force: true });
 }
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+agg = Math.max(...aggs);
+const piped = Math.max(...pipes);
 const pct = (r: number) => `${((r / raw) * 100).toFixed(0)} % of raw`;
 console.log(`raw better-sqlite3, minimal row (rowid + ts; the ceiling):   ${fmt(minimal)}  (${pct(minimal)})`);
 console.log(`raw better-sqlite3 insert (same rows, no rollups/sketches): ${fmt(raw)}`);
-console.log(`sqliteAggregator.write (events + rollups + sketches):       ${fmt(agg)}  (${pct(agg)})`);
-console.log(`pipeline push() → flush into sqliteAggregator:             ${fmt(piped)}  (${pct(piped)})`);
+console.log(
+  `sqliteAggregator.write (events + rollups + sketches):       ${fmt(agg)}  (${pct(agg)}; median ${fmt(median(aggs))})`,
+);
+console.log(
+  `pipeline push() → close() into sqliteAggregator (the bar):  ${fmt(piped)}  (${pct(piped)}; median ${fmt(median(pipes))})`,
+);
 console.log(
   `event-loop gaps while writing (best round): p99 ${stalls?.p99} ms, max ${stalls?.max} ms; longest write() call ${stalls?.writeMax} ms`,
 );
@@ -223,8 +236,11 @@ console.log(
     sqliteAggregatorEventsPerSec: Math.round(agg),
     sqliteAggregatorVsRaw: Number((agg / raw).toFixed(2)),
     postgresAggregatorEventsPerSec: pgRate === undefined ? null : Math.round(pgRate),
-    bar: { sqliteEventsPerSec: BAR, met: agg >= BAR },
+    // DESIGN §12: "Pipeline → SQLite ingest ≥ 200k events/s": events pushed through a pipeline, best round.
+    bar: { pipelineEventsPerSec: BAR, met: piped >= BAR },
     pipelineSqliteEventsPerSec: Math.round(piped),
+    pipelineSqliteMedianEventsPerSec: Math.round(median(pipes)),
+    sqliteAggregatorMedianEventsPerSec: Math.round(median(aggs)),
     stallGapP99Ms: stalls?.p99 ?? null,
     stallGapMaxMs: stalls?.max ?? null,
     stallWriteMaxMs: stalls?.writeMax ?? null,
