@@ -132,6 +132,53 @@ describe('sqliteAggregator: session_day (session metrics without a sort of the r
     }
   });
 
+  it('a scheduled fold takes only the journal as it was when scheduled; batches written during its steps wait, counted exactly', async () => {
+    const file = join(dir, 'frozen.db');
+    // No retention pass while it runs (its first comes a second after opening, and folds everything).
+    const store = sqliteAggregator({ file, retentionDays: 36_500, retentionIntervalMs: 3_600_000 });
+    const db = new Database(file, { readonly: true });
+    // The event block each journal row names (journal row ids are used again once the journal empties; blocks' are not).
+    const pendingBlocks = () =>
+      db.prepare("SELECT payload ->> '$.b' FROM pending ORDER BY id").pluck().all() as number[];
+    const batchAt = (b: number) => ({
+      events: Array.from({ length: 3 }, (_, i) =>
+        makeEvent({
+          time: new Date(Date.parse('2026-03-06T00:00:00.000Z') + (b * 3 + i) * 61_000).toISOString(),
+          session: `s${(b + i) % 17}`,
+          path: `/p${i}`,
+        }),
+      ),
+      sketches: [],
+    });
+    try {
+      // The 100th batch schedules a fold of the journal as it is then: the rows of blocks up to its own.
+      for (let b = 0; b < 100; b++) {
+        await store.write(batchAt(b));
+        await new Promise((r) => setImmediate(r));
+      }
+      const upTo = Math.max(...pendingBlocks());
+      expect(pendingBlocks()).toHaveLength(100);
+      // More batches at once, before the fold's first step: they commit while its steps run (a turn between each).
+      await Promise.all(Array.from({ length: 30 }, (_, i) => store.write(batchAt(100 + i))));
+      const deadline = Date.now() + 5_000;
+      while (pendingBlocks().some((b) => b <= upTo) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 2));
+      // Folded: every row up to the freeze. Left for the next fold: every row written after it.
+      const left = pendingBlocks();
+      expect(left.length).toBe(30);
+      expect(left.every((b) => b > upTo)).toBe(true);
+      // A read folds the rest; everything is counted once.
+      for (const q of FAST) expect(await store.query(q)).toEqual(await store.query(viaRaw(q)));
+      const total = await store.query({ type: 'aggregate', period: '30d', date: DAY, metrics: ['pageviews'] });
+      expect(total.results).toEqual([{ pageviews: 130 * 3 }]);
+      expect(pendingBlocks()).toEqual([]);
+      expect(db.prepare('SELECT sum(pageviews) FROM session_day').pluck().get()).toBe(130 * 3);
+    } finally {
+      db.close();
+      await store.close();
+    }
+  });
+
   it('is used only where it is exact: no filters, whole UTC days, no property grouping', () => {
     const base = { from: Date.parse('2026-03-01T00:00:00.000Z'), to: Date.parse('2026-03-08T00:00:00.000Z') };
     const spec = { ...base, filters: [], includeBots: false, group: { by: 'none' as const } };

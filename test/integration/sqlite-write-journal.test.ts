@@ -5,7 +5,13 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
-import { encodeJournalSketches, SketchDelta, SketchMerge } from '../../src/aggregators/sqlite/write-journal.js';
+import {
+  encodeJournalSketches,
+  FoldAccumulator,
+  SketchDelta,
+  SketchMerge,
+  sumsForFold,
+} from '../../src/aggregators/sqlite/write-journal.js';
 import type { PrivacyLogError } from '../../src/errors.js';
 import { HLL_REGISTERS, HyperLogLog } from '../../src/stats/hll.js';
 import type { StatsQuery } from '../../src/stats/query.js';
@@ -154,6 +160,59 @@ describe('sqliteAggregator: the write journal', () => {
     db.close();
   });
 
+  it('counts every event once whatever two connections interleave: scheduled folds, reads, writes in between (property)', async () => {
+    // A step: one connection writes `n` one-event batches (a scheduled fold every 100), reads, or lets turns pass.
+    const step = fc.oneof(
+      fc.record({ who: fc.nat(1), op: fc.constant('write' as const), n: fc.integer({ min: 1, max: 130 }) }),
+      fc.record({ who: fc.nat(1), op: fc.constant('read' as const), n: fc.constant(0) }),
+      fc.record({ who: fc.nat(1), op: fc.constant('turns' as const), n: fc.integer({ min: 1, max: 40 }) }),
+    );
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
+        const file = join(dir, `interleaved-${run++}.db`);
+        const stores = [0, 1].map(() => sqliteAggregator({ retentionDays: KEEP_DAYS, file }));
+        let written = 0;
+        const turns = async (n: number) => {
+          for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+        };
+        try {
+          for (const s of steps) {
+            const store = stores[s.who]!;
+            if (s.op === 'write') {
+              // Not awaited one by one: the next write starts while the previous one's slices and folds run.
+              const writes: Array<Promise<void>> = [];
+              for (let i = 0; i < s.n; i++) {
+                writes.push(store.write(batch(written, 1, s.who === 0 ? '/a' : '/b')));
+                written++;
+                if (i % 7 === 0) await turns(1);
+              }
+              await Promise.all(writes);
+            } else if (s.op === 'read') {
+              const total = (await store.query(visitors)).results[0]?.pageviews ?? 0;
+              expect(total).toBe(written);
+            } else await turns(s.n);
+          }
+          for (const store of stores) expect((await store.query(visitors)).results[0]?.pageviews ?? 0).toBe(written);
+        } finally {
+          await Promise.all(stores.map((s) => s.close()));
+        }
+        const db = new Database(file, { readonly: true });
+        try {
+          expect(db.prepare('SELECT count(*) FROM pending').pluck().get()).toBe(0);
+          expect(db.prepare('SELECT coalesce(sum(n), 0) FROM event_blocks').pluck().get()).toBe(written);
+          expect(db.prepare('SELECT coalesce(sum(events), 0) FROM rollup_slot').pluck().get()).toBe(written);
+          expect(
+            db.prepare("SELECT coalesce(sum(events), 0) FROM rollup_day WHERE dimension = 'page'").pluck().get(),
+          ).toBe(written);
+        } finally {
+          db.close();
+        }
+      }),
+      { numRuns: 25 },
+    );
+  }, 60_000);
+
   it('folds from memory when all its rows are there, and from the rows when a write of another connection is pending', async () => {
     const file = join(dir, 'mixed.db');
     const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
@@ -169,6 +228,37 @@ describe('sqliteAggregator: the write journal', () => {
     // b's sums hold its row, which a folded: b's fold must not add it again.
     expect((await b.query(visitors)).results).toEqual([{ pageviews: 15, visitors: 15 }]);
     await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describe('sumsForFold (when a fold may use the in-memory sums)', () => {
+  const sumsOf = (...ids: number[]) => {
+    const a = new FoldAccumulator();
+    for (const id of ids) a.add(undefined, encodeJournalSketches([]), id);
+    return a;
+  };
+  const rows = (mine: number[], theirs: number[] = []) =>
+    [...mine.map((id) => ({ id, mine: 1 as const })), ...theirs.map((id) => ({ id, mine: 0 as const }))].sort(
+      (x, y) => x.id - y.id,
+    );
+
+  it('a whole fold uses every sum when as many of its rows are there, else none', () => {
+    const frozen = { sums: sumsOf(1, 2) };
+    const pending = sumsOf(5);
+    expect(sumsForFold(rows([1, 2, 5], [3, 4]), undefined, frozen, pending)).toEqual([frozen.sums, pending]);
+    expect(sumsForFold(rows([1, 5], [3]), undefined, frozen, pending)).toBeUndefined();
+    expect(sumsForFold(rows([5]), undefined, undefined, pending)).toEqual([pending]);
+  });
+
+  it('a scheduled fold uses the frozen sums only for exactly their rows, and never when a newer row took an old id', () => {
+    const frozen = { sums: sumsOf(1, 2, 3) };
+    // Our rows up to 3 are exactly the frozen ones; another connection's rows do not matter.
+    expect(sumsForFold(rows([1, 2, 3], [4]), 3, frozen, sumsOf(6))).toEqual([frozen.sums]);
+    // Another connection folded row 2: decode.
+    expect(sumsForFold(rows([1, 3]), 3, frozen, sumsOf(6))).toBeUndefined();
+    // Another connection folded the whole journal, and our next rows got ids 1-3 again: decode, although the ids match.
+    expect(sumsForFold(rows([1, 2, 3]), 3, frozen, sumsOf(1, 2, 3))).toBeUndefined();
+    expect(sumsForFold(rows([1, 2, 3]), 3, undefined, sumsOf())).toBeUndefined();
   });
 });
 

@@ -38,6 +38,7 @@ import {
   journalPrefix,
   NO_JOURNAL_SKETCHES,
   SketchMerge,
+  sumsForFold,
 } from './write-journal.js';
 
 export {
@@ -108,7 +109,8 @@ function encodeSlice(b: ReturnType<typeof checkBatch>, from: number, end: number
 interface WriteSlice {
   /** The block of the events actually inserted (replayed ids are left out), decoded for counting. */
   stored: QueryBlock | undefined;
-  journaled: boolean;
+  /** The journal row written (0: none, nothing to journal). */
+  journalId: number;
 }
 
 /**
@@ -170,6 +172,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   );
   const clearSessionsFolded = db.prepare('DELETE FROM session_folded WHERE id <= ?');
   const pendingIds = db.prepare('SELECT id FROM pending ORDER BY id').pluck();
+  const maxPendingId = db.prepare('SELECT max(id) FROM pending').pluck();
   const forgetSessionDays = db.prepare('DELETE FROM session_day WHERE session_id = ?');
   const sessionDaysOf = db.prepare('SELECT DISTINCT day FROM session_day WHERE session_id = ?').pluck();
 
@@ -205,7 +208,15 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   // This connection's committed, unfolded batches, summed in memory; its journal rows start with `prefix`.
   const token = randomUUID();
   const prefix = journalPrefix(token);
-  const pendingSums = new FoldAccumulator();
+  let pendingSums = new FoldAccumulator();
+  /**
+   * A scheduled fold's share: the sums of this connection's journal rows up
+   * to `upTo` (every row in the journal when the fold was scheduled), taken
+   * out of pendingSums so that batches written meanwhile go to a fresh one.
+   * The fold's final transaction then holds only what was there when it was
+   * scheduled, and the drains before it have nothing added under them.
+   */
+  let frozen: { sums: FoldAccumulator; upTo: number } | undefined;
 
   /**
    * The write path's transaction for one slice of a batch, encoded in the
@@ -216,9 +227,9 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
    */
   const writeTx = db.transaction((slice: EncodedSlice): WriteSlice => {
     const inserted = blocks.insert(slice.rows, slice.events, slice.block);
-    if (inserted.block === 0 && slice.journal.keys.length === 0) return { stored: undefined, journaled: false };
-    insertPending.run(journalPayload(token, inserted.block, slice.journal));
-    return { stored: inserted.stored, journaled: true };
+    if (inserted.block === 0 && slice.journal.keys.length === 0) return { stored: undefined, journalId: 0 };
+    const id = insertPending.run(journalPayload(token, inserted.block, slice.journal)).lastInsertRowid;
+    return { stored: inserted.stored, journalId: Number(id) };
   });
 
   /**
@@ -244,22 +255,23 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   });
 
   /**
-   * Fold the journal into rollups, sketches and session_day, each key
-   * applied once. This connection's rows are taken from the in-memory sums
-   * when all of them are still there; rows written by another connection (or
-   * ours, when another connection folded some of them) are decoded: their
-   * rollup increments are recomputed from the blocks they name, their sketch
-   * updates merged. Sessions always come from the blocks. Sketch merges are
-   * idempotent (max), so merging decoded rows into the in-memory sketches is
-   * safe even if this transaction fails.
+   * Fold the journal (every row, or the rows up to `upTo`) into rollups,
+   * sketches and session_day, each key applied once. This connection's rows
+   * are taken from the in-memory sums when all of them are still there
+   * (sumsForFold); rows written by another connection (or ours, when another
+   * connection folded some of them) are decoded: their rollup increments are
+   * recomputed from the blocks they name, their sketch updates merged.
+   * Sessions always come from the blocks. Sketch merges are idempotent (max),
+   * so merging decoded rows into the in-memory sketches is safe even if this
+   * transaction fails.
    */
-  const foldTx = db.transaction(() => {
-    const pend = pendingRows.all(prefix.length, prefix) as Array<{ id: number; mine: 0 | 1 }>;
+  const foldTx = db.transaction((upTo?: number) => {
+    let pend = pendingRows.all(prefix.length, prefix) as Array<{ id: number; mine: 0 | 1 }>;
+    if (upTo !== undefined) pend = pend.filter((p) => p.id <= upTo);
     if (pend.length === 0) return 0;
-    let mine = 0;
-    for (const p of pend) mine += p.mine;
-    const useSums = mine === pendingSums.rows;
-    const sketches = useSums ? pendingSums.sketches : new SketchMerge();
+    const sums = sumsForFold(pend, upTo, frozen, pendingSums);
+    const useSums = sums !== undefined;
+    const sketches = sums?.[0]?.sketches ?? new SketchMerge();
     let foreign: RollupAccumulator | undefined;
     for (const p of pend) {
       if (useSums && p.mine === 1) continue;
@@ -278,7 +290,10 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       addBlockRollups(foreign, q);
     }
     if (foreign !== undefined) applyRollups(foreign);
-    if (useSums) applyRollups(pendingSums.rollups);
+    for (const a of sums ?? []) {
+      applyRollups(a.rollups);
+      if (a.sketches !== sketches) for (const m of a.sketches.entries) deltas.append(m);
+    }
     for (const m of sketches.entries) deltas.append(m);
     const lastId = pend[pend.length - 1]!.id;
     foldSessions(0, lastId);
@@ -287,10 +302,24 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     if (!useSums) sketches.release();
     return pend.length;
   });
-  /** Fold, then forget the in-memory sums (every row of ours is folded now, by us or by another connection). */
+  /** Forget every in-memory sum (every row of ours is folded now, by us or by another connection). */
+  const clearSums = () => {
+    pendingSums.clear();
+    frozen?.sums.clear();
+    frozen = undefined;
+  };
+  /** Fold the whole journal, then forget the in-memory sums. */
   const fold = () => {
     foldTx.immediate();
-    pendingSums.clear();
+    clearSums();
+    checkpointer?.committed();
+  };
+  /** A scheduled fold's last step: the journal rows up to `frozen.upTo`, then forget the frozen sums. */
+  const foldFrozen = () => {
+    if (frozen === undefined) return;
+    foldTx.immediate(frozen.upTo);
+    frozen.sums.clear();
+    frozen = undefined;
     checkpointer?.committed();
   };
 
@@ -339,30 +368,53 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
 
   let compacting: Promise<void> | undefined;
   let folding: Promise<void> | undefined;
+  const afterFold = () => {
+    batchesSinceCompaction++;
+    if (batchesSinceCompaction >= COMPACT_EVERY_FOLDS || deltas.dirtyKeys >= COMPACT_DIRTY_KEYS) scheduleCompaction();
+  };
   /** Fold now (reads call this first, so results always include every stored batch). */
   const foldNow = () => {
     batchesSinceFold = 0;
     fold();
-    batchesSinceCompaction++;
-    if (batchesSinceCompaction >= COMPACT_EVERY_FOLDS || deltas.dirtyKeys >= COMPACT_DIRTY_KEYS) scheduleCompaction();
+    afterFold();
   };
-  /** Sum the journal's sessions into session_day in short transactions, a turn of the loop between them. */
-  async function drainSessions(): Promise<void> {
-    const ids = pendingIds.all() as number[];
-    for (let i = 0; i < ids.length && !closed; ) {
+  /**
+   * Sum the sessions of the journal rows up to `upTo` into session_day in
+   * short transactions, a turn of the loop between them (stops if a fold by
+   * a read took the rows meanwhile: the rows it finds are gone).
+   */
+  async function drainSessions(upTo: number): Promise<void> {
+    const ids = (pendingIds.all() as number[]).filter((id) => id <= upTo);
+    for (let i = 0; i < ids.length && !closed && frozen !== undefined; ) {
       i = sessionsTx.immediate(ids, i);
       checkpointer?.committed();
       await yieldTurn();
     }
   }
+  /**
+   * Every FOLD_EVERY_BATCHES batches: freeze the sums of the journal as it is
+   * now (later batches go to a fresh pendingSums), append their sketch deltas
+   * and sum their sessions in short transactions, then fold those rows — a
+   * transaction holding only their rollups and whatever the drains left.
+   */
   const scheduleFold = () => {
     if (folding || closed) return;
+    if (frozen === undefined) {
+      const upTo = maxPendingId.get() as number | null;
+      if (upTo === null) return;
+      frozen = { sums: pendingSums, upTo };
+      pendingSums = new FoldAccumulator();
+    }
+    batchesSinceFold = 0;
+    const { sums, upTo } = frozen;
     folding = yieldTurn()
-      // This process's summed sketch deltas first, in short transactions (a fold by a read in between empties the list).
-      .then(() => deltas.drain(pendingSums.sketches.entries, () => closed))
-      .then(drainSessions)
+      // The frozen sketch deltas first, in short transactions (a fold by a read in between empties the list).
+      .then(() => deltas.drain(sums.sketches.entries, () => closed))
+      .then(() => drainSessions(upTo))
       .then(() => {
-        if (!closed) foldNow();
+        if (closed || frozen === undefined) return;
+        foldFrozen();
+        afterFold();
       })
       .catch(() => {
         // Left in the journal: the next fold (or read) retries it.
@@ -370,6 +422,17 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       .finally(() => {
         folding = undefined;
       });
+  };
+  /**
+   * Fold everything, in short steps first: a scheduled fold of the journal as
+   * it is (or the one already running), then at once what came meanwhile. A
+   * read or a retention run waits for this instead of folding a whole
+   * backlog of batches in one transaction.
+   */
+  const foldSoon = async () => {
+    scheduleFold();
+    await folding;
+    if (!closed) foldNow();
   };
   const scheduleCompaction = () => {
     if (compacting || closed) return;
@@ -390,9 +453,9 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     backend,
     retention,
     foldInside: () => foldTx(),
-    foldNow,
+    foldSoon,
     // A fold inside took every journal row (as forget's does): the in-memory sums are stale.
-    foldedAll: () => pendingSums.clear(),
+    foldedAll: clearSums,
     applySessions,
     isClosed: () => closed,
   });
@@ -451,7 +514,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
             throw failed('write', err);
           }
           checkpointer?.committed();
-          if (written.journaled) pendingSums.add(written.stored, slice.journal);
+          if (written.journalId !== 0) pendingSums.add(written.stored, slice.journal, written.journalId);
           from = end;
         } while (from < b.rows.length);
       })();
@@ -471,7 +534,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       const done = (async () => {
         try {
           const n = forgetTx.immediate(sessionId);
-          pendingSums.clear();
+          clearSums();
           return n;
         } catch (err) {
           throw failed('forget', err);
@@ -515,10 +578,12 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     async query(q: StatsQuery): Promise<StatsResult> {
       assertOpen('query');
       try {
-        foldNow();
+        await foldSoon();
       } catch (err) {
         throw failed('query', err);
       }
+      // Closed while the fold's steps yielded: a coded CLOSED error rather than a closed connection's.
+      assertOpen('query');
       return engine.query(q);
     },
     runRetention,

@@ -32,8 +32,8 @@ export interface RetentionDeps {
   retention: Retention;
   /** Fold the journal inside the caller's transaction. */
   foldInside: () => void;
-  /** Fold now, in a transaction of its own. */
-  foldNow: () => void;
+  /** Fold everything, in short transactions first (see sqliteAggregator's scheduled fold). */
+  foldSoon: () => Promise<void>;
   /** A fold inside took every journal row: this process's in-memory sums are stale. */
   foldedAll: () => void;
   applySessions: (sums: SessionSums) => void;
@@ -44,7 +44,7 @@ export interface RetentionDeps {
  * Retention of one SQLite connection.
  *
  * @example
- * const retention = sqliteRetention({ db, blocks, backend, retention, foldInside, foldNow, foldedAll, applySessions, isClosed });
+ * const retention = sqliteRetention({ db, blocks, backend, retention, foldInside, foldSoon, foldedAll, applySessions, isClosed });
  * await retention.run(Date.now());
  */
 export function sqliteRetention(deps: RetentionDeps) {
@@ -92,7 +92,8 @@ export function sqliteRetention(deps: RetentionDeps) {
     async run(now: number): Promise<RetentionResult> {
       const c = retentionCutoffs(now, deps.retention);
       const out: RetentionResult = { events: 0, rollups: 0, sketches: 0, salts: 0 };
-      deps.foldNow();
+      await deps.foldSoon();
+      if (isClosed()) return out;
       for (let i = 0; i < 100_000 && !isClosed(); i++) {
         const step = expireTx.immediate(c.eventsBefore);
         if (step.folded) deps.foldedAll();

@@ -330,25 +330,72 @@ export class SketchMerge {
 
 /**
  * What this process's committed, not yet folded batches add: rollup
- * increments and sketch merges, summed as batches commit, plus how many
+ * increments and sketch merges, summed as batches commit, plus the ids of the
  * journal rows they wrote (to check at fold time that all are still there).
  */
 export class FoldAccumulator {
   rollups = new RollupAccumulator();
   sketches = new SketchMerge();
-  rows = 0;
+  /** Journal row ids, in the order written. */
+  ids: number[] = [];
 
-  /** A committed slice: its block's rollups and its journal row's sketch part. */
-  add(inserted: QueryBlock | undefined, sketches: JournalSketches): void {
+  /** A committed slice: its block's rollups and its journal row's sketch part, journaled as row `id`. */
+  add(inserted: QueryBlock | undefined, sketches: JournalSketches, id: number): void {
     if (inserted !== undefined) addBlockRollups(this.rollups, inserted);
     if (sketches.keys.length > 0) this.sketches.addPacked(sketches);
-    this.rows++;
+    this.ids.push(id);
+  }
+
+  /** Journal rows summed. */
+  get rows(): number {
+    return this.ids.length;
   }
 
   clear(): void {
     this.rollups = new RollupAccumulator();
     this.sketches.release();
     this.sketches = new SketchMerge();
-    this.rows = 0;
+    this.ids = [];
   }
+}
+
+/** A journal row as a fold lists it: its id, and whether this connection wrote it. */
+export interface PendingRow {
+  id: number;
+  mine: 0 | 1;
+}
+
+/**
+ * Which in-memory sums a fold may use for this connection's journal rows in
+ * `pend` (ordered by id), or undefined when it must decode them from the
+ * journal. A whole fold (`upTo` undefined) takes every row: all of the
+ * frozen and pending sums must still be there, as many rows as they summed.
+ * A scheduled fold takes the rows up to `upTo`: exactly the frozen sums'
+ * rows, and none of the pending sums' — a row id is used again once another
+ * connection has folded the whole journal, and then ids alone could match.
+ *
+ * @example
+ * const sums = sumsForFold(pend, frozen?.upTo, frozen, pendingSums); // undefined: decode every row
+ */
+export function sumsForFold(
+  pend: readonly PendingRow[],
+  upTo: number | undefined,
+  frozen: { sums: FoldAccumulator } | undefined,
+  pending: FoldAccumulator,
+): FoldAccumulator[] | undefined {
+  if (upTo === undefined) {
+    const all = frozen === undefined ? [pending] : [frozen.sums, pending];
+    let mine = 0;
+    for (const p of pend) mine += p.mine;
+    let summed = 0;
+    for (const a of all) summed += a.rows;
+    return mine === summed ? all : undefined;
+  }
+  if (frozen === undefined) return undefined;
+  const want = frozen.sums.ids;
+  let k = 0;
+  for (const p of pend) if (p.mine === 1 && want[k++] !== p.id) return undefined;
+  if (k !== want.length) return undefined;
+  for (const id of pending.ids) if (id <= upTo) return undefined;
+  return [frozen.sums];
 }
