@@ -494,11 +494,13 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
       // A large batch is written as several short transactions with a turn of the event loop between
       // them. If one fails, the batch is rejected and retried whole: the slices already committed are
       // exact on their own (each journals what it inserted) and their ids are ignored by the retry.
-      // Each slice is encoded in one turn and stored in the next, so neither holds the event loop long.
+      // Each slice is encoded in one turn and stored in the next, so neither holds the event loop long;
+      // the first is encoded a turn after this check (a pipeline hands the batch over in the turn that
+      // built its sketch updates).
       const done = (async () => {
         let from = 0;
         do {
-          if (from > 0) await yieldTurn();
+          await yieldTurn();
           const end = Math.min(b.rows.length, from + WRITE_SLICE_ROWS);
           let slice: EncodedSlice;
           try {
