@@ -64,9 +64,15 @@ function split(full: StoredBlock, keep: (row: EventRow, i: number) => boolean): 
   return out;
 }
 
-/** Per-(session, day, site, bot) sums of the events of some blocks. */
+/**
+ * Per-(session, day, site, bot) sums of the events of some blocks, kept by
+ * session, then site, then day × 2 + bot: the session and site strings come
+ * from the blocks' dictionaries (their hashes computed once), where a joined
+ * key string cost a new string per event.
+ */
 export class SessionSums {
-  private readonly byKey = new Map<string, SessionDay>();
+  private readonly bySession = new Map<string, Map<string, Map<number, SessionDay>>>();
+  private count = 0;
 
   /** Add the consenting events of a block (those with a session), only those in [from, to). */
   add(q: QueryBlock, from = -Infinity, to = Infinity): void {
@@ -86,11 +92,21 @@ export class SessionSums {
       const day = Math.floor(t / DAY_MS);
       const siteName = q.entry(site[i]!);
       const b = bot[i] === 1 ? 1 : 0;
-      const key = `${sessionId}\u0000${day}\u0000${siteName}\u0000${b}`;
-      let d = this.byKey.get(key);
+      let bySite = this.bySession.get(sessionId);
+      if (bySite === undefined) {
+        bySite = new Map();
+        this.bySession.set(sessionId, bySite);
+      }
+      let byDay = bySite.get(siteName);
+      if (byDay === undefined) {
+        byDay = new Map();
+        bySite.set(siteName, byDay);
+      }
+      let d = byDay.get(day * 2 + b);
       if (d === undefined) {
         d = { sessionId, day, site: siteName, bot: b, first: t, last: t, pageviews: 0 };
-        this.byKey.set(key, d);
+        byDay.set(day * 2 + b, d);
+        this.count++;
       }
       if (t < d.first) d.first = t;
       if (t > d.last) d.last = t;
@@ -99,11 +115,11 @@ export class SessionSums {
   }
 
   get size(): number {
-    return this.byKey.size;
+    return this.count;
   }
 
-  values(): IterableIterator<SessionDay> {
-    return this.byKey.values();
+  *values(): IterableIterator<SessionDay> {
+    for (const bySite of this.bySession.values()) for (const byDay of bySite.values()) yield* byDay.values();
   }
 }
 
