@@ -14,18 +14,20 @@ export const NO_MARK = -1;
 const DIMENSION_SLOT = Object.fromEntries(SKETCH_DIMENSIONS.map((d, i) => [d, i])) as Record<SketchDimension, number>;
 
 /**
- * The packed marks (index × 64 + rank, see visitor-mark.ts; < 2^20) a key
- * received, in arrival order, repeats included: appending is cheaper than a
- * map update per key, and sorting once at the end puts each register's
- * highest rank last.
+ * What a key received, in arrival order, repeats included: for each event,
+ * its packed mark (index × 64 + rank, see visitor-mark.ts; < 2^20) times
+ * `eventSlots` plus the event's position in the batch. Appending is cheaper
+ * than a map update per key; sorting once at the end puts each register's
+ * highest rank last, and the position finds the event's one pair object.
  */
 type Marks = number[];
 /** One (day, site): per dimension slot, value → marks (created on first use). */
 type BySlot = Array<Map<string, Marks> | undefined>;
 
-/** The current event's mark, handed to `note` for each of its keys (one object per batch, not per key). */
+/** The current event's entry, handed to `note` for each of its keys (one object per batch, not per key). */
 interface Cursor {
   bySlot: BySlot;
+  /** mark × eventSlots + the event's position. */
   mark: number;
 }
 
@@ -41,25 +43,61 @@ function note(dimension: SketchDimension, value: string, c: Cursor): void {
   else marks.push(c.mark);
 }
 
-/** One sort buffer for every key of every batch (a key never holds more marks than its batch has events). */
-let sortBuffer = new Int32Array(1024);
+type Pair = readonly [number, number];
+
+/** Packed marks per register index (rank bits, see visitor-mark.ts): markIndex(m) = floor(m / 64). */
+const MARKS_PER_INDEX = 64;
+
+/** One sort buffer for every key of every batch (a key never holds more entries than its batch has events). */
+let sortBuffer = new Float64Array(1024);
+
+/**
+ * The batch's pairs, one per marked event, made when first needed and shared
+ * by every key the event went to (an event reaches ~8 keys; pairs are
+ * read-only): one allocation per event instead of one per key.
+ */
+class BatchPairs {
+  private readonly pairs: Array<Pair | undefined>;
+  constructor(
+    private readonly marks: readonly number[],
+    readonly slots: number,
+  ) {
+    this.pairs = new Array(marks.length);
+  }
+
+  of(entry: number): Pair {
+    const i = entry % this.slots;
+    let p = this.pairs[i];
+    if (p === undefined) {
+      const m = this.marks[i] as number;
+      p = [markIndex(m), markRank(m)];
+      this.pairs[i] = p;
+    }
+    return p;
+  }
+}
 
 /** Sorted register pairs, the highest rank per register. */
-function registerPairs(marks: Marks): Array<[number, number]> {
-  const n = marks.length;
-  if (n === 1) return [[markIndex(marks[0] as number), markRank(marks[0] as number)]];
-  if (sortBuffer.length < n) sortBuffer = new Int32Array(Math.max(n, sortBuffer.length * 2));
-  for (let i = 0; i < n; i++) sortBuffer[i] = marks[i] as number;
-  // Marks are small non-negative integers: a typed sort, numeric, no comparator calls.
+function registerPairs(entries: Marks, batch: BatchPairs): Pair[] {
+  const n = entries.length;
+  if (n === 1) return [batch.of(entries[0] as number)];
+  if (sortBuffer.length < n) sortBuffer = new Float64Array(Math.max(n, sortBuffer.length * 2));
+  for (let i = 0; i < n; i++) sortBuffer[i] = entries[i] as number;
+  // Entries are non-negative integers below 2^53: a typed sort, numeric, no comparator calls.
   const sorted = sortBuffer.subarray(0, n).sort();
-  const pairs: Array<[number, number]> = [];
-  for (let i = 0; i < n; i++) {
-    const m = sorted[i] as number;
-    const index = markIndex(m);
-    // Within one index, marks sort by rank: keep the last of a run.
-    if (i + 1 < n && markIndex(sorted[i + 1] as number) === index) continue;
-    pairs.push([index, markRank(m)]);
+  // An entry's register index: floor(floor(entry / slots) / 64), in one division.
+  const perIndex = batch.slots * MARKS_PER_INDEX;
+  const pairs: Pair[] = [];
+  let run = Math.floor((sorted[0] as number) / perIndex);
+  for (let i = 1; i < n; i++) {
+    const index = Math.floor((sorted[i] as number) / perIndex);
+    // Within one index, entries sort by rank: keep the last of a run.
+    if (index !== run) {
+      pairs.push(batch.of(sorted[i - 1] as number));
+      run = index;
+    }
   }
+  pairs.push(batch.of(sorted[n - 1] as number));
   return pairs;
 }
 
@@ -71,6 +109,8 @@ export function buildSketchUpdates(events: readonly PrivacyEvent[], marks: reado
   // day -> site -> dimension slot -> value -> marks; nested maps avoid building a key string per pair.
   const byDay = new Map<string, Map<string, BySlot>>();
   const cursor: Cursor = { bySlot: [], mark: 0 };
+  // Positions are below a power of two at least the batch's length: entry = mark × slots + position.
+  const slots = 2 ** Math.ceil(Math.log2(events.length + 1));
   let lastDay = '';
   let lastSite: string | undefined;
   let bySite: Map<string, BySlot> | undefined;
@@ -96,17 +136,19 @@ export function buildSketchUpdates(events: readonly PrivacyEvent[], marks: reado
       }
       cursor.bySlot = bySlot;
     }
-    cursor.mark = mark;
+    cursor.mark = mark * slots + i;
     eachSketchKey(event, note, cursor);
   }
   const out: SketchUpdate[] = [];
+  const batch = new BatchPairs(marks, slots);
   for (const [day, sites] of byDay) {
     for (const [site, bySlot] of sites) {
       for (let slot = 0; slot < bySlot.length; slot++) {
         const byValue = bySlot[slot];
         if (byValue === undefined) continue;
         const dimension = SKETCH_DIMENSIONS[slot] as SketchDimension;
-        for (const [value, list] of byValue) out.push({ day, site, dimension, value, registers: registerPairs(list) });
+        for (const [value, list] of byValue)
+          out.push({ day, site, dimension, value, registers: registerPairs(list, batch) });
       }
     }
   }
