@@ -12,7 +12,7 @@
  */
 import { assertKnownKeys, ERROR_CODES, invalidOption, isPrivacyLogError, PrivacyLogError } from '../../errors.js';
 import { createStatsEngine } from '../../stats/engine.js';
-import { type EventRow, eventRow, SLOT_MS, utcDay } from '../../stats/event-columns.js';
+import { DAY_MS, type EventRow, eventRow, SLOT_MS, utcDay } from '../../stats/event-columns.js';
 import type { StatsQuery, StatsResult } from '../../stats/query.js';
 import { rollupIncrements } from '../../stats/rollup.js';
 import {
@@ -313,7 +313,14 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
       // Sketch deltas are appended, never locked: no need to sort them.
       const b = checkBatch(name, batch, { ordered: false });
       if (b.events.length === 0 && b.sketches.length === 0) return;
+      // The day's string is made once per UTC day of the batch (a batch mostly holds one), not per event.
+      let dayNum = Number.NaN;
+      let day = '';
       const records = b.rows.map((r, i) => {
+        if (Math.floor(r.ts / DAY_MS) !== dayNum) {
+          dayNum = Math.floor(r.ts / DAY_MS);
+          day = utcDay(r.ts);
+        }
         return {
           id: r.id,
           ts: r.ts,
@@ -330,7 +337,7 @@ export function postgresAggregator(options: PostgresAggregatorOptions = {}): Pos
           bot: r.bot ? 1 : 0,
           session_id: r.sessionId ?? null,
           doc: b.events[i],
-          day: utcDay(r.ts),
+          day,
           slot: Math.floor(r.ts / SLOT_MS),
         };
       });
