@@ -115,6 +115,31 @@ describe('sqliteAggregator: running', () => {
     await a.close();
   });
 
+  it('a query racing close() gets its result or a coded CLOSED error, never a closed connection’s', async () => {
+    const file = join(dir, 'race.db');
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
+    // 101 batches: the 100th schedules a fold of the first 100, which the query waits for (it folds in
+    // steps first); the 101st is left for the query's own fold, which must not be skipped silently.
+    for (let b = 0; b < 101; b++)
+      await a.write({
+        events: [makeEvent({ time: `2026-03-10T10:00:${String(b % 60).padStart(2, '0')}.000Z`, session: `s${b}` })],
+        sketches: [],
+      });
+    const q = a.query({ type: 'aggregate', period: 'day', date: '2026-03-10', metrics: ['pageviews'] });
+    const closing = a.close();
+    const outcome = await q.then(
+      (r) => r.results[0]?.pageviews,
+      (e: unknown) => (isPrivacyLogError(e) ? e.code : `uncoded: ${String(e)}`),
+    );
+    await closing;
+    expect([101, 'PRIVACY_LOG_E_CLOSED']).toContain(outcome);
+    // Nothing was lost: the store closed after folding everything.
+    const b = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
+    const r = await b.query({ type: 'aggregate', period: 'day', date: '2026-03-10', metrics: ['pageviews'] });
+    expect(r.results[0]!.pageviews).toBe(101);
+    await b.close();
+  });
+
   it('binds every query value: a hostile filter value is data, not SQL', async () => {
     const file = join(dir, 'inject.db');
     const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
