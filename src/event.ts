@@ -133,7 +133,44 @@ function rememberIfFrozen(o: object, valid: WeakSet<object>): void {
   for (const key of Object.keys(descriptors)) if (!('value' in (descriptors[key] as PropertyDescriptor))) return;
   valid.add(o);
 }
-const TIME_RE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+/** Two digits at t[at], as a number; -1 when either is not a digit. */
+function twoDigits(t: string, at: number): number {
+  const a = t.charCodeAt(at) - 0x30;
+  const b = t.charCodeAt(at + 1) - 0x30;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS.mmmZ` with every field in range (month 01–12, day
+ * 01–31, hour 00–23, minute and second 00–59), read from its character codes
+ * (a regular expression cost twice as much for every event of a new second).
+ */
+function isIsoTimeShape(t: string): boolean {
+  if (t.length !== 24) return false;
+  if (t.charCodeAt(4) !== 0x2d || t.charCodeAt(7) !== 0x2d || t.charCodeAt(10) !== 0x54) return false;
+  if (t.charCodeAt(13) !== 0x3a || t.charCodeAt(16) !== 0x3a || t.charCodeAt(19) !== 0x2e) return false;
+  if (t.charCodeAt(23) !== 0x5a) return false;
+  if (twoDigits(t, 0) < 0 || twoDigits(t, 2) < 0 || twoDigits(t, 20) < 0) return false;
+  const c = t.charCodeAt(22) - 0x30;
+  if (c < 0 || c > 9) return false;
+  const month = twoDigits(t, 5);
+  const day = twoDigits(t, 8);
+  const hour = twoDigits(t, 11);
+  const minute = twoDigits(t, 14);
+  const second = twoDigits(t, 17);
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= 31 &&
+    hour >= 0 &&
+    hour <= 23 &&
+    minute >= 0 &&
+    minute <= 59 &&
+    second >= 0 &&
+    second <= 59
+  );
+}
 
 /**
  * True when `s` holds no C0 control, DEL, C1 control (incl. U+0085) or
@@ -176,7 +213,7 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-/** TIME_RE and realDay, skipped down to the milliseconds when the second is the one last found valid. */
+/** isIsoTimeShape and realDay, skipped down to the milliseconds when the second is the one last found valid. */
 function validTime(t: string): boolean {
   if (t === lastValidTime) return true;
   if (
@@ -191,7 +228,7 @@ function validTime(t: string): boolean {
     lastValidTime = t;
     return true;
   }
-  if (!TIME_RE.test(t) || !realDay(t)) return false;
+  if (!isIsoTimeShape(t) || !realDay(t)) return false;
   lastValidSecond = t.slice(0, 20);
   lastValidTime = t;
   return true;
@@ -223,7 +260,7 @@ function num(v: unknown, min: number, max: number, required: boolean, integer = 
 export function validateEvent(e: unknown): string | undefined {
   if (!isObject(e)) return 'event: not an object';
   if (typeof e.id !== 'string' || !isUuid(e.id)) return 'id: not a UUID';
-  // The pattern bounds every field; Date.parse then rejects the impossible days (Feb 30).
+  // The shape bounds every field; realDay then rejects the impossible days (Feb 30).
   if (typeof e.time !== 'string' || !validTime(e.time)) return 'time: not an ISO 8601 UTC timestamp with milliseconds';
   if (typeof e.site !== 'string' || e.site !== lastValidSite) {
     if (!str(e.site, EVENT_LIMITS.site, true)) return 'site: missing, too long or unsafe';

@@ -50,6 +50,75 @@ describe('validateEvent', () => {
     );
   });
 
+  it('accepts as time exactly the valid ISO 8601 UTC instants with milliseconds (property, against a regex and Date)', () => {
+    const shape = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+    const valid = (t: string) => shape.test(t) && new Date(t).toISOString() === t;
+    const instant = fc
+      .date({
+        min: new Date('0000-01-01T00:00:00.000Z'),
+        max: new Date('9999-12-31T23:59:59.999Z'),
+        noInvalidDate: true,
+      })
+      .map((d) => d.toISOString());
+    // One character of a valid time replaced (a digit past a field's range, a separator, non-ASCII digits…).
+    const nearMiss = fc
+      .tuple(
+        instant,
+        fc.nat(23),
+        fc.constantFrom('0', '1', '2', '3', '4', '5', '9', '-', ':', 'T', 'Z', '.', ' ', '\u0661', 'a'),
+      )
+      .map(([t, i, c]) => t.slice(0, i) + c + t.slice(i + 1));
+    // Every field drawn from two digits: impossible days (02-30, 04-31) and out-of-range fields.
+    // Two digits, mostly at the fields' edges.
+    const dd = fc.oneof(
+      fc.constantFrom(
+        '00',
+        '01',
+        '09',
+        '10',
+        '12',
+        '13',
+        '19',
+        '20',
+        '23',
+        '24',
+        '28',
+        '29',
+        '30',
+        '31',
+        '32',
+        '59',
+        '60',
+      ),
+      fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, '0')),
+    );
+    const fields = fc
+      .tuple(
+        fc.constantFrom(0, 1, 99, 100, 1900, 2000, 2024, 2026, 2100, 9999),
+        dd,
+        dd,
+        dd,
+        dd,
+        dd,
+        fc.integer({ min: 0, max: 999 }),
+      )
+      .map(
+        ([y, mo, d, h, mi, s, ms]) =>
+          `${String(y).padStart(4, '0')}-${mo}-${d}T${h}:${mi}:${s}.${String(ms).padStart(3, '0')}Z`,
+      );
+    // A valid instant with one of its two-digit fields (month, day, hour, minute, second) set to an edge value.
+    const oneField = fc
+      .tuple(instant, fc.constantFrom(5, 8, 11, 14, 17), dd)
+      .map(([t, at, v]) => t.slice(0, at) + v + t.slice(at + 2));
+    fc.assert(
+      fc.property(fc.oneof(instant, nearMiss, fields, oneField, fc.string()), (time) => {
+        const reason = validateEvent({ ...sampleEvent(), time });
+        expect(reason === undefined).toBe(valid(time));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('never throws, whatever it is given', () => {
     fc.assert(
       fc.property(fc.anything(), (value) => {
