@@ -9,7 +9,7 @@
  * between turns of a setImmediate ticker, with a turn between batches as a
  * pipeline gives (a request arriving meanwhile waits that long).
  *
- *   npx tsx bench/ingest.ts [events=200000] [rounds=3] [--no-pg]
+ *   npx tsx bench/ingest.ts [events=200000] [rounds=5] [--no-pg]
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,7 @@ import { batchOf, type Dataset, syntheticDataset, visitorMark } from '../test/co
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const N = Number(args[0] ?? 200_000);
 const BATCH = 500;
-const ROUNDS = Number(args[1] ?? 3);
+const ROUNDS = Number(args[1] ?? 5);
 const WITH_PG = !process.argv.includes('--no-pg');
 const dir = mkdtempSync(join(tmpdir(), 'privacy-log-ingest-'));
 
