@@ -69,6 +69,52 @@ describe('winstonAggregator', () => {
     expect(lines.map((l) => JSON.parse(l))).toEqual(events);
   });
 
+  it('writes a batch to its own file transport as joined lines: the same bytes as one record an event', async () => {
+    const { createTransport } = await import('../../../src/access-log/transports.js');
+    const events = Array.from({ length: 1234 }, (_, i) =>
+      makeEvent({ request: { method: 'GET', path: `/p/${i}` }, response: { status: 200 + (i % 3), durationMs: i } }),
+    );
+    const read = (dir: string) => {
+      const file = fs.readdirSync(dir).find((f) => f.endsWith('.log')) as string;
+      return fs.readFileSync(path.join(dir, file), 'utf8');
+    };
+    for (const format of ['combined', 'json'] as const) {
+      // A description: this aggregator's own line transport (joined). An instance: one record an event.
+      const joinedDir = tempDir();
+      const perEventDir = tempDir();
+      const joined = winstonAggregator({ format, transports: [{ type: 'file', dir: joinedDir }] });
+      const perEvent = winstonAggregator({ format, transports: [createTransport({ type: 'file', dir: perEventDir })] });
+      for (const agg of [joined, perEvent]) {
+        await agg.write({ events: events.slice(0, 1001), sketches: [] });
+        await agg.write({ events: events.slice(1001), sketches: [] });
+        await agg.close();
+      }
+      const text = read(joinedDir);
+      expect(text).toBe(read(perEventDir));
+      expect(text.split('\n')).toHaveLength(events.length + 1);
+    }
+    // Joined for real: the console transport writes a batch of 1234 lines in two writes (1000 lines a record at most).
+    const writes: string[] = [];
+    // winston's Console transport writes to console._stdout when there is one, else through console.log.
+    const con = console as unknown as { _stdout?: { write: (s: string) => boolean }; log: (...a: unknown[]) => void };
+    const stdout = con._stdout;
+    const originalWrite = stdout?.write;
+    const originalLog = con.log;
+    if (stdout) stdout.write = (chunk: string) => writes.push(String(chunk)) > 0;
+    con.log = (...args: unknown[]) => void writes.push(args.map(String).join(' '));
+    try {
+      const agg = winstonAggregator({ format: 'combined', transports: [{ type: 'console' }] });
+      await agg.write({ events, sketches: [] });
+      await agg.close();
+    } finally {
+      if (stdout && originalWrite) stdout.write = originalWrite;
+      con.log = originalLog;
+    }
+    const ours = writes.filter((w) => w.includes('GET /p/'));
+    expect(ours).toHaveLength(2);
+    expect(ours.join('').split('\n').filter(Boolean)).toHaveLength(events.length);
+  });
+
   it('writes through an existing logger with its own format and transports', async () => {
     const { stream, lines } = sink();
     const logger = winston.createLogger({
