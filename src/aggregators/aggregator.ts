@@ -37,7 +37,11 @@ export interface SketchUpdate {
   dimension: SketchDimension;
   /** The breakdown value ('' for dimension 'site'), e.g. '/news' for 'page'. */
   value: string;
-  /** [register index, rank] pairs; index < 2^SKETCH_PRECISION, rank 1..51. */
+  /**
+   * [register index, rank] pairs; index < 2^SKETCH_PRECISION, rank 1..51.
+   * Read-only: the pipeline shares one pair object among the updates an
+   * event reaches, so an aggregator must not change a pair in place.
+   */
   registers: ReadonlyArray<readonly [number, number]>;
 }
 
