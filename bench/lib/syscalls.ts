@@ -92,7 +92,10 @@ function parsePerf(text: string): PerfCounts {
     const event = f[3] ?? '';
     if (!Number.isFinite(n) || !event) continue;
     let m = byThread.get(event);
-    if (!m) byThread.set(event, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      byThread.set(event, m);
+    }
     m.set(thread, (m.get(thread) ?? 0) + n);
   }
   return { byThread };

@@ -392,6 +392,10 @@ function checkPrefix(value: unknown, field: string, max: number): number {
 }
 
 /** Truncation of an already parsed address (see {@link createAddressTruncator}). */
+/** Slots of the truncator's text cache per family (a power of two), and the shift that maps a 32-bit hash to one. */
+const TEXT_SLOTS = 256;
+const TEXT_SLOT_SHIFT = 24;
+
 export interface AddressTruncator {
   readonly ipv4Prefix: number;
   readonly ipv6Prefix: number;
@@ -441,15 +445,42 @@ export function createAddressTruncator(options: IpOptions = {}): AddressTruncato
     const bits = Math.max(0, Math.min(16, v6Prefix - k * 16));
     v6Masks[k] = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
   }
+  // The texts of recently seen networks, direct-mapped by a hash of the truncated
+  // address and compared exactly: a visitor's next request (and its neighbours')
+  // reuses one string instead of formatting a new one that every event would keep.
+  // Only truncated addresses are held, the same text the events carry.
+  const v4Keys = new Uint32Array(TEXT_SLOTS);
+  const v4Texts: Array<string | undefined> = new Array(TEXT_SLOTS).fill(undefined);
+  const v6Keys = new Uint16Array(TEXT_SLOTS * 8);
+  const v6Texts: Array<string | undefined> = new Array(TEXT_SLOTS).fill(undefined);
   return {
     ipv4Prefix: v4Prefix,
     ipv6Prefix: v6Prefix,
     text(g: Uint16Array, family: 4 | 6): string {
       if (family === 4) {
-        const v4 = (((g[6] as number) << 16) | (g[7] as number)) & v4Mask;
-        return formatIpv4(v4 >>> 0);
+        const v4 = ((((g[6] as number) << 16) | (g[7] as number)) & v4Mask) >>> 0;
+        const slot = Math.imul(v4, 0x9e3779b1) >>> TEXT_SLOT_SHIFT;
+        const hit = v4Texts[slot];
+        if (hit !== undefined && v4Keys[slot] === v4) return hit;
+        const text = formatIpv4(v4);
+        v4Keys[slot] = v4;
+        v4Texts[slot] = text;
+        return text;
       }
-      return formatIpv6(g, v6Masks);
+      let h = 0;
+      for (let k = 0; k < 8; k++) h = Math.imul(h ^ ((g[k] as number) & (v6Masks[k] as number)), 0x9e3779b1);
+      const slot = h >>> TEXT_SLOT_SHIFT;
+      const at = slot * 8;
+      const hit = v6Texts[slot];
+      if (hit !== undefined) {
+        let same = true;
+        for (let k = 0; k < 8 && same; k++) same = v6Keys[at + k] === ((g[k] as number) & (v6Masks[k] as number));
+        if (same) return hit;
+      }
+      const text = formatIpv6(g, v6Masks);
+      for (let k = 0; k < 8; k++) v6Keys[at + k] = (g[k] as number) & (v6Masks[k] as number);
+      v6Texts[slot] = text;
+      return text;
     },
   };
 }

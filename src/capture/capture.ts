@@ -369,18 +369,15 @@ export function createCapture(parts: CaptureParts): Capture {
         req.clientAddress !== undefined
           ? req.clientAddress
           : resolveClientAddress(req.socketAddress, headers.forwardedFor, trust);
-      let client: PrivacyEvent['client'];
+      let address = 'unknown';
+      let prefixLength = 0;
       let visitor: number | undefined;
       let found: EnrichLookup | undefined;
       try {
         const family = typeof resolved === 'string' ? parseClientAddressInto(resolved, CLIENT) : 0;
-        if (family === 0) {
-          client = { address: 'unknown', prefixLength: 0 };
-        } else {
-          client = {
-            address: truncate.text(CLIENT, family),
-            prefixLength: family === 4 ? truncate.ipv4Prefix : truncate.ipv6Prefix,
-          };
+        if (family !== 0) {
+          address = truncate.text(CLIENT, family);
+          prefixLength = family === 4 ? truncate.ipv4Prefix : truncate.ipv6Prefix;
           if (VISITOR_KINDS.has(kind) && !agent.bot) {
             visitor = hasher.markParsed(CLIENT, family, ua ?? '', site, req.startMs);
           }
@@ -389,35 +386,81 @@ export function createCapture(parts: CaptureParts): Capture {
       } finally {
         CLIENT.fill(0);
       }
-      let enrichment: Promise<ClientEnrichment> | undefined;
-      if (found) {
-        if (found.isp !== undefined) client.isp = found.isp;
-        if (found.asn !== undefined) client.asn = found.asn;
-        if (found.domain !== undefined) client.domain = found.domain;
-        enrichment = found.pending;
-      }
+      const client = found === undefined ? { address, prefixLength } : enrichedClient(address, prefixLength, found);
+      const enrichment: Promise<ClientEnrichment> | undefined = found?.pending;
+      const durationMs = Math.max(0, Math.round(res.durationMs * 1000) / 1000);
+      // One literal per shape: a property added later would cost the event a map transition and a
+      // separate property store, for as long as the pipeline holds it.
+      const response: PrivacyEvent['response'] =
+        res.finished && res.contentLength !== undefined
+          ? { status: res.status, durationMs, bytes: res.contentLength }
+          : { status: res.status, durationMs };
 
-      const event: PrivacyEvent = {
-        id: uuidv7(req.startMs),
-        time: isoTime(req.startMs),
-        site,
-        kind,
-        request: requestOf(url, req.method, res.route),
-        response: { status: res.status, durationMs: Math.max(0, Math.round(res.durationMs * 1000) / 1000) },
-        client,
-        agent,
-        consent: consentPart(consent),
-      };
-      if (res.finished && res.contentLength !== undefined) event.response.bytes = res.contentLength;
+      const id = uuidv7(req.startMs);
+      const time = isoTime(req.startMs);
+      const request = requestOf(url, req.method, res.route);
+      const consentOf = consentPart(consent);
       const referrer = referrerOf(headers.referer, hostName);
-      if (referrer) event.referrer = referrer;
-      if (download) event.download = download;
-      if (consent.analytics === 'granted' && consent.sessionId) event.session = { id: consent.sessionId };
+      const sessionId = consent.analytics === 'granted' && consent.sessionId ? consent.sessionId : undefined;
+      // The common shapes as one literal each (same key order as adding the optional parts one by
+      // one): the event then has all its properties in the object itself, no separate property
+      // store, for as long as the pipeline holds it.
+      let event: PrivacyEvent;
+      if (download === undefined && referrer !== undefined) {
+        event =
+          sessionId === undefined
+            ? { id, time, site, kind, request, response, client, agent, consent: consentOf, referrer }
+            : {
+                id,
+                time,
+                site,
+                kind,
+                request,
+                response,
+                client,
+                agent,
+                consent: consentOf,
+                referrer,
+                session: { id: sessionId },
+              };
+      } else if (download === undefined) {
+        event =
+          sessionId === undefined
+            ? { id, time, site, kind, request, response, client, agent, consent: consentOf }
+            : {
+                id,
+                time,
+                site,
+                kind,
+                request,
+                response,
+                client,
+                agent,
+                consent: consentOf,
+                session: { id: sessionId },
+              };
+      } else {
+        event = { id, time, site, kind, request, response, client, agent, consent: consentOf };
+        if (referrer !== undefined) event.referrer = referrer;
+        event.download = download;
+        if (sessionId !== undefined) event.session = { id: sessionId };
+      }
       // V8 keeps the subject of the last regex match alive; make it a constant, not a raw header.
       forgetLastMatch();
       return { event, visitor, enrichment };
     },
   };
+}
+
+/** The client part with what the ISP lookup found (fields it did not find stay absent). */
+function enrichedClient(address: string, prefixLength: number, found: EnrichLookup): PrivacyEvent['client'] {
+  const { isp, asn, domain } = found;
+  if (isp !== undefined && asn !== undefined && domain === undefined) return { address, prefixLength, isp, asn };
+  const client: PrivacyEvent['client'] = { address, prefixLength };
+  if (found.isp !== undefined) client.isp = found.isp;
+  if (found.asn !== undefined) client.asn = found.asn;
+  if (found.domain !== undefined) client.domain = found.domain;
+  return client;
 }
 
 const METHOD_RE = /^[A-Z]{1,16}$/;

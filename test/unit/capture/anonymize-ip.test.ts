@@ -397,4 +397,28 @@ describe('writeAddressText and createAddressTruncator', () => {
       );
     }
   });
+
+  it('reuses the text of a network seen before, and never answers for another network in the same slot', () => {
+    const truncate = createAddressTruncator({});
+    const g = new Uint16Array(8);
+    // More networks than the cache has slots, each seen several times in a mixed order.
+    const texts: string[] = [];
+    for (let i = 0; i < 1500; i++) {
+      texts.push(`198.${(i * 7) & 255}.${(i * 13) & 255}.${i & 255}`);
+      texts.push(`2001:db8:${(i * 31).toString(16)}:${i.toString(16)}::${(i * 3).toString(16)}`);
+    }
+    const order = [...texts, ...texts.slice().reverse(), ...texts.filter((_, i) => i % 3 === 0)];
+    for (const text of order) {
+      const family = parseAddressInto(text, g);
+      if (family === 0) throw new Error(text);
+      // A fresh truncator has nothing cached: the reference answer.
+      expect(truncate.text(g, family)).toBe(createAddressTruncator({}).text(g, family));
+    }
+    // The same network, another host: the very same string.
+    parseAddressInto('203.0.113.7', g);
+    const a = truncate.text(g, 4);
+    parseAddressInto('203.0.113.200', g);
+    expect(truncate.text(g, 4)).toBe(a);
+    expect(a).toBe('203.0.113.0');
+  });
 });

@@ -4,6 +4,7 @@ import { createCapture, type RequestFacts, type ResponseFacts, siteFromHost } fr
 import { compileTrustProxy } from '../../../src/capture/client-ip.js';
 import { createVisitorHasher } from '../../../src/capture/visitor-hash.js';
 import { createConsent } from '../../../src/consent/consent.js';
+import { encodeConsentCookie } from '../../../src/consent/cookie-codec.js';
 import { validateEvent } from '../../../src/event.js';
 import { DEFAULT_KINDS } from '../../../src/options.js';
 
@@ -20,6 +21,8 @@ const capture = createCapture({
   enricher: undefined,
 });
 const consent = createConsent();
+/** A session id of the shape consent.newSessionId() makes. */
+const SESSION = 'q3VhZ8m1Rk2xYp0TfW7cAg';
 const state = consent.resolve(undefined, undefined, undefined);
 
 const response: ResponseFacts = { status: 200, contentType: 'text/html', finished: true, durationMs: 1.5 };
@@ -97,6 +100,55 @@ describe('capture', () => {
       },
     };
     expect(capture.record(bot, response, state)?.visitor).toBeUndefined();
+  });
+
+  it('keeps one key order, optional parts present only when they apply', () => {
+    const granted = consent.resolve(
+      `privacy_consent=${encodeConsentCookie({ policyVersion: '1', analytics: true, day: 19_990 })}; privacy_session=${SESSION}`,
+      undefined,
+      undefined,
+      Date.UTC(2024, 9, 1),
+    );
+    expect(granted.sessionId).toBe(SESSION);
+    const base = toFacts({
+      method: 'GET',
+      url: '/',
+      ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0',
+      referer: 'https://www.google.com/',
+      host: 'oblachko.test',
+      xff: undefined,
+      socket: '203.0.113.9',
+    });
+    const head = ['id', 'time', 'site', 'kind', 'request', 'response', 'client', 'agent', 'consent'];
+    const keys = (f: RequestFacts, res: ResponseFacts, c = state) => {
+      const e = capture.record(f, res, c)?.event;
+      expect(e && validateEvent(e)).toBeUndefined();
+      return {
+        event: Object.keys(e ?? {}),
+        response: Object.keys(e?.response ?? {}),
+        client: Object.keys(e?.client ?? {}),
+      };
+    };
+    const noReferrer = { ...base, headers: { ...base.headers, referer: undefined } };
+    const sized = { ...response, contentLength: 78 };
+    expect(keys(base, response)).toEqual({
+      event: [...head, 'referrer'],
+      response: ['status', 'durationMs'],
+      client: ['address', 'prefixLength'],
+    });
+    expect(keys(base, sized, granted).event).toEqual([...head, 'referrer', 'session']);
+    expect(keys(base, sized, granted).response).toEqual(['status', 'durationMs', 'bytes']);
+    expect(keys(noReferrer, response).event).toEqual(head);
+    expect(keys(noReferrer, response, granted).event).toEqual([...head, 'session']);
+    // Bytes only for a response sent in full.
+    expect(keys(base, { ...sized, finished: false }).response).toEqual(['status', 'durationMs']);
+    const pdf = { ...base, url: '/files/menu.pdf' };
+    const pdfResponse = { ...sized, contentType: 'application/pdf' };
+    expect(keys(pdf, pdfResponse, granted).event).toEqual([...head, 'referrer', 'download', 'session']);
+    expect(keys({ ...pdf, headers: { ...pdf.headers, referer: undefined } }, pdfResponse).event).toEqual([
+      ...head,
+      'download',
+    ]);
   });
 });
 
