@@ -332,8 +332,12 @@ export function createPrivacyLog(options?: unknown): PrivacyLogCore {
       if (state.analytics === 'granted') {
         const sessionId = state.sessionId ?? consent.newSessionId();
         if (!state.sessionId) state = { ...state, sessionId };
-        // Sliding idle expiry: refreshed on every request of a consenting visitor.
-        res.appendHeader('Set-Cookie', consent.sessionCookie(sessionId, secure));
+        // Sliding idle expiry: refreshed on every request of a consenting visitor. Node's
+        // appendHeader() validates the header twice when there is none yet (its own check, then
+        // setHeader's), so the usual case, no cookie set before this middleware, sets it directly.
+        const cookie = consent.sessionCookie(sessionId, secure);
+        if (res.hasHeader('set-cookie')) res.appendHeader('Set-Cookie', cookie);
+        else res.setHeader('Set-Cookie', cookie);
       }
       const requestState: PrivacyRequestState = { consent: state };
       const socketAddress = req.socket?.remoteAddress;

@@ -8,7 +8,13 @@
  * Linux and perf only; every configuration gets the same treatment.
  *
  *   npx tsx bench/lib/syscalls.ts [--only koa-bare,koa-privacy-log] [--rounds 2] [--duration 5]
- *                                 [--connections 10] [--record dir]
+ *                                 [--connections 10] [--record dir] [--rate 8000] [--variant name=dir]
+ *
+ * --rate paces autocannon at a fixed number of requests per second (open loop)
+ * instead of as fast as the server answers: every configuration then serves the
+ * same rate, so CPU per request compares the work itself rather than how busy
+ * a faster server keeps the load generator. --variant also runs the privacy-log
+ * configurations of --only from the source tree at dir, as `<id>@name`.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -123,18 +129,34 @@ async function main(): Promise<void> {
   const duration = Number(arg('duration', '5'));
   const connections = Number(arg('connections', '10'));
   const recordDir = arg('record', '');
+  const rate = Number(arg('rate', '0'));
+  const variant = arg('variant', '');
+  const eq = variant.indexOf('=');
+  const variantName = eq > 0 ? variant.slice(0, eq) : '';
+  const variantRoot = eq > 0 ? resolve(variant.slice(eq + 1)) : '';
+  const ids = [...only];
+  if (variantRoot) {
+    for (const id of only) {
+      const role = CONFIGS.find((c) => c.id === id)?.role;
+      if (role === 'privacy-log' || role === 'diagnostic') ids.push(`${id}@${variantName}`);
+    }
+  }
   const pinning = detectPinning(2);
   const work = mkdtempSync(join(tmpdir(), 'privacy-log-syscalls-'));
   const rows: Array<Record<string, string | number>> = [];
   try {
     for (let r = 1; r <= rounds; r++) {
-      for (const id of r % 2 ? only : [...only].reverse()) {
+      for (const id of r % 2 ? ids : [...ids].reverse()) {
+        const at = id.indexOf('@');
+        const root = at < 0 ? ROOT : variantRoot;
+        const base = at < 0 ? id : id.slice(0, at);
         // A configuration id, or `file.ts` / `file.ts:SPIN_US` for a server file of bench/http/ outside
         // the table (koa-bare-spin.ts: bare Koa burning SPIN_US of CPU per request, a control).
-        const [file, spin] = id.includes('.ts') ? id.split(':') : [`${id}.ts`, undefined];
-        if (!id.includes('.ts') && !CONFIGS.some((c) => c.id === id)) throw new Error(`unknown configuration ${id}`);
+        const [file, spin] = base.includes('.ts') ? base.split(':') : [`${base}.ts`, undefined];
+        if (!base.includes('.ts') && !CONFIGS.some((c) => c.id === base))
+          throw new Error(`unknown configuration ${base}`);
         const server = await startServer(
-          pinned(pinning, SERVER_CORE, tsxNode(join(ROOT, 'bench', 'http', file as string))),
+          pinned(pinning, SERVER_CORE, tsxNode(join(root, 'bench', 'http', file as string))),
           {
             ...process.env,
             BENCH_WORKDIR: join(work, `${id.replace(/[^\w.-]/g, '_')}-${r}`),
@@ -149,7 +171,13 @@ async function main(): Promise<void> {
         if (recordFile) mkdirSync(dirname(recordFile), { recursive: true });
         const load = await runLoad(
           pinned(pinning, LOAD_CORE, tsxNode(join(ROOT, 'bench', 'lib', 'load-worker.ts'))),
-          { url: `http://127.0.0.1:${server.port}`, connections, warmupSeconds: 2, durationSeconds: duration },
+          {
+            url: `http://127.0.0.1:${server.port}`,
+            connections,
+            warmupSeconds: 2,
+            durationSeconds: duration,
+            ...(rate > 0 ? { overallRate: rate } : {}),
+          },
           () => {
             cpu0 = readProcCpuMs(server.pid) ?? 0;
             split0 = readCpuSplit(server.pid);
@@ -200,6 +228,23 @@ async function main(): Promise<void> {
         process.stdout.write(`${JSON.stringify(row)}\n`);
         await new Promise((done) => setTimeout(done, 500));
       }
+    }
+    // Medians over the rounds, per configuration.
+    process.stdout.write('\nmedians: config, req/s, CPU µs/req (user + system), syscalls/req, context switches/req\n');
+    const median = (xs: number[]) => {
+      const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+      return s.length === 0
+        ? Number.NaN
+        : s.length % 2
+          ? (s[s.length >> 1] as number)
+          : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+    };
+    for (const id of ids) {
+      const mine = rows.filter((r) => r.config === id);
+      const m = (k: string) => Math.round(median(mine.map((r) => Number(r[k]))) * 1000) / 1000;
+      process.stdout.write(
+        `${id.padEnd(34)} ${String(m('rps')).padStart(7)}  ${String(m('cpuUsPerReq')).padStart(5)} (${m('userUs')} + ${m('sysUs')})  ${m('sys')}  ${m('cs')}\n`,
+      );
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

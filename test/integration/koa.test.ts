@@ -4,6 +4,7 @@ import supertest from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { privacyLog } from '../../middleware/koa.js';
 import { memoryAggregator } from '../../src/aggregators/memory-aggregator.js';
+import { encodeConsentCookie } from '../../src/consent/cookie-codec.js';
 import { koaHarness } from '../helpers/koa-harness.js';
 import { adapterCases } from './adapters/cases.js';
 
@@ -80,6 +81,52 @@ describe('koa: a body parser mounted before the consent routes', () => {
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/news');
       expect(String(res.headers['set-cookie'])).toMatch(/privacy_session=/);
+    } finally {
+      await privacy.close();
+    }
+  });
+});
+
+describe('koa: the sliding session cookie', () => {
+  const session = 'q3VhZ8m1Rk2xYp0TfW7cAg';
+  const granted = encodeConsentCookie({
+    policyVersion: '1',
+    analytics: true,
+    day: Math.floor(Date.now() / 86_400_000),
+  });
+  const cookie = `privacy_consent=${granted}; privacy_session=${session}`;
+
+  it('is the only Set-Cookie when nothing set one before, and joins a cookie set earlier', async () => {
+    const privacy = privacyLog({ aggregators: [memoryAggregator()] });
+    const app = new Koa();
+    app.use(async (ctx, next) => {
+      if (ctx.path === '/earlier') ctx.res.setHeader('Set-Cookie', ['theme=dark; Path=/', 'lang=ru; Path=/']);
+      await next();
+    });
+    app.use(privacy);
+    app.use((ctx) => {
+      if (ctx.path === '/later') ctx.append('Set-Cookie', 'seen=1; Path=/');
+      ctx.body = 'ok';
+    });
+    try {
+      const server = createServer(app.callback());
+      const alone = await supertest(server).get('/').set('Cookie', cookie);
+      expect(alone.headers['set-cookie']).toEqual([
+        `privacy_session=${session}; Max-Age=1800; Path=/; HttpOnly; SameSite=Lax`,
+      ]);
+      const earlier = await supertest(server).get('/earlier').set('Cookie', cookie);
+      expect(earlier.headers['set-cookie']).toEqual([
+        'theme=dark; Path=/',
+        'lang=ru; Path=/',
+        `privacy_session=${session}; Max-Age=1800; Path=/; HttpOnly; SameSite=Lax`,
+      ]);
+      const later = await supertest(server).get('/later').set('Cookie', cookie);
+      expect(later.headers['set-cookie']).toEqual([
+        `privacy_session=${session}; Max-Age=1800; Path=/; HttpOnly; SameSite=Lax`,
+        'seen=1; Path=/',
+      ]);
+      const none = await supertest(server).get('/');
+      expect(none.headers['set-cookie']).toBeUndefined();
     } finally {
       await privacy.close();
     }
