@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrations.js';
-import { DEFAULT_SQLITE_FILE, sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
+import {
+  DEFAULT_SQLITE_FILE,
+  FOLD_EVERY_BATCHES,
+  sqliteAggregator,
+} from '../../src/aggregators/sqlite/sqlite-aggregator.js';
 import { isPrivacyLogError, type PrivacyLogError } from '../../src/errors.js';
 import { makeEvent, sketchUpdatesFor } from '../conformance/dataset.js';
 
@@ -118,9 +122,10 @@ describe('sqliteAggregator: running', () => {
   it('a query racing close() gets its result or a coded CLOSED error, never a closed connection’s', async () => {
     const file = join(dir, 'race.db');
     const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
-    // 101 batches: the 100th schedules a fold of the first 100, which the query waits for (it folds in
-    // steps first); the 101st is left for the query's own fold, which must not be skipped silently.
-    for (let b = 0; b < 101; b++)
+    // One batch more than a fold interval: the interval's last batch schedules a fold, which the query waits
+    // for (it folds in steps first); the one after is left for the query's own fold, never skipped silently.
+    const n = FOLD_EVERY_BATCHES + 1;
+    for (let b = 0; b < n; b++)
       await a.write({
         events: [makeEvent({ time: `2026-03-10T10:00:${String(b % 60).padStart(2, '0')}.000Z`, session: `s${b}` })],
         sketches: [],
@@ -132,11 +137,11 @@ describe('sqliteAggregator: running', () => {
       (e: unknown) => (isPrivacyLogError(e) ? e.code : `uncoded: ${String(e)}`),
     );
     await closing;
-    expect([101, 'PRIVACY_LOG_E_CLOSED']).toContain(outcome);
+    expect([n, 'PRIVACY_LOG_E_CLOSED']).toContain(outcome);
     // Nothing was lost: the store closed after folding everything.
     const b = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     const r = await b.query({ type: 'aggregate', period: 'day', date: '2026-03-10', metrics: ['pageviews'] });
-    expect(r.results[0]!.pageviews).toBe(101);
+    expect(r.results[0]!.pageviews).toBe(n);
     await b.close();
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
+import { FOLD_EVERY_BATCHES, sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
 import { sessionDaySql } from '../../src/aggregators/sqlite/sqlite-backend.js';
 import type { StatsQuery } from '../../src/stats/query.js';
 import { makeEvent, sketchUpdatesFor } from '../conformance/dataset.js';
@@ -103,8 +103,9 @@ describe('sqliteAggregator: session_day (session metrics without a sort of the r
     const file = join(dir, 'scheduled.db');
     const store = sqliteAggregator({ file, retentionIntervalMs: 3_600_000 });
     try {
-      // 230 batches: two scheduled folds (every 100 batches) and a remainder folded by the query.
-      for (let b = 0; b < 230; b++) {
+      // Two scheduled folds and a remainder folded by the query.
+      const batches = FOLD_EVERY_BATCHES * 2 + 30;
+      for (let b = 0; b < batches; b++) {
         const events = Array.from({ length: 4 }, (_, i) =>
           makeEvent({
             time: new Date(Date.parse('2026-03-06T00:00:00.000Z') + (b * 4 + i) * 97_000).toISOString(),
@@ -123,7 +124,7 @@ describe('sqliteAggregator: session_day (session metrics without a sort of the r
         for (const q of FAST) expect(await store.query(q)).toEqual(await store.query(viaRaw(q)));
         expect(db.prepare('SELECT count(*) FROM pending').pluck().get()).toBe(0);
         expect(db.prepare('SELECT count(*) FROM session_folded').pluck().get()).toBe(0);
-        expect(db.prepare('SELECT sum(pageviews) FROM session_day').pluck().get()).toBe(230 * 4);
+        expect(db.prepare('SELECT sum(pageviews) FROM session_day').pluck().get()).toBe(batches * 4);
       } finally {
         db.close();
       }
@@ -151,15 +152,17 @@ describe('sqliteAggregator: session_day (session metrics without a sort of the r
       sketches: [],
     });
     try {
-      // The 100th batch schedules a fold of the journal as it is then: the rows of blocks up to its own.
-      for (let b = 0; b < 100; b++) {
+      // The last batch of a fold interval schedules a fold of the journal as it is then: the rows of blocks up
+      // to its own.
+      const n = FOLD_EVERY_BATCHES;
+      for (let b = 0; b < n; b++) {
         await store.write(batchAt(b));
         await new Promise((r) => setImmediate(r));
       }
       const upTo = Math.max(...pendingBlocks());
-      expect(pendingBlocks()).toHaveLength(100);
+      expect(pendingBlocks()).toHaveLength(n);
       // More batches at once, before the fold's first step: they commit while its steps run (a turn between each).
-      await Promise.all(Array.from({ length: 30 }, (_, i) => store.write(batchAt(100 + i))));
+      await Promise.all(Array.from({ length: 30 }, (_, i) => store.write(batchAt(n + i))));
       const deadline = Date.now() + 5_000;
       while (pendingBlocks().some((b) => b <= upTo) && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 2));
@@ -170,9 +173,9 @@ describe('sqliteAggregator: session_day (session metrics without a sort of the r
       // A read folds the rest; everything is counted once.
       for (const q of FAST) expect(await store.query(q)).toEqual(await store.query(viaRaw(q)));
       const total = await store.query({ type: 'aggregate', period: '30d', date: DAY, metrics: ['pageviews'] });
-      expect(total.results).toEqual([{ pageviews: 130 * 3 }]);
+      expect(total.results).toEqual([{ pageviews: (n + 30) * 3 }]);
       expect(pendingBlocks()).toEqual([]);
-      expect(db.prepare('SELECT sum(pageviews) FROM session_day').pluck().get()).toBe(130 * 3);
+      expect(db.prepare('SELECT sum(pageviews) FROM session_day').pluck().get()).toBe((n + 30) * 3);
     } finally {
       db.close();
       await store.close();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
+import { FOLD_EVERY_BATCHES, sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
 import {
   encodeJournalSketches,
   FoldAccumulator,
@@ -161,9 +161,14 @@ describe('sqliteAggregator: the write journal', () => {
   });
 
   it('counts every event once whatever two connections interleave: scheduled folds, reads, writes in between (property)', async () => {
-    // A step: one connection writes `n` one-event batches (a scheduled fold every 100), reads, or lets turns pass.
+    // A step: one connection writes `n` one-event batches (a scheduled fold every FOLD_EVERY_BATCHES), reads, or
+    // lets turns pass.
     const step = fc.oneof(
-      fc.record({ who: fc.nat(1), op: fc.constant('write' as const), n: fc.integer({ min: 1, max: 130 }) }),
+      fc.record({
+        who: fc.nat(1),
+        op: fc.constant('write' as const),
+        n: fc.integer({ min: 1, max: FOLD_EVERY_BATCHES + 30 }),
+      }),
       fc.record({ who: fc.nat(1), op: fc.constant('read' as const), n: fc.constant(0) }),
       fc.record({ who: fc.nat(1), op: fc.constant('turns' as const), n: fc.integer({ min: 1, max: 40 }) }),
     );
