@@ -10,9 +10,6 @@ import { eachSketchKey, markIndex, markRank } from '../stats/visitor-mark.js';
 /** Marks below zero mean "no mark" (the event contributes no visitor). */
 export const NO_MARK = -1;
 
-/** Position of each dimension in SKETCH_DIMENSIONS: a (day, site) keeps one value map per dimension, in an array. */
-const DIMENSION_SLOT = Object.fromEntries(SKETCH_DIMENSIONS.map((d, i) => [d, i])) as Record<SketchDimension, number>;
-
 /**
  * What a key received, in arrival order, repeats included: for each event,
  * its packed mark (index × 64 + rank, see visitor-mark.ts; < 2^20) times
@@ -31,8 +28,7 @@ interface Cursor {
   mark: number;
 }
 
-function note(dimension: SketchDimension, value: string, c: Cursor): void {
-  const slot = DIMENSION_SLOT[dimension];
+function note(_dimension: SketchDimension, value: string, c: Cursor, slot: number): void {
   let byValue = c.bySlot[slot];
   if (byValue === undefined) {
     byValue = new Map();

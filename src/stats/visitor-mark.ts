@@ -29,24 +29,26 @@ export function markRank(mark: number): number {
 }
 
 /**
- * Call `visit(dimension, value, arg)` for each (dimension, value) pair an event
- * contributes visitors to: 'site' for every event with a mark, the breakdown
- * dimensions only where the event has that field. Allocates nothing.
+ * Call `visit(dimension, value, arg, slot)` for each (dimension, value) pair an
+ * event contributes visitors to: 'site' for every event with a mark, the
+ * breakdown dimensions only where the event has that field. `slot` is the
+ * dimension's position in SKETCH_DIMENSIONS (a visitor can index an array by
+ * it instead of looking the name up). Allocates nothing.
  */
 export function eachSketchKey<T>(
   e: PrivacyEvent,
-  visit: (d: SketchDimension, value: string, arg: T) => void,
+  visit: (d: SketchDimension, value: string, arg: T, slot: number) => void,
   arg: T,
 ): void {
-  visit('site', '', arg);
-  if (e.kind === 'pageview') visit('page', e.request.path, arg);
-  if (e.referrer && e.referrer.type !== 'internal') visit('referrer', e.referrer.host, arg);
-  if (e.agent.browser) visit('browser', e.agent.browser, arg);
-  if (e.agent.os) visit('os', e.agent.os, arg);
-  visit('device', e.agent.device, arg);
-  if (e.client.isp) visit('isp', e.client.isp, arg);
-  if (e.client.domain) visit('domain', e.client.domain, arg);
-  if (e.download) visit('download', e.download.file, arg);
+  visit('site', '', arg, 0);
+  if (e.kind === 'pageview') visit('page', e.request.path, arg, 1);
+  if (e.referrer && e.referrer.type !== 'internal') visit('referrer', e.referrer.host, arg, 2);
+  if (e.agent.browser) visit('browser', e.agent.browser, arg, 3);
+  if (e.agent.os) visit('os', e.agent.os, arg, 4);
+  visit('device', e.agent.device, arg, 5);
+  if (e.client.isp) visit('isp', e.client.isp, arg, 6);
+  if (e.client.domain) visit('domain', e.client.domain, arg, 7);
+  if (e.download) visit('download', e.download.file, arg, 8);
 }
 
 const pushKey = (d: SketchDimension, value: string, into: Array<[SketchDimension, string]>) => {
