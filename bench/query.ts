@@ -12,7 +12,7 @@
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { SQLITE_MIGRATIONS } from '../src/aggregators/sqlite/migrations.js';
 import { sqliteAggregator } from '../src/aggregators/sqlite/sqlite-aggregator.js';
 import type { StatsQuery } from '../src/stats/query.js';
@@ -47,7 +47,7 @@ async function generate(): Promise<void> {
 }
 
 if (!existsSync(file)) await generate();
-else console.log(`reusing ${file}`);
+else console.log(`reusing ${basename(file)} in the temporary directory`);
 
 const store = sqliteAggregator({ file, retentionDays: RETENTION_DAYS });
 const cases: Array<[string, StatsQuery]> = [
