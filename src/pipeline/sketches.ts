@@ -5,6 +5,7 @@
  */
 import { SKETCH_DIMENSIONS, type SketchDimension, type SketchUpdate } from '../aggregators/aggregator.js';
 import type { PrivacyEvent } from '../event.js';
+import { HLL_REGISTERS } from '../stats/hll.js';
 import { eachSketchKey, markIndex, markRank } from '../stats/visitor-mark.js';
 
 /** Marks below zero mean "no mark" (the event contributes no visitor). */
@@ -43,6 +44,8 @@ type Pair = readonly [number, number];
 
 /** Packed marks per register index (rank bits, see visitor-mark.ts): markIndex(m) = floor(m / 64). */
 const MARKS_PER_INDEX = 64;
+/** Packed marks are below this: 2^14 register indexes × 64. */
+const MARK_LIMIT = HLL_REGISTERS * MARKS_PER_INDEX;
 
 /** One sort buffer for every key of every batch (a key never holds more entries than its batch has events). */
 let sortBuffer = new Float64Array(1024);
@@ -112,7 +115,10 @@ export function buildSketchUpdates(events: readonly PrivacyEvent[], marks: reado
   let bySite: Map<string, BySlot> | undefined;
   for (let i = 0; i < events.length; i++) {
     const mark = marks[i];
-    if (mark === undefined || mark < 0 || markRank(mark) === 0) continue;
+    // Only a packed mark (an integer below MARK_LIMIT with a rank) counts: anything else pushed in its place is
+    // no visitor, never a wrong one (entries pack the mark with the event's position below 2^53).
+    if (mark === undefined || !(mark >= 0 && mark < MARK_LIMIT) || !Number.isInteger(mark) || markRank(mark) === 0)
+      continue;
     const event = events[i] as PrivacyEvent;
     if (bySite === undefined || lastDay.length !== 10 || !event.time.startsWith(lastDay)) {
       lastDay = event.time.slice(0, 10);

@@ -88,6 +88,24 @@ describe('buildSketchUpdates', () => {
     expect(buildSketchUpdates([eventOf(1), eventOf(2)], [NO_MARK, NO_MARK])).toEqual([]);
   });
 
+  it('counts no visitor for a value that is not a packed mark, and never lends it another event’s (property)', () => {
+    const notAMark = fc.oneof(
+      fc.constantFrom(2 ** 20, 2 ** 40, 2 ** 53, Number.MAX_VALUE, Number.POSITIVE_INFINITY, Number.NaN, -0.5),
+      fc.double({ min: 0, max: 2 ** 20, noNaN: true }).filter((d) => !Number.isInteger(d)),
+      fc.integer({ min: 2 ** 20, max: Number.MAX_SAFE_INTEGER }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), notAMark), { minLength: 1, maxLength: 40 }), (rows) => {
+        // Valid marks on some events (register 7 of rank 3), garbage on the others: only the valid ones count.
+        const events = rows.map((_, i) => eventOf(i));
+        const marks = rows.map(([valid, bad]) => (valid ? packMark(7, 3) : bad));
+        const site = buildSketchUpdates(events, marks).filter((u) => u.dimension === 'site');
+        const pairs = site.flatMap((u) => u.registers.map((p) => [...p]));
+        expect(pairs).toEqual(rows.some(([valid]) => valid) ? [[7, 3]] : []);
+      }),
+    );
+  });
+
   it('equals a per-register max over every key of every marked event (property)', () => {
     const event = fc
       .record({
