@@ -5,28 +5,27 @@
  */
 import { SKETCH_DIMENSIONS, type SketchDimension, type SketchUpdate } from '../aggregators/aggregator.js';
 import type { PrivacyEvent } from '../event.js';
-import { HLL_REGISTERS } from '../stats/hll.js';
-import { eachSketchKey, markIndex, markRank } from '../stats/visitor-mark.js';
+import { eachSketchKey, isPackedMark, MARKS_PER_INDEX, markIndex, markRank } from '../stats/visitor-mark.js';
 
 /** Marks below zero mean "no mark" (the event contributes no visitor). */
 export const NO_MARK = -1;
 
 /**
  * What a key received, in arrival order, repeats included: for each event,
- * its packed mark (index × 64 + rank, see visitor-mark.ts; < 2^20) times
- * `eventSlots` plus the event's position in the batch. Appending is cheaper
+ * its entry — its packed mark (index × 64 + rank, see visitor-mark.ts;
+ * < MARK_LIMIT) times the batch's `slots` plus the event's position in it. Appending is cheaper
  * than a map update per key; sorting once at the end puts each register's
  * highest rank last, and the position finds the event's one pair object.
  */
-type Marks = number[];
-/** One (day, site): per dimension slot, value → marks (created on first use). */
-type BySlot = Array<Map<string, Marks> | undefined>;
+type Entries = number[];
+/** One (day, site): per dimension slot, value → entries (created on first use). */
+type BySlot = Array<Map<string, Entries> | undefined>;
 
 /** The current event's entry, handed to `note` for each of its keys (one object per batch, not per key). */
 interface Cursor {
   bySlot: BySlot;
-  /** mark × eventSlots + the event's position. */
-  mark: number;
+  /** mark × slots + the event's position. */
+  entry: number;
 }
 
 function note(_dimension: SketchDimension, value: string, c: Cursor, slot: number): void {
@@ -35,17 +34,12 @@ function note(_dimension: SketchDimension, value: string, c: Cursor, slot: numbe
     byValue = new Map();
     c.bySlot[slot] = byValue;
   }
-  const marks = byValue.get(value);
-  if (marks === undefined) byValue.set(value, [c.mark]);
-  else marks.push(c.mark);
+  const entries = byValue.get(value);
+  if (entries === undefined) byValue.set(value, [c.entry]);
+  else entries.push(c.entry);
 }
 
 type Pair = readonly [number, number];
-
-/** Packed marks per register index (rank bits, see visitor-mark.ts): markIndex(m) = floor(m / 64). */
-const MARKS_PER_INDEX = 64;
-/** Packed marks are below this: 2^14 register indexes × 64. */
-const MARK_LIMIT = HLL_REGISTERS * MARKS_PER_INDEX;
 
 /** One sort buffer for every key of every batch (a key never holds more entries than its batch has events). */
 let sortBuffer = new Float64Array(1024);
@@ -77,14 +71,14 @@ class BatchPairs {
 }
 
 /** Sorted register pairs, the highest rank per register. */
-function registerPairs(entries: Marks, batch: BatchPairs): Pair[] {
+function registerPairs(entries: Entries, batch: BatchPairs): Pair[] {
   const n = entries.length;
   if (n === 1) return [batch.of(entries[0] as number)];
   if (sortBuffer.length < n) sortBuffer = new Float64Array(Math.max(n, sortBuffer.length * 2));
   for (let i = 0; i < n; i++) sortBuffer[i] = entries[i] as number;
   // Entries are non-negative integers below 2^53: a typed sort, numeric, no comparator calls.
   const sorted = sortBuffer.subarray(0, n).sort();
-  // An entry's register index: floor(floor(entry / slots) / 64), in one division.
+  // An entry's register index: floor(floor(entry / slots) / MARKS_PER_INDEX), in one division.
   const perIndex = batch.slots * MARKS_PER_INDEX;
   const pairs: Pair[] = [];
   let run = Math.floor((sorted[0] as number) / perIndex);
@@ -105,9 +99,9 @@ function registerPairs(entries: Marks, batch: BatchPairs): Pair[] {
  * const sketches = buildSketchUpdates(events, marks); // marks[i] belongs to events[i]
  */
 export function buildSketchUpdates(events: readonly PrivacyEvent[], marks: readonly number[]): SketchUpdate[] {
-  // day -> site -> dimension slot -> value -> marks; nested maps avoid building a key string per pair.
+  // day -> site -> dimension slot -> value -> entries; nested maps avoid building a key string per pair.
   const byDay = new Map<string, Map<string, BySlot>>();
-  const cursor: Cursor = { bySlot: [], mark: 0 };
+  const cursor: Cursor = { bySlot: [], entry: 0 };
   // Positions are below a power of two at least the batch's length: entry = mark × slots + position.
   const slots = 2 ** Math.ceil(Math.log2(events.length + 1));
   let lastDay = '';
@@ -115,10 +109,8 @@ export function buildSketchUpdates(events: readonly PrivacyEvent[], marks: reado
   let bySite: Map<string, BySlot> | undefined;
   for (let i = 0; i < events.length; i++) {
     const mark = marks[i];
-    // Only a packed mark (an integer below MARK_LIMIT with a rank) counts: anything else pushed in its place is
-    // no visitor, never a wrong one (entries pack the mark with the event's position below 2^53).
-    if (mark === undefined || !(mark >= 0 && mark < MARK_LIMIT) || !Number.isInteger(mark) || markRank(mark) === 0)
-      continue;
+    // Anything but a packed mark is no visitor, never a wrong one (entries pack the mark with the position).
+    if (!isPackedMark(mark)) continue;
     const event = events[i] as PrivacyEvent;
     if (bySite === undefined || lastDay.length !== 10 || !event.time.startsWith(lastDay)) {
       lastDay = event.time.slice(0, 10);
@@ -138,7 +130,7 @@ export function buildSketchUpdates(events: readonly PrivacyEvent[], marks: reado
       }
       cursor.bySlot = bySlot;
     }
-    cursor.mark = mark * slots + i;
+    cursor.entry = mark * slots + i;
     eachSketchKey(event, note, cursor);
   }
   const out: SketchUpdate[] = [];

@@ -9,23 +9,32 @@
  * 14 bits of h (MARK_INDEX_BITS), rank = leading zeros of the remaining 50 bits
  * plus one (1..MARK_MAX_RANK = 51). A packed mark is therefore always >= 1.
  */
-import type { SketchDimension } from '../aggregators/aggregator.js';
+import { SKETCH_PRECISION, type SketchDimension } from '../aggregators/aggregator.js';
 import type { PrivacyEvent } from '../event.js';
 
 const RANK_BITS = 6;
 const RANK_MASK = (1 << RANK_BITS) - 1;
+/** Packed marks per register index: markIndex(m) = floor(m / MARKS_PER_INDEX). */
+export const MARKS_PER_INDEX = RANK_MASK + 1;
+/** Every packed mark is below this (2^14 register indexes × MARKS_PER_INDEX). */
+export const MARK_LIMIT = 2 ** SKETCH_PRECISION * MARKS_PER_INDEX;
 
 /** Pack a register index (< 2^14) and a rank (1..51) into one integer. */
 export function packMark(index: number, rank: number): number {
-  return index * (RANK_MASK + 1) + rank;
+  return index * MARKS_PER_INDEX + rank;
 }
 
 export function markIndex(mark: number): number {
-  return Math.floor(mark / (RANK_MASK + 1));
+  return Math.floor(mark / MARKS_PER_INDEX);
 }
 
 export function markRank(mark: number): number {
   return mark & RANK_MASK;
+}
+
+/** Whether `m` is a packed mark: an integer below MARK_LIMIT with a rank (anything else is no visitor). */
+export function isPackedMark(m: number | undefined): m is number {
+  return m !== undefined && m >= 0 && m < MARK_LIMIT && Number.isInteger(m) && markRank(m) !== 0;
 }
 
 /**
