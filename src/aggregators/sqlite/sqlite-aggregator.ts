@@ -150,7 +150,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   );
   const insertPending = db.prepare('INSERT INTO pending (payload) VALUES (?)');
   // Which journal rows are this writer's, without reading their payloads (a fold from the in-memory sums needs none).
-  const pendingRows = db.prepare('SELECT id, substr(payload, 1, ?) = ? AS mine FROM pending ORDER BY id');
+  const pendingRows = db.prepare('SELECT id, substr(payload, 1, ?) = ? AS mine FROM pending WHERE id <= ? ORDER BY id');
   const payloadOf = db.prepare('SELECT payload FROM pending WHERE id = ?').pluck();
   const deletePending = db.prepare('DELETE FROM pending WHERE id <= ?');
   const insertSalt = db.prepare('INSERT OR IGNORE INTO salts (day, salt) VALUES (?, ?)');
@@ -175,7 +175,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
     'INSERT OR IGNORE INTO session_folded (id) SELECT id FROM pending WHERE id > ? AND id <= ?',
   );
   const clearSessionsFolded = db.prepare('DELETE FROM session_folded WHERE id <= ?');
-  const pendingIds = db.prepare('SELECT id FROM pending ORDER BY id').pluck();
+  const pendingIds = db.prepare('SELECT id FROM pending WHERE id <= ? ORDER BY id').pluck();
   const maxPendingId = db.prepare('SELECT max(id) FROM pending').pluck();
   const forgetSessionDays = db.prepare('DELETE FROM session_day WHERE session_id = ?');
   const sessionDaysOf = db.prepare('SELECT DISTINCT day FROM session_day WHERE session_id = ?').pluck();
@@ -270,8 +270,10 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
    * transaction fails.
    */
   const foldTx = db.transaction((upTo?: number) => {
-    let pend = pendingRows.all(prefix.length, prefix) as Array<{ id: number; mine: 0 | 1 }>;
-    if (upTo !== undefined) pend = pend.filter((p) => p.id <= upTo);
+    const pend = pendingRows.all(prefix.length, prefix, upTo ?? Number.MAX_SAFE_INTEGER) as Array<{
+      id: number;
+      mine: 0 | 1;
+    }>;
     if (pend.length === 0) return 0;
     const sums = sumsForFold(pend, upTo, frozen, pendingSums);
     const useSums = sums !== undefined;
@@ -388,7 +390,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
    * a read took the rows meanwhile: the rows it finds are gone).
    */
   async function drainSessions(upTo: number): Promise<void> {
-    const ids = (pendingIds.all() as number[]).filter((id) => id <= upTo);
+    const ids = pendingIds.all(upTo) as number[];
     for (let i = 0; i < ids.length && !closed && frozen !== undefined; ) {
       i = sessionsTx.immediate(ids, i);
       checkpointer?.committed();
