@@ -50,7 +50,11 @@ const lineFormat = winston.format((info) => {
   return info;
 });
 
-function isTransportStream(t: unknown): t is TransportStream {
+/** The transports of an access logger given none: one console transport. */
+export const DEFAULT_ACCESS_LOG_TRANSPORTS: readonly TransportConfig[] = [{ type: 'console' }];
+
+/** A ready winston transport (as opposed to a description of one). */
+export function isTransportStream(t: unknown): t is TransportStream {
   return typeof t === 'object' && t !== null && typeof (t as TransportStream).log === 'function';
 }
 
@@ -78,7 +82,7 @@ export function buildTransports(
   where: string,
   transports: ReadonlyArray<TransportConfig | TransportStream> | undefined,
 ): TransportStream[] {
-  if (transports === undefined) return [createTransport({ type: 'console' })];
+  if (transports === undefined) return DEFAULT_ACCESS_LOG_TRANSPORTS.map(createTransport);
   if (!Array.isArray(transports) || transports.length === 0)
     throw invalidOption(where, 'transports', 'a non-empty array of transports or transport descriptions');
   return transports.map((t, i) => {

@@ -25,7 +25,9 @@ import {
   checkFormat,
   checkLevel,
   createAccessLogger,
+  DEFAULT_ACCESS_LOG_TRANSPORTS,
   endLogger,
+  isTransportStream,
 } from '../access-log/access-logger.js';
 import { type AccessLogFormat, rendererFor } from '../access-log/formats.js';
 import type { LogLevel, TransportConfig } from '../access-log/transports.js';
@@ -58,15 +60,6 @@ const KNOWN_KEYS = ['logger', 'transports', 'format', 'level', 'name', 'timeoutM
 /** Lines a joined record holds at most (a default pipeline batch is 500 events: one record). */
 const JOIN_LINES = 1000;
 
-/** A description of a file or console transport (what writes message + end of line). */
-function isLineTransportConfig(t: TransportConfig): boolean {
-  return (
-    typeof t === 'object' &&
-    t !== null &&
-    typeof (t as { log?: unknown }).log !== 'function' &&
-    (t.type === 'file' || t.type === 'console')
-  );
-}
 const WHERE = 'winstonAggregator()';
 /** Tags each record so the transports' `logged` events can be matched to it (copied by Object.assign, never serialised). */
 const RECORD = Symbol('privacy-log.record');
@@ -119,7 +112,10 @@ export function winstonAggregator(options: WinstonAggregatorOptions = {}): Aggre
   // winston's per-record cost. Any other transport (HTTP, or a logger or instance of the caller's)
   // gets one record an event.
   const joinLines =
-    own && (options.transports ?? [{ type: 'console' }]).every((t) => isLineTransportConfig(t as TransportConfig));
+    own &&
+    (options.transports ?? DEFAULT_ACCESS_LOG_TRANSPORTS).every(
+      (t) => !isTransportStream(t) && (t.type === 'file' || t.type === 'console'),
+    );
   const messagesOf = (events: readonly PrivacyEvent[]): string[] => {
     if (!joinLines) return events.map(render);
     const out: string[] = [];
