@@ -260,45 +260,59 @@ export function mergePairsIntoBlob(blob: Uint8Array | undefined, pairs: Readonly
     }
     return out ?? blob;
   }
-  const merged: number[] = [];
   let changed = blob === undefined;
   let o = 1;
   let j = 0;
   const len = blob === undefined ? 0 : blob.length;
+  const m = pairScratch(len + add.length * PAIR_BYTES);
+  let w = 0;
+  const put = (index: number, rank: number) => {
+    m[w] = index >> 8;
+    m[w + 1] = index & 0xff;
+    m[w + 2] = rank;
+    w += PAIR_BYTES;
+  };
   while (o + 2 < len || j < add.length) {
     const bi = o + 2 < len ? (blob![o]! << 8) | blob![o + 1]! : Number.POSITIVE_INFINITY;
     const ai = j < add.length ? add[j]![0] : Number.POSITIVE_INFINITY;
     if (bi < ai) {
-      merged.push(bi, blob![o + 2]!);
+      put(bi, blob![o + 2]!);
       o += PAIR_BYTES;
     } else if (ai < bi) {
-      merged.push(ai, add[j]![1]);
+      put(ai, add[j]![1]);
       changed = true;
       j++;
     } else {
       const br = blob![o + 2]!;
       const ar = add[j]![1];
       if (ar > br) changed = true;
-      merged.push(ai, Math.max(ar, br));
+      put(ai, Math.max(ar, br));
       o += PAIR_BYTES;
       j++;
     }
   }
   if (!changed && blob !== undefined) return blob;
-  const n = merged.length / 2;
-  if (n > SPARSE_MAX_PAIRS) {
+  return blobOfPairBytes(m, w);
+}
+
+/** Pair bytes merged before the result's size is known, shared by every merge (grown as needed). */
+let mergeScratch = new Uint8Array(1024 * PAIR_BYTES);
+function pairScratch(bytes: number): Uint8Array {
+  if (mergeScratch.length < bytes) mergeScratch = new Uint8Array(Math.max(bytes, mergeScratch.length * 2));
+  return mergeScratch;
+}
+
+/** The blob of the ascending packed pairs in m[0, w): dense past the sparse limit, else sparse. */
+function blobOfPairBytes(m: Uint8Array, w: number): Uint8Array {
+  if (w / PAIR_BYTES > SPARSE_MAX_PAIRS) {
     const out = new Uint8Array(HLL_REGISTERS + 1);
     out[0] = FORMAT_DENSE;
-    for (let k = 0; k < merged.length; k += 2) out[merged[k]! + 1] = merged[k + 1]!;
+    for (let k = 0; k < w; k += PAIR_BYTES) out[((m[k]! << 8) | m[k + 1]!) + 1] = m[k + 2]!;
     return out;
   }
-  const out = new Uint8Array(1 + n * PAIR_BYTES);
+  const out = new Uint8Array(1 + w);
   out[0] = FORMAT_SPARSE;
-  for (let k = 0, p = 1; k < merged.length; k += 2, p += PAIR_BYTES) {
-    out[p] = merged[k]! >> 8;
-    out[p + 1] = merged[k]! & 0xff;
-    out[p + 2] = merged[k + 1]!;
-  }
+  out.set(m.subarray(0, w), 1);
   return out;
 }
 
@@ -352,14 +366,9 @@ function raiseDense(base: Uint8Array, add: Uint8Array): Uint8Array {
   return out ?? base;
 }
 
-/** Merge buffer for two sparse blobs (grown as needed): their pairs, merged, before the result's size is known. */
-let mergeScratch = new Uint8Array(1024 * PAIR_BYTES);
-
 /** Two checked sparse blobs merged; `a` itself when `b` raised nothing. */
 function mergeSparse(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const need = a.length + b.length;
-  if (mergeScratch.length < need) mergeScratch = new Uint8Array(Math.max(need, mergeScratch.length * 2));
-  const m = mergeScratch;
+  const m = pairScratch(a.length + b.length);
   let o = 1;
   let p = 1;
   let w = 0;
@@ -385,40 +394,22 @@ function mergeSparse(a: Uint8Array, b: Uint8Array): Uint8Array {
     w += PAIR_BYTES;
   }
   if (!changed) return a;
-  const n = w / PAIR_BYTES;
-  if (n > SPARSE_MAX_PAIRS) {
-    const out = new Uint8Array(HLL_REGISTERS + 1);
-    out[0] = FORMAT_DENSE;
-    for (let k = 0; k < w; k += PAIR_BYTES) out[((m[k]! << 8) | m[k + 1]!) + 1] = m[k + 2]!;
-    return out;
-  }
-  const out = new Uint8Array(1 + w);
-  out[0] = FORMAT_SPARSE;
-  out.set(m.subarray(0, w), 1);
-  return out;
+  return blobOfPairBytes(m, w);
 }
 
 /** A new blob holding the valid registers of a dense blob: dense, or sparse when few enough are set. */
 function canonicalOfDense(b: Uint8Array): Uint8Array {
-  let n = 0;
-  for (let i = 1; i <= HLL_REGISTERS; i++) if (b[i]! >= 1 && b[i]! <= HLL_MAX_RANK) n++;
-  if (n > SPARSE_MAX_PAIRS) {
-    const out = new Uint8Array(HLL_REGISTERS + 1);
-    out[0] = FORMAT_DENSE;
-    for (let i = 1; i <= HLL_REGISTERS; i++) if (b[i]! <= HLL_MAX_RANK) out[i] = b[i]!;
-    return out;
-  }
-  const out = new Uint8Array(1 + n * PAIR_BYTES);
-  out[0] = FORMAT_SPARSE;
-  for (let i = 0, o = 1; i < HLL_REGISTERS; i++) {
+  const m = pairScratch(HLL_REGISTERS * PAIR_BYTES);
+  let w = 0;
+  for (let i = 0; i < HLL_REGISTERS; i++) {
     const r = b[i + 1]!;
     if (r < 1 || r > HLL_MAX_RANK) continue;
-    out[o] = i >> 8;
-    out[o + 1] = i & 0xff;
-    out[o + 2] = r;
-    o += PAIR_BYTES;
+    m[w] = i >> 8;
+    m[w + 1] = i & 0xff;
+    m[w + 2] = r;
+    w += PAIR_BYTES;
   }
-  return out;
+  return blobOfPairBytes(m, w);
 }
 
 /**
