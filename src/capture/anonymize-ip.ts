@@ -391,11 +391,11 @@ function checkPrefix(value: unknown, field: string, max: number): number {
   return value;
 }
 
-/** Truncation of an already parsed address (see {@link createAddressTruncator}). */
 /** Slots of the truncator's text cache per family (a power of two), and the shift that maps a 32-bit hash to one. */
 const TEXT_SLOTS = 256;
 const TEXT_SLOT_SHIFT = 24;
 
+/** Truncation of an already parsed address (see {@link createAddressTruncator}). */
 export interface AddressTruncator {
   readonly ipv4Prefix: number;
   readonly ipv6Prefix: number;
@@ -453,6 +453,8 @@ export function createAddressTruncator(options: IpOptions = {}): AddressTruncato
   const v4Texts: Array<string | undefined> = new Array(TEXT_SLOTS).fill(undefined);
   const v6Keys = new Uint16Array(TEXT_SLOTS * 8);
   const v6Texts: Array<string | undefined> = new Array(TEXT_SLOTS).fill(undefined);
+  // The truncated groups of the IPv6 address at hand (masked once, then hashed, compared and kept).
+  const masked = new Uint16Array(8);
   return {
     ipv4Prefix: v4Prefix,
     ipv6Prefix: v6Prefix,
@@ -468,17 +470,20 @@ export function createAddressTruncator(options: IpOptions = {}): AddressTruncato
         return text;
       }
       let h = 0;
-      for (let k = 0; k < 8; k++) h = Math.imul(h ^ ((g[k] as number) & (v6Masks[k] as number)), 0x9e3779b1);
+      for (let k = 0; k < 8; k++) {
+        masked[k] = (g[k] as number) & (v6Masks[k] as number);
+        h = Math.imul(h ^ (masked[k] as number), 0x9e3779b1);
+      }
       const slot = h >>> TEXT_SLOT_SHIFT;
       const at = slot * 8;
       const hit = v6Texts[slot];
       if (hit !== undefined) {
         let same = true;
-        for (let k = 0; k < 8 && same; k++) same = v6Keys[at + k] === ((g[k] as number) & (v6Masks[k] as number));
+        for (let k = 0; k < 8 && same; k++) same = v6Keys[at + k] === masked[k];
         if (same) return hit;
       }
       const text = formatIpv6(g, v6Masks);
-      for (let k = 0; k < 8; k++) v6Keys[at + k] = (g[k] as number) & (v6Masks[k] as number);
+      v6Keys.set(masked, at);
       v6Texts[slot] = text;
       return text;
     },
