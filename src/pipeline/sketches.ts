@@ -3,148 +3,222 @@
  * (DESIGN §7): one register map per (UTC day, site, dimension, value), the
  * maximum rank per register. Marks never touch the events themselves.
  */
-import { SKETCH_DIMENSIONS, type SketchDimension, type SketchUpdate } from '../aggregators/aggregator.js';
+import {
+  SKETCH_DIMENSIONS,
+  SKETCH_PRECISION,
+  type SketchDimension,
+  type SketchUpdate,
+} from '../aggregators/aggregator.js';
 import type { PrivacyEvent } from '../event.js';
-import { eachSketchKey, isPackedMark, MARKS_PER_INDEX, markIndex, markRank } from '../stats/visitor-mark.js';
+import { eachSketchKey, isPackedMark, markIndex, markRank } from '../stats/visitor-mark.js';
 
 /** Marks below zero mean "no mark" (the event contributes no visitor). */
 export const NO_MARK = -1;
 
+/** Register index bits of an entry's code. */
+const INDEX_BITS = SKETCH_PRECISION;
+const INDEX_MASK = 2 ** INDEX_BITS - 1;
 /**
- * What a key received, in arrival order, repeats included: for each event,
- * its entry — its packed mark (index × 64 + rank, see visitor-mark.ts;
- * < MARK_LIMIT) times the batch's `slots` plus the event's position in it. Appending is cheaper
- * than a map update per key; sorting once at the end puts each register's
- * highest rank last, and the position finds the event's one pair object.
+ * Events a batch is built in at most at once: an entry's code is its key ×
+ * 2^INDEX_BITS + register index in 32 bits, so a chunk may reach at most
+ * 2^18 keys (9 dimensions × 2^14 events). A larger batch is built chunk by
+ * chunk, each chunk's keys updated on their own.
  */
-type Entries = number[];
-/** One (day, site): per dimension slot, value → entries (created on first use). */
-type BySlot = Array<Map<string, Entries> | undefined>;
-
-/** The current event's entry, handed to `note` for each of its keys (one object per batch, not per key). */
-interface Cursor {
-  bySlot: BySlot;
-  /** mark × slots + the event's position. */
-  entry: number;
-}
-
-function note(_dimension: SketchDimension, value: string, c: Cursor, slot: number): void {
-  let byValue = c.bySlot[slot];
-  if (byValue === undefined) {
-    byValue = new Map();
-    c.bySlot[slot] = byValue;
-  }
-  const entries = byValue.get(value);
-  if (entries === undefined) byValue.set(value, [c.entry]);
-  else entries.push(c.entry);
-}
+export const SKETCH_CHUNK_EVENTS = 2 ** 14;
 
 type Pair = readonly [number, number];
 
-/** One sort buffer for every key of every batch (a key never holds more entries than its batch has events). */
-let sortBuffer = new Float64Array(1024);
+/**
+ * Buffers shared by every batch (a chunk's entries, one per (event, key)):
+ * the entry's code, its event's position in the chunk, and the second half
+ * of each for the radix sort's passes.
+ */
+let codes = new Uint32Array(4096);
+let positions = new Uint32Array(4096);
+let codesB = new Uint32Array(4096);
+let positionsB = new Uint32Array(4096);
+const counts = new Uint32Array(256);
 
 /**
- * The batch's pairs, one per marked event, made when first needed and shared
- * by every key the event went to (an event reaches ~8 keys; pairs are
- * read-only): one allocation per event instead of one per key.
+ * Sort the first `n` entries by code (`bits` significant bits), positions
+ * alongside: least-significant-digit radix sort, a byte per pass, stable.
+ * Linear in n: a comparison sort of a batch's ~8 entries an event cost
+ * three times as much. Leaves the result in `codes` and `positions`.
  */
-class BatchPairs {
-  private readonly pairs: Array<Pair | undefined>;
+function sortEntries(n: number, bits: number): void {
+  for (let shift = 0; shift < bits; shift += 8) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[((codes[i] as number) >>> shift) & 0xff]!++;
+    let sum = 0;
+    for (let d = 0; d < 256; d++) {
+      const c = counts[d] as number;
+      counts[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const c = codes[i] as number;
+      const at = counts[(c >>> shift) & 0xff]!++;
+      codesB[at] = c;
+      positionsB[at] = positions[i] as number;
+    }
+    [codes, codesB] = [codesB, codes];
+    [positions, positionsB] = [positionsB, positions];
+  }
+}
+
+/**
+ * One chunk's keys and entries, filled by `note` for every key of every
+ * marked event. A key is numbered on first sight (per day and site, one
+ * value map per dimension slot).
+ */
+class ChunkKeys {
   constructor(
-    private readonly marks: readonly number[],
-    readonly slots: number,
-  ) {
-    this.pairs = new Array(marks.length);
-  }
-
-  of(entry: number): Pair {
-    const i = entry % this.slots;
-    let p = this.pairs[i];
-    if (p === undefined) {
-      const m = this.marks[i] as number;
-      p = [markIndex(m), markRank(m)];
-      this.pairs[i] = p;
-    }
-    return p;
-  }
+    /** Events in the chunk. */
+    readonly events: number,
+  ) {}
+  /** The current (day, site): per dimension slot, value → key. */
+  bySlot: Array<Map<string, number> | undefined> = [];
+  day = '';
+  site = '';
+  readonly days: string[] = [];
+  readonly sites: string[] = [];
+  readonly slotOf: number[] = [];
+  readonly values: string[] = [];
+  n = 0;
+  /** The register index and chunk position of the event being noted. */
+  index = 0;
+  position = 0;
 }
 
-/** Sorted register pairs, the highest rank per register. */
-function registerPairs(entries: Entries, batch: BatchPairs): Pair[] {
-  const n = entries.length;
-  if (n === 1) return [batch.of(entries[0] as number)];
-  if (sortBuffer.length < n) sortBuffer = new Float64Array(Math.max(n, sortBuffer.length * 2));
-  for (let i = 0; i < n; i++) sortBuffer[i] = entries[i] as number;
-  // Entries are non-negative integers below 2^53: a typed sort, numeric, no comparator calls.
-  const sorted = sortBuffer.subarray(0, n).sort();
-  // An entry's register index: floor(floor(entry / slots) / MARKS_PER_INDEX), in one division.
-  const perIndex = batch.slots * MARKS_PER_INDEX;
-  const pairs: Pair[] = [];
-  let run = Math.floor((sorted[0] as number) / perIndex);
-  for (let i = 1; i < n; i++) {
-    const index = Math.floor((sorted[i] as number) / perIndex);
-    // Within one index, entries sort by rank: keep the last of a run.
-    if (index !== run) {
-      pairs.push(batch.of(sorted[i - 1] as number));
-      run = index;
-    }
+function note(_dimension: SketchDimension, value: string, k: ChunkKeys, slot: number): void {
+  let byValue = k.bySlot[slot];
+  if (byValue === undefined) {
+    byValue = new Map();
+    k.bySlot[slot] = byValue;
   }
-  pairs.push(batch.of(sorted[n - 1] as number));
-  return pairs;
+  let key = byValue.get(value);
+  if (key === undefined) {
+    key = k.values.length;
+    byValue.set(value, key);
+    k.days.push(k.day);
+    k.sites.push(k.site);
+    k.slotOf.push(slot);
+    k.values.push(value);
+  }
+  codes[k.n] = (key << INDEX_BITS) | k.index;
+  positions[k.n] = k.position;
+  k.n++;
 }
 
-/**
- * @example
- * const sketches = buildSketchUpdates(events, marks); // marks[i] belongs to events[i]
- */
-export function buildSketchUpdates(events: readonly PrivacyEvent[], marks: readonly number[]): SketchUpdate[] {
-  // day -> site -> dimension slot -> value -> entries; nested maps avoid building a key string per pair.
-  const byDay = new Map<string, Map<string, BySlot>>();
-  const cursor: Cursor = { bySlot: [], entry: 0 };
-  // Positions are below a power of two at least the batch's length: entry = mark × slots + position.
-  const slots = 2 ** Math.ceil(Math.log2(events.length + 1));
-  let lastDay = '';
+/** Note every key of the marked events in [from, to) of a batch. */
+function noteChunk(events: readonly PrivacyEvent[], marks: readonly number[], from: number, to: number): ChunkKeys {
+  const capacity = (to - from) * SKETCH_DIMENSIONS.length;
+  if (codes.length < capacity) {
+    const size = Math.max(capacity, codes.length * 2);
+    codes = new Uint32Array(size);
+    positions = new Uint32Array(size);
+    codesB = new Uint32Array(size);
+    positionsB = new Uint32Array(size);
+  }
+  const k = new ChunkKeys(to - from);
+  // day → site → per-slot value maps; consecutive events nearly always share both.
+  const groups = new Map<string, Map<string, Array<Map<string, number> | undefined>>>();
+  let bySite: Map<string, Array<Map<string, number> | undefined>> | undefined;
   let lastSite: string | undefined;
-  let bySite: Map<string, BySlot> | undefined;
-  for (let i = 0; i < events.length; i++) {
+  for (let i = from; i < to; i++) {
     const mark = marks[i];
-    // Anything but a packed mark is no visitor, never a wrong one (entries pack the mark with the position).
+    // Anything but a packed mark is no visitor, never a wrong one.
     if (!isPackedMark(mark)) continue;
     const event = events[i] as PrivacyEvent;
-    if (bySite === undefined || lastDay.length !== 10 || !event.time.startsWith(lastDay)) {
-      lastDay = event.time.slice(0, 10);
-      bySite = byDay.get(lastDay);
+    if (bySite === undefined || k.day.length !== 10 || !event.time.startsWith(k.day)) {
+      k.day = event.time.slice(0, 10);
+      bySite = groups.get(k.day);
       if (bySite === undefined) {
         bySite = new Map();
-        byDay.set(lastDay, bySite);
+        groups.set(k.day, bySite);
       }
       lastSite = undefined;
     }
     if (event.site !== lastSite) {
       lastSite = event.site;
+      k.site = lastSite;
       let bySlot = bySite.get(lastSite);
       if (bySlot === undefined) {
         bySlot = new Array(SKETCH_DIMENSIONS.length).fill(undefined);
         bySite.set(lastSite, bySlot);
       }
-      cursor.bySlot = bySlot;
+      k.bySlot = bySlot;
     }
-    cursor.entry = mark * slots + i;
-    eachSketchKey(event, note, cursor);
+    k.index = markIndex(mark);
+    k.position = i - from;
+    eachSketchKey(event, note, k);
   }
-  const out: SketchUpdate[] = [];
-  const batch = new BatchPairs(marks, slots);
-  for (const [day, sites] of byDay) {
-    for (const [site, bySlot] of sites) {
-      for (let slot = 0; slot < bySlot.length; slot++) {
-        const byValue = bySlot[slot];
-        if (byValue === undefined) continue;
-        const dimension = SKETCH_DIMENSIONS[slot] as SketchDimension;
-        for (const [value, list] of byValue)
-          out.push({ day, site, dimension, value, registers: registerPairs(list, batch) });
+  return k;
+}
+
+/** A chunk's updates: entries sorted by key and register, the highest rank of each register's run kept. */
+function chunkUpdates(k: ChunkKeys, marks: readonly number[], from: number, out: SketchUpdate[]): void {
+  const n = k.n;
+  if (n === 0) return;
+  sortEntries(n, INDEX_BITS + Math.ceil(Math.log2(k.values.length + 1)));
+  // One pair object per event, made when first needed, shared by every key it reached (pairs are read-only).
+  const pairs: Array<Pair | undefined> = new Array(k.events);
+  let j = 0;
+  while (j < n) {
+    const key = (codes[j] as number) >>> INDEX_BITS;
+    // The key's run of entries, and its registers counted first: each list allocated once, at its size.
+    let end = j + 1;
+    let count = 1;
+    for (; end < n && (codes[end] as number) >>> INDEX_BITS === key; end++) if (codes[end] !== codes[end - 1]) count++;
+    const registers: Pair[] = new Array(count);
+    let w = 0;
+    while (j < end) {
+      const code = codes[j] as number;
+      // The run of this register: keep the event with the highest rank.
+      let best = positions[j] as number;
+      let rank = markRank(marks[from + best] as number);
+      for (j++; j < end && codes[j] === code; j++) {
+        const r = markRank(marks[from + (positions[j] as number)] as number);
+        if (r > rank) {
+          rank = r;
+          best = positions[j] as number;
+        }
       }
+      let p = pairs[best];
+      if (p === undefined) {
+        p = [code & INDEX_MASK, rank];
+        pairs[best] = p;
+      }
+      registers[w++] = p;
     }
+    out.push({
+      day: k.days[key] as string,
+      site: k.sites[key] as string,
+      dimension: SKETCH_DIMENSIONS[k.slotOf[key] as number] as SketchDimension,
+      value: k.values[key] as string,
+      registers,
+    });
+  }
+}
+
+/**
+ * The batch's sketch updates: one per (UTC day, site, dimension, value) its
+ * marked events reach (per chunk of SKETCH_CHUNK_EVENTS events), each with
+ * the highest rank per register, sorted by register index. An event's
+ * registers are one read-only pair object, shared by the keys it reached.
+ *
+ * @example
+ * const sketches = buildSketchUpdates(events, marks); // marks[i] belongs to events[i]
+ */
+export function buildSketchUpdates(
+  events: readonly PrivacyEvent[],
+  marks: readonly number[],
+  chunk = SKETCH_CHUNK_EVENTS,
+): SketchUpdate[] {
+  const out: SketchUpdate[] = [];
+  for (let from = 0; from < events.length; from += chunk) {
+    const to = Math.min(events.length, from + chunk);
+    chunkUpdates(noteChunk(events, marks, from, to), marks, from, out);
   }
   return out;
 }

@@ -131,30 +131,45 @@ describe('buildSketchUpdates', () => {
         .map(({ i, r }) => packMark(i, r)),
     );
     fc.assert(
-      fc.property(fc.array(fc.tuple(event, mark), { maxLength: 60 }), (pairs) => {
-        // The model: key -> register -> highest rank.
-        const model = new Map<string, Map<number, number>>();
-        for (const [e, m] of pairs) {
-          if (m < 0) continue;
-          for (const [dimension, value] of sketchKeysOf(e)) {
-            const key = `${e.time.slice(0, 10)}|${e.site}|${dimension}|${value}`;
-            const regs = model.get(key) ?? new Map<number, number>();
-            regs.set(markIndex(m), Math.max(regs.get(markIndex(m)) ?? 0, markRank(m)));
-            model.set(key, regs);
+      fc.property(
+        fc.array(fc.tuple(event, mark), { maxLength: 60 }),
+        fc.integer({ min: 1, max: 70 }),
+        (pairs, chunk) => {
+          // The model: key -> register -> highest rank.
+          const model = new Map<string, Map<number, number>>();
+          for (const [e, m] of pairs) {
+            if (m < 0) continue;
+            for (const [dimension, value] of sketchKeysOf(e)) {
+              const key = `${e.time.slice(0, 10)}|${e.site}|${dimension}|${value}`;
+              const regs = model.get(key) ?? new Map<number, number>();
+              regs.set(markIndex(m), Math.max(regs.get(markIndex(m)) ?? 0, markRank(m)));
+              model.set(key, regs);
+            }
           }
-        }
-        const ups = buildSketchUpdates(
-          pairs.map(([e]) => e),
-          pairs.map(([, m]) => m),
-        );
-        const got = new Map(ups.map((u) => [`${u.day}|${u.site}|${u.dimension}|${u.value}`, u.registers]));
-        expect(got.size).toBe(ups.length); // one update per key
-        expect([...got.keys()].sort()).toEqual([...model.keys()].sort());
-        for (const [key, regs] of model) {
-          const want = [...regs.entries()].sort((x, y) => x[0] - y[0]);
-          expect(got.get(key)).toEqual(want);
-        }
-      }),
+          const events = pairs.map(([e]) => e);
+          const marks = pairs.map(([, m]) => m);
+          const ups = buildSketchUpdates(events, marks);
+          const got = new Map(ups.map((u) => [`${u.day}|${u.site}|${u.dimension}|${u.value}`, u.registers]));
+          expect(got.size).toBe(ups.length); // one update per key
+          expect([...got.keys()].sort()).toEqual([...model.keys()].sort());
+          for (const [key, regs] of model) {
+            const want = [...regs.entries()].sort((x, y) => x[0] - y[0]);
+            expect(got.get(key)).toEqual(want);
+          }
+          // Built in chunks (a batch longer than SKETCH_CHUNK_EVENTS): a key may get one update per chunk,
+          // each sorted, and their per-register maximum is the same.
+          const chunked = new Map<string, Map<number, number>>();
+          for (const u of buildSketchUpdates(events, marks, chunk)) {
+            const indexes = u.registers.map(([i]) => i);
+            expect(indexes).toEqual([...new Set(indexes)].sort((x, y) => x - y));
+            const key = `${u.day}|${u.site}|${u.dimension}|${u.value}`;
+            const regs = chunked.get(key) ?? new Map<number, number>();
+            for (const [i, r] of u.registers) regs.set(i, Math.max(regs.get(i) ?? 0, r));
+            chunked.set(key, regs);
+          }
+          expect(chunked).toEqual(model);
+        },
+      ),
     );
   });
 });
