@@ -15,9 +15,10 @@ import { eachSketchKey, isPackedMark, markIndex, markRank } from '../stats/visit
 /** Marks below zero mean "no mark" (the event contributes no visitor). */
 export const NO_MARK = -1;
 
-/** Register index bits of an entry's code. */
+/** Register index bits of an entry's code: code = key × INDEX_SPAN + index. */
 const INDEX_BITS = SKETCH_PRECISION;
-const INDEX_MASK = 2 ** INDEX_BITS - 1;
+const INDEX_SPAN = 2 ** INDEX_BITS;
+const INDEX_MASK = INDEX_SPAN - 1;
 /**
  * Events a batch is built in at most at once: an entry's code is its key ×
  * 2^INDEX_BITS + register index in 32 bits, so a chunk may reach at most
@@ -31,7 +32,8 @@ type Pair = readonly [number, number];
 /**
  * Buffers shared by every batch (a chunk's entries, one per (event, key)):
  * the entry's code, its event's position in the chunk, and the second half
- * of each for the radix sort's passes.
+ * of each for the radix sort's passes. They grow to the largest chunk seen
+ * (at most 9 × SKETCH_CHUNK_EVENTS entries: 4 arrays of 576 KiB).
  */
 let codes = new Uint32Array(4096);
 let positions = new Uint32Array(4096);
@@ -105,7 +107,8 @@ function note(_dimension: SketchDimension, value: string, k: ChunkKeys, slot: nu
     k.slotOf.push(slot);
     k.values.push(value);
   }
-  codes[k.n] = (key << INDEX_BITS) | k.index;
+  // Below 2^32 (key < 2^18): stored exactly, read back with >>> (unsigned).
+  codes[k.n] = key * INDEX_SPAN + k.index;
   positions[k.n] = k.position;
   k.n++;
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../../src/pipeline/backoff.js';
 import { applyEnrichments, mergeEnrichment } from '../../../src/pipeline/enrichment.js';
-import { buildSketchUpdates, NO_MARK } from '../../../src/pipeline/sketches.js';
+import { buildSketchUpdates, NO_MARK, SKETCH_CHUNK_EVENTS } from '../../../src/pipeline/sketches.js';
 import { markIndex, markRank, packMark, sketchKeysOf } from '../../../src/stats/visitor-mark.js';
 import { eventOf } from './doubles.js';
 
@@ -104,6 +104,30 @@ describe('buildSketchUpdates', () => {
         expect(pairs).toEqual(rows.some(([valid]) => valid) ? [[7, 3]] : []);
       }),
     );
+  });
+
+  it('keeps a full chunk of all-distinct keys apart (more than 2^17 keys: codes past 31 bits)', () => {
+    // Each event its own site, so each of its nine keys is new: 9 × SKETCH_CHUNK_EVENTS keys in one chunk.
+    const events = Array.from({ length: SKETCH_CHUNK_EVENTS }, (_, i) =>
+      eventOf(i, {
+        site: `s${i}`,
+        request: { method: 'GET', path: `/p${i}` },
+        referrer: { host: `r${i}.example`, type: 'external' },
+        agent: { browser: `b${i}`, os: `o${i}`, device: 'desktop', bot: false },
+        client: { address: '203.0.113.0', prefixLength: 24, isp: `i${i}`, domain: `d${i}.ru` },
+        download: { file: `f${i}.pdf`, complete: true },
+      }),
+    );
+    const marks = events.map((_, i) => packMark(i % 16_384, 1 + (i % 51)));
+    const ups = buildSketchUpdates(events, marks);
+    expect(ups.length).toBe(9 * SKETCH_CHUNK_EVENTS);
+    expect(ups.length).toBeGreaterThan(2 ** 17);
+    for (const u of ups) {
+      const i = Number(u.site.slice(1));
+      expect(u.registers).toEqual([[i % 16_384, 1 + (i % 51)]]);
+    }
+    const last = ups.filter((u) => u.site === `s${SKETCH_CHUNK_EVENTS - 1}`).map((u) => [u.dimension, u.value]);
+    expect(last.sort()).toEqual(sketchKeysOf(events.at(-1)!).sort());
   });
 
   it('equals a per-register max over every key of every marked event (property)', () => {
