@@ -17,6 +17,9 @@
  * has); each round also gives the main thread's CPU and the other threads'
  * per event.
  *
+ * PostgreSQL: `postgresAggregator.write` alone and, in one round, through a
+ * pipeline as above.
+ *
  *   npx tsx bench/ingest.ts [events=200000] [rounds=5] [--no-pg]
  */
 import { spawnSync } from 'node:child_process';
@@ -104,8 +107,7 @@ interface PipelineRound {
  * validates each event at its door and builds the sketches) into SQLite,
  * flush and close included (close runs the last fold, as timeAggregator's does).
  */
-async function timePipeline(file: string, marks: readonly number[]): Promise<PipelineRound> {
-  const store = sqliteAggregator({ file });
+async function timePipeline(store: Aggregator, marks: readonly number[]): Promise<PipelineRound> {
   const p = createPipeline({ aggregators: [store], spool: false, queue: { maxEvents: N + 1000 } });
   const events = dataset.events;
   const cpu0 = process.cpuUsage();
@@ -250,7 +252,8 @@ for (let round = 0; round < ROUNDS; round++) {
     if (cores === undefined && all) continue;
     if (all) cores?.allCores();
     else cores?.oneCore();
-    (all ? pipesAll : pipes).push(await timePipeline(join(sub, all ? 'pipeline-all.db' : 'pipeline.db'), marks));
+    const store = sqliteAggregator({ file: join(sub, all ? 'pipeline-all.db' : 'pipeline.db') });
+    (all ? pipesAll : pipes).push(await timePipeline(store, marks));
   }
   cores?.restore();
   const st = await measureStalls(join(sub, 'stalls.db'), list);
@@ -293,17 +296,28 @@ console.log(
 );
 
 let pgRate: number | undefined;
+let pgPipeRate: number | undefined;
 if (WITH_PG)
   try {
-    const schema = `bench_ingest_${process.pid}`;
     const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-    const pg = postgresAggregator({ connectionString: url, schema });
-    await pg.ready;
-    pgRate = await timeAggregator(pg, list);
-    const cleanup = postgresAggregator({ connectionString: url, schema });
-    await cleanup.dropSchema();
-    await cleanup.close();
+    /** A fresh schema for one measurement, dropped afterwards. */
+    const inSchema = async <T>(suffix: string, f: (pg: ReturnType<typeof postgresAggregator>) => Promise<T>) => {
+      const schema = `bench_ingest_${process.pid}_${suffix}`;
+      const pg = postgresAggregator({ connectionString: url, schema });
+      try {
+        await pg.ready;
+        return await f(pg);
+      } finally {
+        const cleanup = postgresAggregator({ connectionString: url, schema });
+        await cleanup.dropSchema();
+        await cleanup.close();
+      }
+    };
+    pgRate = await inSchema('write', (pg) => timeAggregator(pg, list));
     console.log(`postgresAggregator.write:                                   ${fmt(pgRate)}`);
+    // One round: PostgreSQL takes several seconds for the same events.
+    pgPipeRate = (await inSchema('pipeline', (pg) => timePipeline(pg, marks))).eventsPerSec;
+    console.log(`pipeline push() → close() into postgresAggregator:          ${fmt(pgPipeRate)}`);
   } catch (err) {
     console.log(`postgresAggregator: skipped (${err instanceof Error ? err.message : String(err)})`);
   }
@@ -319,6 +333,7 @@ console.log(
     sqliteAggregatorEventsPerSec: Math.round(agg),
     sqliteAggregatorVsRaw: Number((agg / raw).toFixed(2)),
     postgresAggregatorEventsPerSec: pgRate === undefined ? null : Math.round(pgRate),
+    pipelinePostgresEventsPerSec: pgPipeRate === undefined ? null : Math.round(pgPipeRate),
     // DESIGN §12: "Pipeline → SQLite ingest ≥ 200k events/s": events pushed through a pipeline, best round,
     // on the machine's cores (one core when the process could not be moved).
     bar: {
