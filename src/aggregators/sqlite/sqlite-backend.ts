@@ -44,8 +44,7 @@ function countRow(r: Row): CountRow {
  * Otherwise undefined: the raw events answer.
  */
 export function sessionDaySql(spec: RawSpec, inKeyOrder = true): SqlQuery | undefined {
-  if (spec.filters.length > 0 || spec.group.by === 'property') return undefined;
-  if (spec.from % DAY_MS !== 0 || spec.to % DAY_MS !== 0 || spec.from >= spec.to) return undefined;
+  if (!sessionDayAnswers(spec)) return undefined;
   const params: unknown[] = [spec.from / DAY_MS, spec.to / DAY_MS];
   // '+day' keeps the planner off the day index (which would need a sort by session).
   const w = inKeyOrder ? ['+day >= ?', '+day < ?'] : ['day >= ?', 'day < ?'];
@@ -61,6 +60,12 @@ export function sessionDaySql(spec: RawSpec, inKeyOrder = true): SqlQuery | unde
       ? `SELECT mn / ${SLOT_MS} AS key, ${counts} FROM (${inner}) s GROUP BY 1`
       : `SELECT '' AS key, ${counts} FROM (${inner}) s`;
   return { sql, params };
+}
+
+/** session_day answers the spec: no filters, not grouped by a property, a non-empty range of whole UTC days. */
+function sessionDayAnswers(spec: RawSpec): boolean {
+  if (spec.filters.length > 0 || spec.group.by === 'property') return false;
+  return spec.from % DAY_MS === 0 && spec.to % DAY_MS === 0 && spec.from < spec.to;
 }
 
 export interface SqliteBackend extends StatsBackend {
@@ -170,12 +175,14 @@ export function sqliteBackend(db: Database.Database, blocks: BlockStore): Sqlite
       return acc.result();
     },
     async sessions(spec): Promise<SessionRow[]> {
-      if (sessionDaySql(spec) === undefined) {
+      // The range must be whole days before scanSessionDays looks at it.
+      const fromDays = sessionDayAnswers(spec) ? sessionDaySql(spec, scanSessionDays(spec)) : undefined;
+      if (fromDays === undefined) {
         const acc = blockSessions(spec);
         for (const q of blocks.queryBlocks(spec.from, spec.to, true)) acc.add(q);
         return acc.result();
       }
-      const rows = all(sessionDaySql(spec, scanSessionDays(spec))!);
+      const rows = all(fromDays);
       const out: SessionRow[] = [];
       for (const r of rows) {
         // The ungrouped session_day query answers one row even with no session; the raw one answers none.
