@@ -17,6 +17,7 @@ import Database from 'better-sqlite3';
 import { storedEvents } from '../aggregators/sqlite/block-store.js';
 import { SQLITE_MIGRATIONS } from '../aggregators/sqlite/migrations.js';
 import { ERROR_CODES, PrivacyLogError } from '../errors.js';
+import { isDay } from '../stats/time-range.js';
 import { configuredStore } from './configured-store.js';
 
 export const EVENTS_USAGE = `Usage: privacy-log events [store] [--from WHEN] [--to WHEN] [--session ID] [--format jsonl|json]
@@ -55,11 +56,6 @@ function usageError(message: string): PrivacyLogError {
   });
 }
 
-function validDay(y: string, m: string, d: string): boolean {
-  const t = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
-  return t.getUTCFullYear() === Number(y) && t.getUTCMonth() === Number(m) - 1 && t.getUTCDate() === Number(d);
-}
-
 /**
  * Epoch ms of a `--from`/`--to` value: a day is its 00:00 UTC; a time must
  * name its zone. Throws a usage error naming the format otherwise.
@@ -73,8 +69,9 @@ export function parseWhen(option: string, text: string): number {
   const time = day ? undefined : TIME.exec(text);
   const m = day ?? time;
   let ms = Number.NaN;
-  if (m && validDay(m[1] as string, m[2] as string, m[3] as string)) {
-    if (day) ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  // isDay and Date.parse read years 0000–0099 as written (Date.UTC would make them 1900–1999).
+  if (m && isDay(text.slice(0, 10))) {
+    if (day) ms = Date.parse(`${text}T00:00:00.000Z`);
     else if (Number(m[4]) < 24 && Number(m[5]) < 60 && Number(m[6] ?? 0) < 60) ms = Date.parse(text);
   }
   if (!Number.isFinite(ms)) throw usageError(`${option} "${text}" is not ${WHEN_FORMAT}`);

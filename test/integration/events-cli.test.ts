@@ -17,7 +17,9 @@ import { migrate } from '../../src/aggregators/sqlite/migrations.js';
 import { sqliteAggregator } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
 import { parseWhen, runEvents } from '../../src/cli/events.js';
 import { main } from '../../src/cli/main.js';
+import { PrivacyLogError } from '../../src/errors.js';
 import type { PrivacyEvent } from '../../src/event.js';
+import { isDay } from '../../src/stats/time-range.js';
 import { makeEvent } from '../unit/access-log/fixtures.js';
 
 const dirs: string[] = [];
@@ -253,5 +255,32 @@ describe('privacy-log events', () => {
     expect(parseWhen('--to', '2026-11-24T18:00+03:00')).toBe(Date.UTC(2026, 10, 24, 15));
     expect(parseWhen('--to', '2026-11-24T18:00:01.5Z')).toBe(Date.UTC(2026, 10, 24, 18, 0, 1, 500));
     expect(() => parseWhen('--from', '2026-11-24T24:00Z')).toThrow(/YYYY-MM-DD/);
+  });
+
+  it('accepts exactly the days isDay accepts, years 0000–0099 too (not read as 1900–1999)', () => {
+    expect(parseWhen('--from', '0004-02-29')).toBe(Date.parse('0004-02-29T00:00:00.000Z'));
+    expect(new Date(parseWhen('--from', '0050-06-01')).toISOString()).toBe('0050-06-01T00:00:00.000Z');
+    expect(new Date(parseWhen('--to', '0050-06-01T12:00+03:00')).toISOString()).toBe('0050-06-01T09:00:00.000Z');
+    expect(() => parseWhen('--from', '0050-02-29')).toThrow(/YYYY-MM-DD/);
+    const digits = (n: number, min = 0, max = 10 ** n - 1) =>
+      fc.integer({ min, max }).map((v) => String(v).padStart(n, '0'));
+    fc.assert(
+      fc.property(
+        fc.oneof(digits(4), digits(4, 0, 99), fc.constantFrom('0000', '0004', '0100', '1900', '2000')),
+        fc.oneof(digits(2), digits(2, 1, 12)),
+        fc.oneof(digits(2), digits(2, 28, 31)),
+        (y, mo, d) => {
+          const day = `${y}-${mo}-${d}`;
+          let accepted = true;
+          try {
+            expect(new Date(parseWhen('--from', day)).toISOString().slice(0, 10)).toBe(day);
+          } catch (e) {
+            if (!(e instanceof PrivacyLogError)) throw e;
+            accepted = false;
+          }
+          expect(accepted).toBe(isDay(day));
+        },
+      ),
+    );
   });
 });
