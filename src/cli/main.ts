@@ -113,6 +113,17 @@ async function collect(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promi
   return 0;
 }
 
+/**
+ * A command's help or its run: with `--help` or `-h` anywhere among its
+ * arguments, prints its usage; else runs it. Resolves to the exit code (0;
+ * a failed run throws).
+ */
+async function runOrHelp(args: string[], usage: string, io: CliIo, run: () => Promise<unknown>): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) io.stdout(usage);
+  else await run();
+  return 0;
+}
+
 /** The command's entry point; resolves to the process exit code. */
 export async function main(
   argv: string[],
@@ -125,19 +136,9 @@ export async function main(
       case 'collect':
         return await collect(rest, env, io);
       case 'stats':
-        if (rest.includes('--help') || rest.includes('-h')) {
-          io.stdout(STATS_USAGE);
-          return 0;
-        }
-        io.stdout(await runStats(rest, env));
-        return 0;
+        return await runOrHelp(rest, STATS_USAGE, io, async () => io.stdout(await runStats(rest, env)));
       case 'events':
-        if (rest.includes('--help') || rest.includes('-h')) {
-          io.stdout(EVENTS_USAGE);
-          return 0;
-        }
-        await runEvents(rest, env, io);
-        return 0;
+        return await runOrHelp(rest, EVENTS_USAGE, io, () => runEvents(rest, env, io));
       case 'version':
       case '--version':
       case '-v':
