@@ -32,6 +32,20 @@ Configuration comes from the JSON file given by --config or PRIVACY_LOG_CONFIG,
 overridden by PRIVACY_LOG_* environment variables (see docs/operators.md).
 `;
 
+const COLLECT_USAGE = `Usage: privacy-log collect [--config FILE]
+
+Runs the collector until SIGTERM or SIGINT: an HTTP server that receives the
+batches httpAggregator sends (bearer token) and stores them in the aggregators
+the configuration names.
+
+Options:
+  --config FILE, -c FILE   The JSON configuration (else PRIVACY_LOG_CONFIG);
+                           PRIVACY_LOG_* environment variables override it.
+  --help, -h               Show this help.
+
+See docs/operators.md.
+`;
+
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
@@ -115,13 +129,15 @@ async function collect(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promi
 
 /**
  * A command's help or its run: with `--help` or `-h` anywhere among its
- * arguments, prints its usage; else runs it. Resolves to the exit code (0;
- * a failed run throws).
+ * arguments, prints its usage (exit code 0); else resolves to the run's
+ * exit code (a failed run throws).
  */
-async function runOrHelp(args: string[], usage: string, io: CliIo, run: () => Promise<unknown>): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) io.stdout(usage);
-  else await run();
-  return 0;
+async function runOrHelp(args: string[], usage: string, io: CliIo, run: () => Promise<number>): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout(usage);
+    return 0;
+  }
+  return run();
 }
 
 /** The command's entry point; resolves to the process exit code. */
@@ -134,11 +150,17 @@ export async function main(
   try {
     switch (command) {
       case 'collect':
-        return await collect(rest, env, io);
+        return await runOrHelp(rest, COLLECT_USAGE, io, () => collect(rest, env, io));
       case 'stats':
-        return await runOrHelp(rest, STATS_USAGE, io, async () => io.stdout(await runStats(rest, env)));
+        return await runOrHelp(rest, STATS_USAGE, io, async () => {
+          io.stdout(await runStats(rest, env));
+          return 0;
+        });
       case 'events':
-        return await runOrHelp(rest, EVENTS_USAGE, io, () => runEvents(rest, env, io));
+        return await runOrHelp(rest, EVENTS_USAGE, io, async () => {
+          await runEvents(rest, env, io);
+          return 0;
+        });
       case 'version':
       case '--version':
       case '-v':

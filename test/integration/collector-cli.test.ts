@@ -154,6 +154,13 @@ describe('privacy-log collect', () => {
     out.length = 0;
     expect(await main(['collect', '--port', '1'], {}, io)).toBe(2);
     expect(out.join('')).toContain('unknown option --port');
+    // Help of its own, without starting a server (no configuration is given).
+    for (const flag of ['--help', '-h']) {
+      out.length = 0;
+      expect(await main(['collect', flag], {}, io)).toBe(0);
+      expect(out.join('')).toMatch(/^Usage: privacy-log collect \[--config FILE\]/);
+      expect(out.join('')).toContain('PRIVACY_LOG_CONFIG');
+    }
   });
 });
 
