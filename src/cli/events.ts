@@ -45,8 +45,9 @@ Events come out oldest window first, in the order stored within a window.
  */
 export const DEFAULT_CHUNK_EVENTS = 2000;
 
-const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})$/;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** A time with its zone; captures the hour, the minute and the second (if any). */
+const TIME = /^\d{4}-\d{2}-\d{2}T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 const WHEN_FORMAT =
   'a day YYYY-MM-DD (00:00 UTC) or an ISO 8601 time with a zone, like 2026-11-24T15:00:00Z or 2026-11-24T18:00+03:00';
 
@@ -65,14 +66,12 @@ function usageError(message: string): PrivacyLogError {
  * parseWhen('--to', '2026-11-24T18:00+03:00'); // Date.UTC(2026, 10, 24, 15)
  */
 export function parseWhen(option: string, text: string): number {
-  const day = DAY.exec(text);
-  const time = day ? undefined : TIME.exec(text);
-  const m = day ?? time;
   let ms = Number.NaN;
   // isDay and Date.parse read years 0000–0099 as written (Date.UTC would make them 1900–1999).
-  if (m && isDay(text.slice(0, 10))) {
-    if (day) ms = Date.parse(`${text}T00:00:00.000Z`);
-    else if (Number(m[4]) < 24 && Number(m[5]) < 60 && Number(m[6] ?? 0) < 60) ms = Date.parse(text);
+  if (isDay(text.slice(0, 10))) {
+    const time = DAY.test(text) ? undefined : TIME.exec(text);
+    if (time === undefined) ms = Date.parse(`${text}T00:00:00.000Z`);
+    else if (time && Number(time[1]) < 24 && Number(time[2]) < 60 && Number(time[3] ?? 0) < 60) ms = Date.parse(text);
   }
   if (!Number.isFinite(ms)) throw usageError(`${option} "${text}" is not ${WHEN_FORMAT}`);
   return Math.floor(ms);
