@@ -171,6 +171,57 @@ describe('sqliteAggregator: running', () => {
     db.close();
   });
 
+  it('reads raw blocks one at a time: a damaged block fails its query, and the next queries still run', async () => {
+    const file = join(dir, 'damaged-block.db');
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
+    const day = (date: string, n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        makeEvent({ time: `${date}T10:00:0${i}.000Z`, path: '/news', browser: 'Firefox' }),
+      );
+    const batch = (events: ReturnType<typeof day>) => ({
+      events,
+      sketches: sketchUpdatesFor(
+        events,
+        events.map((e) => e.id),
+      ),
+    });
+    await a.write(batch(day('2026-03-09', 3)));
+    await a.write(batch(day('2026-03-10', 2)));
+    // A breakdown filtered on another property, and session metrics by page, both read the raw blocks
+    // (the two statements that iterate them).
+    const filtered = (period: 'day' | '7d', date = '2026-03-10') => ({
+      type: 'breakdown' as const,
+      period,
+      date,
+      property: 'page' as const,
+      metrics: ['pageviews' as const],
+      filters: [{ property: 'browser' as const, op: '==' as const, value: 'Firefox' }],
+      limit: 10,
+      k: 1, // a handful of visitors: show their rows
+    });
+    const sessions = (period: 'day' | '7d', date = '2026-03-10') => ({
+      type: 'breakdown' as const,
+      period,
+      date,
+      property: 'page' as const,
+      metrics: ['pageviews' as const, 'bounce_rate' as const],
+      limit: 10,
+      k: 1, // a handful of visitors: show their rows
+    });
+    expect((await a.query(filtered('7d'))).results[0]!.pageviews).toBe(5);
+    // Damage the later day's block through another connection.
+    const other = new Database(file);
+    other.prepare("UPDATE event_blocks SET cols = x'00' WHERE ts_min >= ?").run(Date.parse('2026-03-10'));
+    other.close();
+    for (const q of [filtered('7d'), sessions('7d')]) await expect(a.query(q)).rejects.toThrow();
+    // Failing mid-way left no statement busy: queries over the undamaged day answer, again and again.
+    for (let i = 0; i < 2; i++) {
+      expect((await a.query(filtered('day', '2026-03-09'))).results[0]!.pageviews).toBe(3);
+      expect((await a.query(sessions('day', '2026-03-09'))).results.map((r) => r.pageviews)).toEqual([3]);
+    }
+    await a.close();
+  });
+
   it('expires raw events after retentionDays but keeps rollup totals, then expires rollups and salts', async () => {
     const file = join(dir, 'retention.db');
     const a = sqliteAggregator({ file, retentionDays: 30, rollupRetentionMonths: 2 });

@@ -201,9 +201,10 @@ export function blockStore(db: Database.Database) {
 
   type Row = StoredBlock & { id: number };
 
-  /** The blocks overlapping [from, to), decoded for queries with their sessions. */
+  /** The blocks overlapping [from, to), decoded for queries with their sessions, one row at a time (see queryBlocks). */
   function* withSessionsIn(from: number, to: number): Generator<QueryBlock> {
-    for (const b of inRange.all(from, to) as Row[]) yield decodeQueryBlock(b.cols, b.dict, b.sessions);
+    for (const b of inRange.iterate(from, to) as IterableIterator<Row>)
+      yield decodeQueryBlock(b.cols, b.dict, b.sessions);
   }
 
   /** Re-encode a block with only the events kept (none: the block goes), and delete the ids of the others. */
@@ -259,10 +260,17 @@ export function blockStore(db: Database.Database) {
       }
     },
 
-    /** Every block overlapping [from, to), decoded for queries (sessions only when asked for). */
+    /**
+     * Every block overlapping [from, to), decoded for queries (sessions only
+     * when asked for), read one row at a time: a month of blocks is never in
+     * memory at once. The connection is busy until the loop over them ends (or
+     * breaks, or throws), so the loop must run no other statement.
+     */
     *queryBlocks(from: number, to: number, withSessions: boolean): Generator<QueryBlock> {
       if (withSessions) yield* withSessionsIn(from, to);
-      else for (const b of inRangeNoSessions.all(from, to) as Row[]) yield decodeQueryBlock(b.cols, b.dict);
+      else
+        for (const b of inRangeNoSessions.iterate(from, to) as IterableIterator<Row>)
+          yield decodeQueryBlock(b.cols, b.dict);
     },
 
     /** Sessions of the consenting events in [from, to) (retention re-sums the day it cut part-way). */
