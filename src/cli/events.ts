@@ -17,7 +17,7 @@ import Database from 'better-sqlite3';
 import { storedEvents } from '../aggregators/sqlite/block-store.js';
 import { SQLITE_MIGRATIONS } from '../aggregators/sqlite/migrations.js';
 import { ERROR_CODES, PrivacyLogError } from '../errors.js';
-import { isDay } from '../stats/time-range.js';
+import { isDay, startOfDay } from '../stats/time-range.js';
 import { configuredStore } from './configured-store.js';
 
 export const EVENTS_USAGE = `Usage: privacy-log events [store] [--from WHEN] [--to WHEN] [--session ID] [--format jsonl|json]
@@ -45,7 +45,6 @@ Events come out oldest window first, in the order stored within a window.
  */
 export const DEFAULT_CHUNK_EVENTS = 2000;
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** A time with its zone; captures the hour, the minute and the second (if any). */
 const TIME = /^\d{4}-\d{2}-\d{2}T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 const WHEN_FORMAT =
@@ -67,11 +66,14 @@ function usageError(message: string): PrivacyLogError {
  */
 export function parseWhen(option: string, text: string): number {
   let ms = Number.NaN;
-  // isDay and Date.parse read years 0000–0099 as written (Date.UTC would make them 1900–1999).
-  if (isDay(text.slice(0, 10))) {
-    const time = DAY.test(text) ? undefined : TIME.exec(text);
-    if (time === undefined) ms = Date.parse(`${text}T00:00:00.000Z`);
-    else if (time && Number(time[1]) < 24 && Number(time[2]) < 60 && Number(time[3] ?? 0) < 60) ms = Date.parse(text);
+  // isDay, startOfDay and Date.parse read years 0000–0099 as written (Date.UTC would make them 1900–1999).
+  const day = text.slice(0, 10);
+  if (isDay(day)) {
+    if (text.length === day.length) ms = startOfDay(day, 'UTC');
+    else {
+      const time = TIME.exec(text);
+      if (time && Number(time[1]) < 24 && Number(time[2]) < 60 && Number(time[3] ?? 0) < 60) ms = Date.parse(text);
+    }
   }
   if (!Number.isFinite(ms)) throw usageError(`${option} "${text}" is not ${WHEN_FORMAT}`);
   return Math.floor(ms);
