@@ -34,6 +34,7 @@ import {
   FoldAccumulator,
   isLegacyJournal,
   type JournalSketches,
+  journalBlock,
   journalPayload,
   journalPrefix,
   NO_JOURNAL_SKETCHES,
@@ -189,10 +190,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   /** Sum into session_day the sessions of the blocks named by journal rows (after, upTo], except those summed already. */
   const foldSessions = (after: number, upTo: number) => {
     const sums = new SessionSums();
-    // A block id that is not a positive number names no block (as decodeJournal reads it).
-    const named = (unsummedBlocks.all(after, upTo) as unknown[]).filter(
-      (b): b is number => typeof b === 'number' && b > 0,
-    );
+    const named = (unsummedBlocks.all(after, upTo) as unknown[]).map(journalBlock).filter((b) => b > 0);
     blocks.sumSessions(named, sums);
     applySessions(sums);
   };

@@ -96,6 +96,11 @@ export function journalPayload(token: string, block: number, sketches: JournalSk
   return `${journalPrefix(token)}"k":${sketches.k},"r":${sketches.r},"b":${block}}`;
 }
 
+/** A journal row's block id as stored (`b`): a positive number names a block, anything else none (0). */
+export function journalBlock(b: unknown): number {
+  return typeof b === 'number' && b > 0 ? b : 0;
+}
+
 /** Decode a journal row: its event block (0: none), and its sketch updates merged into `into`. */
 export function decodeJournal(payload: string, into: SketchMerge): { block: number } {
   const j = JSON.parse(payload) as JournalPayload;
@@ -107,7 +112,7 @@ export function decodeJournal(payload: string, into: SketchMerge): { block: numb
     hll.addPacked(bytes, o, count);
     o += count * PAIR_BYTES;
   }
-  return { block: typeof j.b === 'number' ? j.b : 0 };
+  return { block: journalBlock(j.b) };
 }
 
 /** A journal row of schema version 1 (before migration 2): rollup increments and sketch blobs, base64. */
