@@ -23,7 +23,7 @@
  *   npx tsx bench/ingest.ts [events=200000] [rounds=5] [--no-pg]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -34,6 +34,7 @@ import type { PrivacyEvent } from '../src/event.js';
 import { createPipeline } from '../src/pipeline/create-pipeline.js';
 import { eventRow } from '../src/stats/event-columns.js';
 import { batchOf, type Dataset, syntheticDataset, visitorMark } from '../test/conformance/dataset.js';
+import { readProcCpuMs } from './lib/proc.js';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const N = Number(args[0] ?? 200_000);
@@ -83,17 +84,8 @@ function affinity(): { oneCore(): void; allCores(): void; restore(): void; cores
   };
 }
 
-/** User + system CPU time of this process's main thread, ms (Linux), else undefined. */
-function mainThreadCpuMs(): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime in clock ticks (USER_HZ, 100 on Linux).
-    return (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
+/** User + system CPU time of this process's main thread (its thread id is the pid), ms; undefined off Linux. */
+const mainThreadCpuMs = () => readProcCpuMs(process.pid, process.pid);
 
 interface PipelineRound {
   eventsPerSec: number;

@@ -65,10 +65,10 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** User + system CPU time of a live process, ms, from /proc/PID/stat. */
-export function readProcCpuMs(pid: number): number | undefined {
+/** User + system CPU time of a live process, ms, from /proc/PID/stat (or of one of its threads, with `tid`). */
+export function readProcCpuMs(pid: number, tid?: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may contain spaces.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14, 15)
