@@ -28,6 +28,8 @@ const INDEX_MASK = INDEX_SPAN - 1;
 export const SKETCH_CHUNK_EVENTS = 2 ** 14;
 
 type Pair = readonly [number, number];
+/** One (day, site)'s keys: per dimension slot, value → key number (created on first use). */
+type BySlot = Array<Map<string, number> | undefined>;
 
 /**
  * Buffers shared by every batch (a chunk's entries, one per (event, key)):
@@ -79,7 +81,7 @@ class ChunkKeys {
     readonly events: number,
   ) {}
   /** The current (day, site): per dimension slot, value → key. */
-  bySlot: Array<Map<string, number> | undefined> = [];
+  bySlot: BySlot = [];
   day = '';
   site = '';
   readonly days: string[] = [];
@@ -125,8 +127,8 @@ function noteChunk(events: readonly PrivacyEvent[], marks: readonly number[], fr
   }
   const k = new ChunkKeys(to - from);
   // day → site → per-slot value maps; consecutive events nearly always share both.
-  const groups = new Map<string, Map<string, Array<Map<string, number> | undefined>>>();
-  let bySite: Map<string, Array<Map<string, number> | undefined>> | undefined;
+  const groups = new Map<string, Map<string, BySlot>>();
+  let bySite: Map<string, BySlot> | undefined;
   let lastSite: string | undefined;
   for (let i = from; i < to; i++) {
     const mark = marks[i];
