@@ -197,22 +197,25 @@ class PrivacyPipeline implements Pipeline {
     } catch {
       ready = events; // enrichment is best effort; never lose the batch over it
     }
-    let sketches: Batch['sketches'] = [];
-    try {
-      sketches = buildSketchUpdates(ready, marks);
-    } catch (err) {
-      this.report(
-        'sketches',
-        new PrivacyLogError(
-          ERROR_CODES.AGGREGATOR_FAILED,
-          'building visitor sketches failed; the batch goes without them.',
-          {
-            cause: err,
-          },
-        ),
-      );
-    }
-    t.batch = { events: ready, sketches };
+    // Sketches are built when a lane first takes the batch (Ticket.buildLater), not while it waits in a backlog.
+    t.buildLater(() => {
+      let sketches: Batch['sketches'] = [];
+      try {
+        sketches = buildSketchUpdates(ready, marks);
+      } catch (err) {
+        this.report(
+          'sketches',
+          new PrivacyLogError(
+            ERROR_CODES.AGGREGATOR_FAILED,
+            'building visitor sketches failed; the batch goes without them.',
+            {
+              cause: err,
+            },
+          ),
+        );
+      }
+      return { events: ready, sketches };
+    });
     this.acct.handOver(t, this.lanes.length);
     for (const lane of this.lanes) lane.accept(t);
   }

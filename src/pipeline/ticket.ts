@@ -17,8 +17,8 @@ export class Ticket {
   readonly count: number;
   /** Cut order; flush() waits for every ticket cut before it. */
   readonly seq: number;
-  /** The batch, while some lane still needs it in memory. */
-  batch: Batch | undefined;
+  private held: Batch | undefined;
+  private build: (() => Batch) | undefined;
   /** Lanes holding the batch in memory (pending, in flight or retrying). */
   inMemory = 0;
   /** Lanes holding the batch in their spool. */
@@ -34,6 +34,36 @@ export class Ticket {
     this.id = id;
     this.count = count;
     this.seq = seq;
+  }
+
+  /**
+   * The batch, while some lane still needs it in memory. One given to
+   * {@link buildLater} is built on the first read: when a lane writes or
+   * spools it, not while it waits behind others.
+   */
+  get batch(): Batch | undefined {
+    const build = this.build;
+    if (build !== undefined) {
+      this.build = undefined;
+      this.held = build();
+    }
+    return this.held;
+  }
+
+  set batch(b: Batch | undefined) {
+    this.build = undefined;
+    this.held = b;
+  }
+
+  /**
+   * The batch is `build()`'s, made when first read. A backlog then holds
+   * events and their numeric marks (8 bytes each), not sketch updates (≈ 180
+   * bytes an event) that would outlive young-generation collections and be
+   * copied and promoted by them. `build` must not throw.
+   */
+  buildLater(build: () => Batch): void {
+    this.held = undefined;
+    this.build = build;
   }
 }
 

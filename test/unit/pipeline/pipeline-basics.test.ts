@@ -104,6 +104,33 @@ describe('createPipeline: batching and fan-out', () => {
     for (const e of a.stored.values()) expect(JSON.stringify(e)).not.toMatch(/mark|visitor/);
   });
 
+  it('builds a batch once for every aggregator, when the first one takes it', async () => {
+    const seen: Array<{ name: string; batch: unknown }> = [];
+    const spy = (name: string) => {
+      const sink = sinkDouble(name);
+      const write = sink.write.bind(sink);
+      sink.write = (batch, signal) => {
+        seen.push({ name, batch });
+        return write(batch, signal);
+      };
+      return sink;
+    };
+    const a = spy('a');
+    const b = spy('b');
+    const p = track(createPipeline({ aggregators: [a, b], spool: false }));
+    p.push(eventOf(1), packMark(5, 3));
+    p.push(eventOf(2), packMark(9, 2));
+    await p.flush();
+    expect(seen.map((s) => s.name).sort()).toEqual(['a', 'b']);
+    // One object for both lanes: the sketches were built once.
+    expect(seen[0]?.batch).toBe(seen[1]?.batch);
+    expect(a.sketches.find((s) => s.dimension === 'site')?.registers).toEqual([
+      [5, 3],
+      [9, 2],
+    ]);
+    expect(b.sketches).toEqual(a.sketches);
+  });
+
   it('merges enrichment into copies of events, waiting at most enrichTimeoutMs', async () => {
     const a = sinkDouble('a');
     const p = track(createPipeline({ aggregators: [a], spool: false, enrichTimeoutMs: 50 }));
