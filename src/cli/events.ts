@@ -15,7 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { storedEvents } from '../aggregators/sqlite/block-store.js';
-import { SQLITE_MIGRATIONS } from '../aggregators/sqlite/migrations.js';
+import { EVENT_BLOCKS_SCHEMA_VERSION, SQLITE_MIGRATIONS } from '../aggregators/sqlite/migrations.js';
 import { ERROR_CODES, PrivacyLogError } from '../errors.js';
 import { isDay, startOfDay } from '../stats/time-range.js';
 import { configuredStore } from './configured-store.js';
@@ -178,14 +178,16 @@ export function openStoreReadOnly(file: string): Database.Database {
     throw unreadable(full, `${(err as Error).message} (check the path and its permissions)`, err);
   }
   const current = SQLITE_MIGRATIONS.length;
+  // Raw events have been read the same way since blocks came (later migrations left them alone).
+  const oldest = EVENT_BLOCKS_SCHEMA_VERSION;
   try {
     const version = db.pragma('user_version', { simple: true }) as number;
     const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'event_blocks'").pluck().get() as number;
     if (version === 0) throw unreadable(full, 'it is not a privacy-log store (no schema version)');
-    if (version < current)
+    if (version < oldest)
       throw unreadable(
         full,
-        `it holds schema version ${version}, older than this privacy-log reads (${current}). Open it once with the current privacy-log (start the app or \`privacy-log collect\` with it as the sqlite store), which migrates it in place; this command never writes to a store.`,
+        `it holds schema version ${version}, older than this privacy-log reads (${oldest}). Open it once with the current privacy-log (start the app or \`privacy-log collect\` with it as the sqlite store), which migrates it in place; this command never writes to a store.`,
       );
     if (version > current)
       throw unreadable(

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SQLITE_MIGRATIONS } from '../../src/aggregators/sqlite/migrations.js';
+import { decodeBundle } from '../../src/aggregators/sqlite/sketch-bundle.js';
 import {
   DEFAULT_SQLITE_FILE,
   FOLD_EVERY_BATCHES,
@@ -222,6 +223,36 @@ describe('sqliteAggregator: running', () => {
     await a.close();
   });
 
+  it('a damaged sketch bundle fails the queries that need it with a clear error; other days still answer', async () => {
+    const file = join(dir, 'damaged-bundle.db');
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
+    for (const date of ['2026-03-09', '2026-03-10']) {
+      const events = Array.from({ length: 6 }, (_, i) => makeEvent({ time: `${date}T10:00:0${i}.000Z` }));
+      await a.write({
+        events,
+        sketches: sketchUpdatesFor(
+          events,
+          events.map((e) => e.id),
+        ),
+      });
+    }
+    await a.close(); // compacts the deltas into bundles
+    const other = new Database(file);
+    expect(other.prepare("UPDATE sketch_days SET bundle = x'01ffffff' WHERE day = '2026-03-10'").run().changes).toBe(3);
+    other.close();
+    const b = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
+    const visitors = (date: string) => ({
+      type: 'aggregate' as const,
+      period: 'day' as const,
+      date,
+      metrics: ['visitors' as const, 'pageviews' as const],
+    });
+    await expect(b.query(visitors('2026-03-10'))).rejects.toThrow(/sketch bundle: damaged/);
+    for (let i = 0; i < 2; i++)
+      expect((await b.query(visitors('2026-03-09'))).results[0]).toEqual({ visitors: 6, pageviews: 6 });
+    await b.close();
+  });
+
   it('expires raw events after retentionDays but keeps rollup totals, then expires rollups and salts', async () => {
     const file = join(dir, 'retention.db');
     const a = sqliteAggregator({ file, retentionDays: 30, rollupRetentionMonths: 2 });
@@ -265,7 +296,7 @@ describe('sqliteAggregator: running', () => {
     await a.close();
   });
 
-  it('compacts appended sketch deltas to one row per key without changing results', async () => {
+  it('compacts appended sketch deltas into one bundle per (dimension, day, site) without changing results', async () => {
     const file = join(dir, 'compact.db');
     const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     const q = {
@@ -288,10 +319,17 @@ describe('sqliteAggregator: running', () => {
     expect(Math.abs(before - 500) / 500).toBeLessThan(0.03);
     await a.close();
     const db = new Database(file, { readonly: true });
-    const perKey = db
-      .prepare('SELECT count(*) AS n FROM sketches GROUP BY dimension, day, site, value ORDER BY n DESC LIMIT 1')
-      .get() as { n: number };
-    expect(perKey.n).toBe(1);
+    // close() compacted every delta row into its bundle: none left, each value once in its bundle.
+    expect(db.prepare('SELECT count(*) FROM sketches').pluck().get()).toBe(0);
+    const bundles = db.prepare('SELECT dimension, bundle FROM sketch_days').all() as Array<{
+      dimension: string;
+      bundle: Uint8Array;
+    }>;
+    expect(bundles.map((b) => b.dimension).sort()).toEqual(['device', 'page', 'site']);
+    for (const b of bundles) {
+      const values = decodeBundle(b.bundle).map((e) => e.value);
+      expect(new Set(values).size).toBe(values.length);
+    }
     db.close();
     const again = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
     expect((await again.query(q)).results[0]!.visitors).toBe(before);

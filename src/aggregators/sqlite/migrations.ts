@@ -4,9 +4,13 @@
  */
 import type Database from 'better-sqlite3';
 import { blocksFromEventRows } from './migrate-to-blocks.js';
+import { sketchBundler } from './sketch-deltas.js';
 
 /** A migration: SQL, or a function for what SQL alone cannot do (it runs inside the migration's transaction). */
 export type SqliteMigration = string | ((db: Database.Database) => void);
+
+/** The schema version raw events took their current form at (event blocks, migration 5): what `privacy-log events` reads. */
+export const EVENT_BLOCKS_SCHEMA_VERSION = 5;
 
 /** Migration n (1-based) brings the schema from version n-1 to n. Append only; never edit a shipped one. */
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
@@ -178,7 +182,31 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   `,
   // Raw events as blocks (block-store.ts, event-block.ts): one row per write slice instead of one per event.
   blocksFromEventRows,
+  // Compacted sketches as one bundle per (dimension, day, site) (sketch-bundle.ts); `sketches` keeps the deltas.
+  sketchesIntoBundles,
 ];
+
+/**
+ * Migration 6: table `sketch_days`, one row per (dimension, UTC day, site)
+ * holding every value's compacted sketch, and every row of `sketches` merged
+ * into it (a bundle at a time: the rows of one, then the next).
+ */
+function sketchesIntoBundles(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE sketch_days (
+      dimension TEXT NOT NULL,
+      day TEXT NOT NULL,
+      site TEXT NOT NULL,
+      bundle BLOB NOT NULL,
+      PRIMARY KEY (dimension, day, site)
+    );
+  `);
+  const groups = db.prepare('SELECT DISTINCT dimension, day, site FROM sketches').raw().all() as Array<
+    [string, string, string]
+  >;
+  const bundle = sketchBundler(db);
+  for (const [dimension, day, site] of groups) bundle(dimension, day, site);
+}
 
 /**
  * Apply the migrations the database has not seen yet, up to `target` (tests

@@ -1,19 +1,57 @@
 /**
- * The SQLite store's sketch rows: a fold appends one delta row per key (the
- * registers its batches raised), and compaction merges each key's rows into
- * one, off the write path, in slices of about SLICE_MS. Readers merge every
- * row of a key, so results never depend on whether compaction ran.
+ * The SQLite store's sketch rows: a fold appends one delta row per key to
+ * `sketches` (the registers its batches raised), and compaction merges a
+ * (dimension, day, site)'s delta rows into its bundle in `sketch_days` (one
+ * row holding every value's sketch, sketch-bundle.ts), off the write path, in
+ * slices of about SLICE_MS. Readers merge the bundles and the delta rows, so
+ * results never depend on whether compaction ran.
  */
 import type Database from 'better-sqlite3';
 import { mergeBlobs } from '../../stats/hll.js';
 import { yieldTurn } from '../../stats/store-support.js';
+import { decodeBundle, encodeBundle } from './sketch-bundle.js';
 import type { SqliteBackend } from './sqlite-backend.js';
-import type { SketchEntry, SketchKey } from './write-journal.js';
+import type { SketchEntry } from './write-journal.js';
 
 /** The bound of one background transaction (sketch appends before a fold, compaction). */
 export const SLICE_MS = 1;
-/** Keys compacted per transaction, so compaction never holds the write lock for long. */
-const COMPACT_SLICE = 256;
+/** (dimension, day, site) bundles compacted per transaction at most, so compaction never holds the write lock for long. */
+const COMPACT_SLICE = 64;
+
+/** A bundle's key: dimension, day, site. */
+type GroupKey = readonly [string, string, string];
+
+/**
+ * Merges a (dimension, day, site)'s delta rows into its bundle, inside the
+ * caller's transaction: the compaction step, and migration 6's move of the
+ * rows stored before it.
+ *
+ * @example
+ * const bundle = sketchBundler(db);
+ * db.transaction(() => bundle('page', '2026-03-10', 'oblachko'))();
+ */
+export function sketchBundler(db: Database.Database): (dimension: string, day: string, site: string) => number {
+  const groupRows = db.prepare('SELECT value, registers FROM sketches WHERE dimension = ? AND day = ? AND site = ?');
+  const deleteGroup = db.prepare('DELETE FROM sketches WHERE dimension = ? AND day = ? AND site = ?');
+  const getBundle = db.prepare('SELECT bundle FROM sketch_days WHERE dimension = ? AND day = ? AND site = ?').pluck();
+  const putBundle = db.prepare(
+    `INSERT INTO sketch_days (dimension, day, site, bundle) VALUES (?, ?, ?, ?)
+     ON CONFLICT (dimension, day, site) DO UPDATE SET bundle = excluded.bundle`,
+  );
+  /** Returns the delta rows merged (0: none, the bundle untouched). */
+  return (dimension, day, site) => {
+    const rows = groupRows.all(dimension, day, site) as Array<{ value: string; registers: Uint8Array }>;
+    if (rows.length === 0) return 0;
+    const merged = new Map<string, Uint8Array>();
+    const stored = getBundle.get(dimension, day, site) as Uint8Array | undefined;
+    if (stored !== undefined) for (const e of decodeBundle(stored)) merged.set(e.value, e.registers);
+    for (const r of rows) merged.set(r.value, mergeBlobs(merged.get(r.value), r.registers));
+    deleteGroup.run(dimension, day, site);
+    const entries = [...merged].map(([value, registers]) => ({ value, registers }));
+    putBundle.run(dimension, day, site, encodeBundle(entries));
+    return rows.length;
+  };
+}
 
 /**
  * The sketch rows of one connection. `committed` is called after each
@@ -28,20 +66,21 @@ export function sketchDeltas(db: Database.Database, backend: SqliteBackend, comm
   const appendSketch = db.prepare(
     'INSERT INTO sketches (dimension, day, site, value, registers) VALUES (?, ?, ?, ?, ?)',
   );
-  const keySketches = db.prepare(
-    'SELECT rowid AS id, registers FROM sketches WHERE dimension = ? AND day = ? AND site = ? AND value = ?',
-  );
-  const deleteSketch = db.prepare('DELETE FROM sketches WHERE rowid = ?');
-  // Keys this connection appended deltas to since the last compaction.
-  const dirty = new Map<string, SketchKey>();
+  const bundle = sketchBundler(db);
+  // Bundles this connection appended deltas to since the last compaction.
+  const dirty = new Map<string, GroupKey>();
+  // Delta rows appended since the last compaction began.
+  let appended = 0;
 
   /** Append one key's summed delta (if any) and note the key for compaction. Inside a transaction. */
   const append = (m: SketchEntry) => {
     if (m.hll.isEmpty()) return;
     appendSketch.run(...m.key, m.hll.encode());
+    appended++;
     backend.invalidate(m.key[0], m.key[1]);
-    const k = m.key.join('\u0000');
-    if (!dirty.has(k)) dirty.set(k, m.key);
+    const [dimension, day, site] = m.key;
+    const k = `${dimension}\u0000${day}\u0000${site}`;
+    if (!dirty.has(k)) dirty.set(k, [dimension, day, site]);
   };
 
   /**
@@ -62,20 +101,14 @@ export function sketchDeltas(db: Database.Database, backend: SqliteBackend, comm
     return i;
   });
 
-  /** Merge each key's rows into one, from `from` on, until COMPACT_SLICE keys or SLICE_MS; returns where to go on. */
-  const compactSlice = db.transaction((keys: readonly SketchKey[], from: number) => {
+  /** Merge each bundle's delta rows into it, from `from` on, until COMPACT_SLICE bundles or SLICE_MS; returns where to go on. */
+  const compactSlice = db.transaction((keys: readonly GroupKey[], from: number) => {
     const started = performance.now();
     const end = Math.min(keys.length, from + COMPACT_SLICE);
     let i = from;
     while (i < end) {
-      const k = keys[i++]!;
-      const parts = keySketches.all(...k) as Array<{ id: number; registers: Uint8Array }>;
-      if (parts.length >= 2) {
-        let merged: Uint8Array | undefined;
-        for (const p of parts) merged = mergeBlobs(merged, p.registers);
-        for (const p of parts) deleteSketch.run(p.id);
-        appendSketch.run(...k, merged!);
-      }
+      const [dimension, day, site] = keys[i++]!;
+      bundle(dimension, day, site);
       if (performance.now() - started >= SLICE_MS) break;
     }
     return i;
@@ -84,9 +117,9 @@ export function sketchDeltas(db: Database.Database, backend: SqliteBackend, comm
   return {
     append,
 
-    /** Keys appended to since the last compaction. */
-    get dirtyKeys(): number {
-      return dirty.size;
+    /** Delta rows appended since the last compaction began. */
+    get deltaRows(): number {
+      return appended;
     },
 
     /**
@@ -105,10 +138,11 @@ export function sketchDeltas(db: Database.Database, backend: SqliteBackend, comm
       }
     },
 
-    /** Compact the dirty keys in slices, yielding between them; a failed slice leaves its keys for next time. */
+    /** Compact the dirty bundles in slices, yielding between them; a failed slice leaves its bundles for next time. */
     async compact(): Promise<void> {
       const keys = [...dirty.values()];
       dirty.clear();
+      appended = 0;
       for (let i = 0; i < keys.length; ) {
         const from = i;
         try {
@@ -122,7 +156,7 @@ export function sketchDeltas(db: Database.Database, backend: SqliteBackend, comm
       }
     },
 
-    /** Compact every dirty key now, without yielding (close). Throws on the first failure; deltas stay valid. */
+    /** Compact every dirty bundle now, without yielding (close). Throws on the first failure; deltas stay valid. */
     compactNow(): void {
       const keys = [...dirty.values()];
       for (let i = 0; i < keys.length; ) i = compactSlice.immediate(keys, i);

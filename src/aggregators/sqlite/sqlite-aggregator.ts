@@ -126,9 +126,9 @@ interface WriteSlice {
  * in ≈ 1 ms steps).
  */
 export const FOLD_EVERY_BATCHES = 200;
-/** Compact sketch deltas after this many folds (≈ 600 batches) or dirty keys, off the write path. */
+/** Compact sketch deltas into their bundles after this many folds (≈ 600 batches) or delta rows, off the write path. */
 const COMPACT_EVERY_FOLDS = 3;
-const COMPACT_DIRTY_KEYS = 5000;
+const COMPACT_DELTA_ROWS = 5000;
 
 /**
  * @example
@@ -379,7 +379,7 @@ export function sqliteAggregator(options: SqliteAggregatorOptions = {}): SqliteA
   let folding: Promise<void> | undefined;
   const afterFold = () => {
     batchesSinceCompaction++;
-    if (batchesSinceCompaction >= COMPACT_EVERY_FOLDS || deltas.dirtyKeys >= COMPACT_DIRTY_KEYS) scheduleCompaction();
+    if (batchesSinceCompaction >= COMPACT_EVERY_FOLDS || deltas.deltaRows >= COMPACT_DELTA_ROWS) scheduleCompaction();
   };
   /** Fold now (reads call this first, so results always include every stored batch). */
   const foldNow = () => {

@@ -9,6 +9,7 @@ import { DAY_MS, SLOT_MS } from '../../stats/event-columns.js';
 import { dayCountsSql, type SqlDialect, type SqlQuery, sketchesSql, slotCountsSql } from '../../stats/sql-queries.js';
 import type { BlockStore } from './block-store.js';
 import { blockCounts, blockSessions } from './event-block.js';
+import { decodeBundle } from './sketch-bundle.js';
 
 export const SQLITE_DIALECT: SqlDialect = {
   param: () => '?',
@@ -101,6 +102,28 @@ export function sqliteBackend(db: Database.Database, blocks: BlockStore): Sqlite
     value: r.value as string,
     registers: r.registers as Uint8Array,
   });
+  const bundlesIn = db.prepare('SELECT day, bundle FROM sketch_days WHERE dimension = ? AND day >= ? AND day <= ?');
+  const siteBundlesIn = db.prepare(
+    'SELECT day, bundle FROM sketch_days WHERE dimension = ? AND day >= ? AND day <= ? AND site = ?',
+  );
+  /**
+   * Every stored sketch row the spec selects: each bundle's entries (one
+   * per value, compacted) and the delta rows appended since (the engine
+   * merges all rows of a (day, value)).
+   */
+  const sketchRows = (spec: SketchSpec): SketchRow[] => {
+    const out = all(sketchesSql(SQLITE_DIALECT, spec)).map(toSketchRow);
+    const bundles = (
+      spec.site === undefined
+        ? bundlesIn.all(spec.dimension, spec.fromDay, spec.toDay)
+        : siteBundlesIn.all(spec.dimension, spec.fromDay, spec.toDay, spec.site)
+    ) as Array<{ day: string; bundle: Uint8Array }>;
+    const only = spec.values === undefined ? undefined : new Set(spec.values);
+    for (const { day, bundle } of bundles)
+      for (const e of decodeBundle(bundle))
+        if (only === undefined || only.has(e.value)) out.push({ day, value: e.value, registers: e.registers });
+    return out;
+  };
 
   // (dimension, day) → site ('' = all sites) → that day's rows.
   const sketchCache = new Map<string, Map<string, SketchRow[]>>();
@@ -137,9 +160,7 @@ export function sqliteBackend(db: Database.Database, blocks: BlockStore): Sqlite
       days.push(new Date(t).toISOString().slice(0, 10));
     const missing = days.filter((d) => !sketchCache.get(`${spec.dimension}\u0000${d}`)?.has(siteKey));
     if (missing.length > 0) {
-      const rows = all(
-        sketchesSql(SQLITE_DIALECT, { ...spec, fromDay: missing[0]!, toDay: missing[missing.length - 1]! }),
-      ).map(toSketchRow);
+      const rows = sketchRows({ ...spec, fromDay: missing[0]!, toDay: missing[missing.length - 1]! });
       const byDay = new Map<string, SketchRow[]>(missing.map((d) => [d, []]));
       for (const r of rows) byDay.get(r.day)?.push(r);
       for (const [d, list] of byDay) {
@@ -203,7 +224,7 @@ export function sqliteBackend(db: Database.Database, blocks: BlockStore): Sqlite
       return all(slotCountsSql(SQLITE_DIALECT, spec)).map(countRow);
     },
     async sketches(spec): Promise<SketchRow[]> {
-      if (spec.values !== undefined) return all(sketchesSql(SQLITE_DIALECT, spec)).map(toSketchRow);
+      if (spec.values !== undefined) return sketchRows(spec);
       return cachedSketches(spec);
     },
   };

@@ -4,10 +4,12 @@
  * `rollupRetentionMonths`, salts after their day plus one. It runs off the
  * write path in short statements with a turn of the event loop between them.
  */
+
 import type Database from 'better-sqlite3';
 import { DAY_MS } from '../../stats/event-columns.js';
 import { type Retention, retentionCutoffs, yieldTurn } from '../../stats/store-support.js';
 import { type BlockStore, SessionSums } from './block-store.js';
+import { bundleCount } from './sketch-bundle.js';
 import type { SqliteBackend } from './sqlite-backend.js';
 
 /**
@@ -58,6 +60,16 @@ export function sqliteRetention(deps: RetentionDeps) {
   const expireDays = db.prepare('DELETE FROM rollup_day WHERE day < ?');
   const expireSlots = db.prepare('DELETE FROM rollup_slot WHERE slot < ?');
   const expireSketches = db.prepare('DELETE FROM sketches WHERE day < ?');
+  // A bundle's header says how many sketches it holds; the count reports those.
+  const expiredBundleHeads = db.prepare('SELECT substr(bundle, 1, 5) FROM sketch_days WHERE day < ?').pluck();
+  const deleteBundles = db.prepare('DELETE FROM sketch_days WHERE day < ?');
+  /** Delete the bundles of days before `day`; returns the sketches they held. */
+  const expireBundles = db.transaction((day: string): number => {
+    let n = 0;
+    for (const head of expiredBundleHeads.all(day) as Uint8Array[]) n += bundleCount(head);
+    deleteBundles.run(day);
+    return n;
+  });
   const deleteSalts = db.prepare('DELETE FROM salts WHERE day < ?');
 
   /**
@@ -114,6 +126,7 @@ export function sqliteRetention(deps: RetentionDeps) {
       out.rollups += expireDays.run(c.rollupDayBefore).changes;
       out.rollups += expireSlots.run(c.slotBefore).changes;
       out.sketches += expireSketches.run(c.rollupDayBefore).changes;
+      out.sketches += expireBundles.immediate(c.rollupDayBefore);
       backend.clear();
       out.salts += deleteSalts.run(c.saltDayBefore).changes;
       return out;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Batch } from '../../../src/aggregators/aggregator.js';
+import type { Batch, SketchUpdate } from '../../../src/aggregators/aggregator.js';
 import { Ticket } from '../../../src/pipeline/ticket.js';
 
 const ticket = () => new Ticket(Buffer.alloc(16), 1, 0);
@@ -21,7 +21,7 @@ describe('Ticket.buildLater', () => {
 
   it('builds from what the state is when read, not when handed over', () => {
     const t = ticket();
-    const sketches: Batch['sketches'] = [];
+    const sketches: SketchUpdate[] = [];
     t.buildLater(() => ({ events: [], sketches: [...sketches] }));
     sketches.push({ day: '2026-11-24', site: 's', dimension: 'site', value: '', registers: [[1, 2]] });
     expect(t.batch?.sketches).toHaveLength(1);
