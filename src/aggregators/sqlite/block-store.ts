@@ -64,15 +64,22 @@ function split(full: StoredBlock, keep: (row: EventRow, i: number) => boolean): 
   return out;
 }
 
+/** A session_day row being summed, chained to the same session's other (day, site, bot) rows. */
+interface SessionDayLink extends SessionDay {
+  next: SessionDayLink | undefined;
+}
+
 /**
  * Per-(session, day, site, bot) sums of the events of some blocks, kept by
- * session, then site, then day × 2 + bot: the session and site strings come
- * from the blocks' dictionaries (their hashes computed once), where a joined
- * key string cost a new string per event.
+ * session id: a session's rows for other days, sites or bot flags (rare: a
+ * session is one visitor on one site, mostly within a day) are chained to its
+ * first. The session and site strings come from the blocks' dictionaries
+ * (their hashes computed once), where a joined key string cost a new string
+ * per event; one map entry a session instead of three nested maps.
  */
 export class SessionSums {
-  private readonly bySession = new Map<string, Map<string, Map<number, SessionDay>>>();
-  private count = 0;
+  private readonly bySession = new Map<string, SessionDayLink>();
+  private readonly rows: SessionDayLink[] = [];
 
   /** Add the consenting events of a block (those with a session), only those in [from, to). */
   add(q: QueryBlock, from = -Infinity, to = Infinity): void {
@@ -92,21 +99,17 @@ export class SessionSums {
       const day = Math.floor(t / DAY_MS);
       const siteName = q.entry(site[i]!);
       const b = bot[i] === 1 ? 1 : 0;
-      let bySite = this.bySession.get(sessionId);
-      if (bySite === undefined) {
-        bySite = new Map();
-        this.bySession.set(sessionId, bySite);
-      }
-      let byDay = bySite.get(siteName);
-      if (byDay === undefined) {
-        byDay = new Map();
-        bySite.set(siteName, byDay);
-      }
-      let d = byDay.get(day * 2 + b);
+      const first = this.bySession.get(sessionId);
+      let d = first;
+      while (d !== undefined && (d.day !== day || d.bot !== b || d.site !== siteName)) d = d.next;
       if (d === undefined) {
-        d = { sessionId, day, site: siteName, bot: b, first: t, last: t, pageviews: 0 };
-        byDay.set(day * 2 + b, d);
-        this.count++;
+        d = { sessionId, day, site: siteName, bot: b, first: t, last: t, pageviews: 0, next: undefined };
+        if (first === undefined) this.bySession.set(sessionId, d);
+        else {
+          d.next = first.next;
+          first.next = d;
+        }
+        this.rows.push(d);
       }
       if (t < d.first) d.first = t;
       if (t > d.last) d.last = t;
@@ -115,11 +118,12 @@ export class SessionSums {
   }
 
   get size(): number {
-    return this.count;
+    return this.rows.length;
   }
 
-  *values(): IterableIterator<SessionDay> {
-    for (const bySite of this.bySession.values()) for (const byDay of bySite.values()) yield* byDay.values();
+  /** Every row summed, in the order first seen. */
+  values(): readonly SessionDay[] {
+    return this.rows;
   }
 }
 
