@@ -112,6 +112,9 @@ export function sqliteBackend(db: Database.Database, blocks: BlockStore): Sqlite
    * merges all rows of a (day, value)).
    */
   const sketchRows = (spec: SketchSpec): SketchRow[] => {
+    // Delta rows first, bundles second: a compaction by another connection committing in between
+    // moved rows already read into a bundle read after (merging twice changes nothing), never
+    // rows not yet read out of a bundle already read.
     const out = all(sketchesSql(SQLITE_DIALECT, spec)).map(toSketchRow);
     const bundles = (
       spec.site === undefined
