@@ -11,6 +11,7 @@ import {
   sqliteAggregator,
 } from '../../src/aggregators/sqlite/sqlite-aggregator.js';
 import { isPrivacyLogError, type PrivacyLogError } from '../../src/errors.js';
+import { mergePairsIntoBlob } from '../../src/stats/hll.js';
 import { makeEvent, sketchUpdatesFor } from '../conformance/dataset.js';
 
 /** The events here are dated months back: keep them from the first retention pass, one second after opening. */
@@ -221,6 +222,51 @@ describe('sqliteAggregator: running', () => {
       expect((await a.query(sessions('day', '2026-03-09'))).results.map((r) => r.pageviews)).toEqual([3]);
     }
     await a.close();
+  });
+
+  it('compacts delta rows a stopped writer left in the file (a crash before its compaction) at its next close', async () => {
+    const file = join(dir, 'leftover-deltas.db');
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
+    // 16 events, the visitors of the first 8 in the sketches; the other 8's come below.
+    const events = Array.from({ length: 16 }, (_, i) =>
+      makeEvent({ time: `2026-03-10T1${Math.floor(i / 8)}:00:0${i % 8}.000Z` }),
+    );
+    const first = events.slice(0, 8);
+    const more = events.slice(8);
+    await a.write({
+      events,
+      sketches: sketchUpdatesFor(
+        first,
+        first.map((e) => e.id),
+      ),
+    });
+    await a.close();
+    // What a writer killed between a fold and its compaction leaves: a delta row beside the bundle.
+    const extra = sketchUpdatesFor(
+      more,
+      more.map((e) => e.id),
+    ).find((u) => u.dimension === 'site')!;
+    const other = new Database(file);
+    other
+      .prepare('INSERT INTO sketches (dimension, day, site, value, registers) VALUES (?, ?, ?, ?, ?)')
+      .run('site', extra.day, extra.site, '', mergePairsIntoBlob(undefined, extra.registers));
+    other.close();
+    const q = {
+      type: 'aggregate' as const,
+      period: 'day' as const,
+      date: '2026-03-10',
+      metrics: ['visitors' as const],
+    };
+    const b = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
+    // Read before any compaction (the delta row and the bundle merged), then compacted at close.
+    expect((await b.query(q)).results[0]!.visitors).toBe(16);
+    await b.close();
+    const check = new Database(file, { readonly: true });
+    expect(check.prepare('SELECT count(*) FROM sketches').pluck().get()).toBe(0);
+    check.close();
+    const c = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
+    expect((await c.query(q)).results[0]!.visitors).toBe(16);
+    await c.close();
   });
 
   it('a damaged sketch bundle fails the queries that need it with a clear error; other days still answer', async () => {

@@ -67,10 +67,19 @@ export function sketchDeltas(db: Database.Database, backend: SqliteBackend, comm
     'INSERT INTO sketches (dimension, day, site, value, registers) VALUES (?, ?, ?, ?, ?)',
   );
   const bundle = sketchBundler(db);
-  // Bundles this connection appended deltas to since the last compaction.
+  // Bundles with delta rows to merge at the next compaction.
   const dirty = new Map<string, GroupKey>();
   // Delta rows appended since the last compaction began.
   let appended = 0;
+  // Delta rows already in the file — left by a writer that stopped before compacting them (a crash,
+  // a failed compaction) or by another process still writing — are compacted with this connection's.
+  for (const [dimension, day, site, rows] of db
+    .prepare('SELECT dimension, day, site, count(*) FROM sketches GROUP BY dimension, day, site')
+    .raw()
+    .all() as Array<[string, string, string, number]>) {
+    dirty.set(`${dimension}\u0000${day}\u0000${site}`, [dimension, day, site]);
+    appended += rows;
+  }
 
   /** Append one key's summed delta (if any) and note the key for compaction. Inside a transaction. */
   const append = (m: SketchEntry) => {
