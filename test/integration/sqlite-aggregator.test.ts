@@ -340,6 +340,19 @@ describe('sqliteAggregator: running', () => {
     expect(later.sketches).toBeGreaterThan(0);
     expect((await a.query({ ...jan, metrics: ['pageviews'] })).results).toEqual([]);
     await a.close();
+    // close() compacted March's deltas into its day bundles: retention deletes those and counts their sketches.
+    const inBundles = new Database(file, { readonly: true });
+    expect(inBundles.prepare('SELECT count(*) FROM sketches').pluck().get()).toBe(0);
+    // One bundle per dimension of the day: site, page and device.
+    expect(inBundles.prepare('SELECT count(*) FROM sketch_days').pluck().get()).toBe(3);
+    inBundles.close();
+    const b = sqliteAggregator({ file, retentionDays: 30, rollupRetentionMonths: 2 });
+    const last = await b.runRetention(Date.parse('2026-03-09T00:00:00.000Z') + 120 * 86_400_000);
+    expect(last.sketches).toBe(3); // the March event's site, page and device sketches
+    await b.close();
+    const gone = new Database(file, { readonly: true });
+    expect(gone.prepare('SELECT count(*) FROM sketch_days').pluck().get()).toBe(0);
+    gone.close();
   });
 
   it('compacts appended sketch deltas into one bundle per (dimension, day, site) without changing results', async () => {

@@ -4,7 +4,6 @@
  * `rollupRetentionMonths`, salts after their day plus one. It runs off the
  * write path in short statements with a turn of the event loop between them.
  */
-
 import type Database from 'better-sqlite3';
 import { DAY_MS } from '../../stats/event-columns.js';
 import { type Retention, retentionCutoffs, yieldTurn } from '../../stats/store-support.js';
