@@ -204,14 +204,16 @@ class QueryRun {
     const { filters, metrics } = this.q;
     const total = emptyGroup();
     const single = filters.length > 0 && filters.every((f) => f.op === '==' && f.property === filters[0]!.property);
-    if (filters.length === 0) {
-      for (const r of await this.countsBySlot()) addCounts(total, r);
-    } else if (single) {
-      for (const c of (await this.countsByProperty(filters[0]!.property)).values()) addCounts(total, c);
-    } else {
-      for (const r of await this.raw({ by: 'none' })) addCounts(total, r);
-    }
-    for (const s of await this.sessionsBy({ by: 'none' })) addSessions(total, s);
+    const counts: Promise<Iterable<Counts>> =
+      filters.length === 0
+        ? this.countsBySlot()
+        : single
+          ? this.countsByProperty(filters[0]!.property).then((m) => m.values())
+          : this.raw({ by: 'none' });
+    // Asked for together: a store may answer both from one pass over its raw events.
+    const [countRows, sessionRows] = await Promise.all([counts, this.sessionsBy({ by: 'none' })]);
+    for (const c of countRows) addCounts(total, c);
+    for (const s of sessionRows) addSessions(total, s);
     if (metrics.includes('visitors')) {
       const vc = await this.visitorsCounter([['site', ['']], ...this.filterLoads()]);
       const f = this.filterSketches(vc);
@@ -229,11 +231,12 @@ class QueryRun {
       const i = bucketIndex(list, Number(slotKey) * SLOT_MS);
       return i < 0 ? undefined : groups[i];
     };
-    for (const r of await this.countsBySlot()) {
+    const [countRows, sessionRows] = await Promise.all([this.countsBySlot(), this.sessionsBy({ by: 'slot' })]);
+    for (const r of countRows) {
       const g = place(r.key);
       if (g) addCounts(g, r);
     }
-    for (const s of await this.sessionsBy({ by: 'slot' })) {
+    for (const s of sessionRows) {
       const g = place(s.key);
       if (g) addSessions(g, s);
     }
@@ -254,8 +257,11 @@ class QueryRun {
   async breakdown(): Promise<{ rows: StatsRow[]; suppressed: number }> {
     const { k, limit, metrics } = this.q;
     const property = this.q.property as Property;
-    const counts = await this.countsByProperty(property);
-    const sessions = new Map((await this.sessionsBy({ by: 'property', property })).map((s) => [s.key, s]));
+    const [counts, sessionRows] = await Promise.all([
+      this.countsByProperty(property),
+      this.sessionsBy({ by: 'property', property }),
+    ]);
+    const sessions = new Map(sessionRows.map((s) => [s.key, s]));
     const hasSketch = property !== 'kind';
 
     const groups = new Map<string, Group>();

@@ -224,6 +224,56 @@ describe('sqliteAggregator: running', () => {
     await a.close();
   });
 
+  it("answers a dashboard's queries asked for together (one pass over the raw events) as it answers them one by one", async () => {
+    const file = join(dir, 'shared-scan.db');
+    const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });
+    const browsers = ['Firefox', 'Chrome', 'Safari'];
+    const events = Array.from({ length: 90 }, (_, i) =>
+      makeEvent({
+        time: `2026-03-${['08', '09', '10'][i % 3]}T1${i % 10}:0${i % 6}:00.000Z`,
+        path: `/p${i % 4}`,
+        browser: browsers[i % 3],
+        os: i % 2 === 0 ? 'Linux' : 'Android',
+        referrer: i % 5 === 0 ? 'yandex.ru' : undefined,
+        session: i % 4 === 0 ? `s${i % 7}` : undefined,
+        file: i % 9 === 0 ? 'menu.pdf' : undefined,
+      }),
+    );
+    await a.write({
+      events,
+      sketches: sketchUpdatesFor(
+        events,
+        events.map((_, i) => `v${i % 11}`),
+      ),
+    });
+    const base = {
+      period: '7d' as const,
+      date: '2026-03-10',
+      k: 1,
+      filters: [{ property: 'os' as const, op: '==' as const, value: 'Linux' }],
+    };
+    const all = ['visitors', 'pageviews', 'downloads', 'sessions', 'bounce_rate', 'visit_duration'] as const;
+    const queries = [
+      { ...base, type: 'aggregate' as const, metrics: [...all] },
+      { ...base, type: 'timeseries' as const, metrics: [...all] },
+      ...(['page', 'referrer', 'browser', 'download'] as const).map((property) => ({
+        ...base,
+        type: 'breakdown' as const,
+        property,
+        metrics: [...all],
+      })),
+    ];
+    const together = await Promise.all(queries.map((q) => a.query(q)));
+    const oneByOne = [];
+    for (const q of queries) oneByOne.push(await a.query(q));
+    expect(together).toEqual(oneByOne);
+    // And they count what they should: the Linux events are the even ones.
+    expect(together[0]!.results[0]!.pageviews).toBe(
+      events.filter((e, i) => i % 2 === 0 && e.kind === 'pageview').length,
+    );
+    await a.close();
+  });
+
   it('compacts delta rows a stopped writer left in the file (a crash before its compaction) at its next close', async () => {
     const file = join(dir, 'leftover-deltas.db');
     const a = sqliteAggregator({ retentionDays: KEEP_DAYS, file });

@@ -189,7 +189,12 @@ export function blockStore(db: Database.Database) {
   const idsAndRest = db.prepare('SELECT ids, rest FROM event_blocks WHERE id = ?');
   // Blocks overlapping [from, to): ts_max >= from through the index, ts_min < to checked on its entries.
   const inRange = db.prepare('SELECT id, cols, dict, sessions FROM event_blocks WHERE ts_max >= ? AND ts_min < ?');
-  const inRangeNoSessions = db.prepare('SELECT cols, dict FROM event_blocks WHERE ts_max >= ? AND ts_min < ?');
+  const spansInRange = db.prepare(
+    'SELECT ts_min, ts_max, cols, dict, sessions FROM event_blocks WHERE ts_max >= ? AND ts_min < ?',
+  );
+  const spansInRangeNoSessions = db.prepare(
+    'SELECT ts_min, ts_max, cols, dict FROM event_blocks WHERE ts_max >= ? AND ts_min < ?',
+  );
   const expiredBlocks = db.prepare(`SELECT id FROM event_blocks WHERE ts_max < ? LIMIT ${EXPIRE_BLOCKS}`).pluck();
   const countOf = db
     .prepare('SELECT coalesce(sum(n), 0) FROM event_blocks WHERE id IN (SELECT value FROM json_each(?))')
@@ -205,7 +210,7 @@ export function blockStore(db: Database.Database) {
 
   type Row = StoredBlock & { id: number };
 
-  /** The blocks overlapping [from, to), decoded for queries with their sessions, one row at a time (see queryBlocks). */
+  /** The blocks overlapping [from, to), decoded with their sessions, one row at a time (see blockSpans). */
   function* withSessionsIn(from: number, to: number): Generator<QueryBlock> {
     for (const b of inRange.iterate(from, to) as IterableIterator<Row>)
       yield decodeQueryBlock(b.cols, b.dict, b.sessions);
@@ -265,16 +270,29 @@ export function blockStore(db: Database.Database) {
     },
 
     /**
-     * Every block overlapping [from, to), decoded for queries (sessions only
-     * when asked for), read one row at a time: a month of blocks is never in
-     * memory at once. The connection is busy until the loop over them ends (or
-     * breaks, or throws), so the loop must run no other statement.
+     * Every block overlapping [from, to), for queries, read one row at a
+     * time: a month of blocks is never in memory at once. Each comes with its
+     * time range (from its row: known before decoding) and is decoded (with
+     * its sessions when asked for) only when the caller calls `decode()`,
+     * which throws for a damaged block while the iteration goes on. The
+     * connection is busy until the loop over them ends (or breaks, or
+     * throws), so the loop must run no other statement.
      */
-    *queryBlocks(from: number, to: number, withSessions: boolean): Generator<QueryBlock> {
-      if (withSessions) yield* withSessionsIn(from, to);
-      else
-        for (const b of inRangeNoSessions.iterate(from, to) as IterableIterator<Row>)
-          yield decodeQueryBlock(b.cols, b.dict);
+    *blockSpans(
+      from: number,
+      to: number,
+      withSessions: boolean,
+    ): Generator<{ tsMin: number; tsMax: number; decode(): QueryBlock }> {
+      const rows = (withSessions ? spansInRange : spansInRangeNoSessions).iterate(from, to) as IterableIterator<
+        Row & { ts_min: number; ts_max: number }
+      >;
+      for (const b of rows)
+        yield {
+          tsMin: b.ts_min,
+          tsMax: b.ts_max,
+          decode: () =>
+            withSessions ? decodeQueryBlock(b.cols, b.dict, b.sessions) : decodeQueryBlock(b.cols, b.dict),
+        };
     },
 
     /** Sessions of the consenting events in [from, to) (retention re-sums the day it cut part-way). */

@@ -9,6 +9,7 @@ import { DAY_MS, SLOT_MS } from '../../stats/event-columns.js';
 import { dayCountsSql, type SqlDialect, type SqlQuery, sketchesSql, slotCountsSql } from '../../stats/sql-queries.js';
 import type { BlockStore } from './block-store.js';
 import { blockCounts, blockSessions } from './event-block.js';
+import { sharedScans } from './shared-scan.js';
 import { decodeBundle } from './sketch-bundle.js';
 
 export const SQLITE_DIALECT: SqlDialect = {
@@ -88,6 +89,8 @@ export interface SqliteBackend extends StatsBackend {
  */
 export function sqliteBackend(db: Database.Database, blocks: BlockStore): SqliteBackend {
   const cache = new Map<string, Database.Statement>();
+  // Raw scans asked for together (a dashboard's queries) share one pass over the blocks.
+  const scan = sharedScans(blocks);
   const all = (q: SqlQuery): Row[] => {
     let st = cache.get(q.sql);
     if (st === undefined) {
@@ -193,19 +196,13 @@ export function sqliteBackend(db: Database.Database, blocks: BlockStore): Sqlite
       sketchCache.delete(`${dimension}\u0000${day}`);
     },
     clear,
-    async rawCounts(spec) {
-      const acc = blockCounts(spec);
-      for (const q of blocks.queryBlocks(spec.from, spec.to, false)) acc.add(q);
-      return acc.result();
+    rawCounts(spec) {
+      return scan(spec, blockCounts(spec), false);
     },
     async sessions(spec): Promise<SessionRow[]> {
       // The range must be whole days before scanSessionDays looks at it.
       const fromDays = sessionDayAnswers(spec) ? sessionDaySql(spec, scanSessionDays(spec)) : undefined;
-      if (fromDays === undefined) {
-        const acc = blockSessions(spec);
-        for (const q of blocks.queryBlocks(spec.from, spec.to, true)) acc.add(q);
-        return acc.result();
-      }
+      if (fromDays === undefined) return scan(spec, blockSessions(spec), true);
       const rows = all(fromDays);
       const out: SessionRow[] = [];
       for (const r of rows) {
