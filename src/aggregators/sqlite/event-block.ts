@@ -56,7 +56,8 @@ import {
 import { encodeRest } from './event-block-rest.js';
 
 export { decodeEvents, decodeQueryBlock, decodeRows } from './event-block-decode.js';
-export { blockCounts, blockSessions } from './event-block-query.js';
+export { blockCounts } from './event-block-query.js';
+export { blockSessions } from './event-block-sessions.js';
 
 /** One block as stored in a row of table event_blocks (columns in this order; queries read only the first ones). */
 export interface EncodedBlock {
