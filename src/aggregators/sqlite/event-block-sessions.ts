@@ -6,7 +6,15 @@
 import type { RawSpec, SessionRow } from '../../stats/backend.js';
 import { type SessionSpan, sessionRowsOf } from '../../stats/memory-backend.js';
 import type { Property } from '../../stats/query.js';
+import type { QueryBlock } from './event-block.js';
 import { type BlockAccumulator, selector } from './event-block-query.js';
+
+/** What both accumulators read of a block: the selected events (none: undefined), session and kind codes. */
+function sessionColumns(b: QueryBlock, select: (b: QueryBlock) => Uint32Array) {
+  const picked = select(b);
+  if (picked.length === 0) return undefined;
+  return { picked, sess: b.session, kinds: b.code('kind'), pv: b.codeOf('pageview'), width: b.sessionsSize + 1 };
+}
 
 const withoutSessions = () =>
   new Error(
@@ -49,12 +57,9 @@ export function blockSessions(spec: RawSpec): BlockAccumulator<SessionRow> {
   let blockNo = 0;
   return {
     add(b) {
-      const picked = select(b);
-      if (picked.length === 0) return;
-      const sess = b.session;
-      const kinds = b.code('kind');
-      const pv = b.codeOf('pageview');
-      const width = b.sessionsSize + 1;
+      const c = sessionColumns(b, select);
+      if (c === undefined) return;
+      const { picked, sess, kinds, pv, width } = c;
       let ts: Float64Array | undefined;
       if (stamp.length < width) {
         stamp = new Uint32Array(width);
@@ -130,13 +135,10 @@ function groupedSessions(spec: RawSpec, property: Property): BlockAccumulator<Se
   };
   return {
     add(b) {
-      const picked = select(b);
-      if (picked.length === 0) return;
-      const sess = b.session;
-      const kinds = b.code('kind');
-      const pv = b.codeOf('pageview');
+      const c = sessionColumns(b, select);
+      if (c === undefined) return;
+      const { picked, sess, kinds, pv, width } = c;
       const groups = b.code(property);
-      const width = b.sessionsSize + 1;
       const dictWidth = b.dictSize + 1;
       if (gidOf.length < dictWidth) gidOf = new Int32Array(dictWidth);
       gidOf.fill(-1, 0, dictWidth);
