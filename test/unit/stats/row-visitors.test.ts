@@ -8,13 +8,15 @@ import { prng } from '../../conformance/dataset.js';
  * A sketch of any fill: from a handful of registers (linear counting) to
  * nearly all of them (the full estimator), ranks skewed low as hashing gives.
  */
-const sketch = fc.record({ seed: fc.integer(), fill: fc.double({ min: 0, max: 1, noNaN: true }) }).map(({ seed, fill }) => {
-  const rnd = prng(seed);
-  const h = new HyperLogLog();
-  const n = Math.floor(fill * fill * HLL_REGISTERS * 1.5);
-  for (let i = 0; i < n; i++) h.add(Math.floor(rnd() * HLL_REGISTERS), 1 + Math.floor(-Math.log2(1 - rnd() * 0.999)));
-  return h;
-});
+const sketch = fc
+  .record({ seed: fc.integer(), fill: fc.double({ min: 0, max: 1, noNaN: true }) })
+  .map(({ seed, fill }) => {
+    const rnd = prng(seed);
+    const h = new HyperLogLog();
+    const n = Math.floor(fill * fill * HLL_REGISTERS * 1.5);
+    for (let i = 0; i < n; i++) h.add(Math.floor(rnd() * HLL_REGISTERS), 1 + Math.floor(-Math.log2(1 - rnd() * 0.999)));
+    return h;
+  });
 
 describe('visitor estimates of many rows under the same filters', () => {
   it('unionEstimate(a, b) is unionOf([a, b]).estimate(), bit for bit', () => {
