@@ -102,9 +102,10 @@ export function winstonAggregator(options: WinstonAggregatorOptions = {}): Aggre
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw invalidOption(WHERE, 'timeoutMs', 'a positive integer');
 
   const own = options.logger === undefined;
-  if (own) buildTransports(WHERE, options.transports); // validate before building the logger
+  // Built once, here (errors name this factory); the access logger takes ready transports as they are.
+  // Building them a second time left the first file transport's stream open.
   const logger: winston.Logger = own
-    ? createAccessLogger({ format, level, transports: options.transports }).winston
+    ? createAccessLogger({ format, level, transports: buildTransports(WHERE, options.transports) }).winston
     : (options.logger as winston.Logger);
   const render = rendererFor(format);
   // Line transports of our own (file, console) write each record's message and an end of line: a

@@ -69,6 +69,30 @@ describe('winstonAggregator', () => {
     expect(lines.map((l) => JSON.parse(l))).toEqual(events);
   });
 
+  it.skipIf(!fs.existsSync('/proc/self/fd'))(
+    'builds its file transport once: after close() no file of its directory is left open (Linux /proc)',
+    async () => {
+      const dir = tempDir();
+      const openIn = () =>
+        fs
+          .readdirSync('/proc/self/fd')
+          .map((fd) => {
+            try {
+              return fs.readlinkSync(`/proc/self/fd/${fd}`);
+            } catch {
+              return '';
+            }
+          })
+          .filter((target) => target.startsWith(dir));
+      const agg = winstonAggregator({ transports: [{ type: 'file', dir }] });
+      await agg.write({ events: [makeEvent()], sketches: [] });
+      await agg.close();
+      // The rotating file stream closes on its own turn after close(): give it a few.
+      for (let i = 0; i < 20 && openIn().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(openIn()).toEqual([]);
+    },
+  );
+
   it('writes a batch to its own file transport as joined lines: the same bytes as one record an event', async () => {
     const { createTransport } = await import('../../../src/access-log/transports.js');
     const events = Array.from({ length: 1234 }, (_, i) =>
