@@ -16,7 +16,7 @@ import type { SketchDimension } from '../aggregators/aggregator.js';
 import type { CountRow, Grouping, SessionRow, StatsBackend } from './backend.js';
 import { SLOT_MS, utcDay } from './event-columns.js';
 import { matchesFilter } from './filter.js';
-import { HyperLogLog } from './hll.js';
+import type { HyperLogLog } from './hll.js';
 import {
   type Filter,
   type Metric,
@@ -300,16 +300,15 @@ class QueryRun {
       filterPos = f.pos;
       filterNeg = f.neg;
       const unfiltered = filterPos.length === 0 && filterNeg.length === 0;
-      // With filters, what does not depend on the row is estimated once; each row's sketch is made in one scratch.
+      // With filters, what does not depend on the row is estimated once; each row's sketch is made in the counter's scratch.
       const narrowed = unfiltered ? undefined : new RowVisitors(filterPos, filterNeg);
-      const scratch = unfiltered ? undefined : new HyperLogLog();
       for (const value of candidates) {
         const g = groups.get(value)!;
         // Without filters a row's visitors is its own sketch's estimate: no merged sketch is kept per row.
         g.visitors =
           narrowed === undefined
             ? clampVisitors(vc.estimate(rowKey(value)), g.events)
-            : narrowed.estimate(vc.sketchInto(scratch!, rowKey(value)), g.events);
+            : narrowed.estimate(vc.scratchSketch(rowKey(value)), g.events);
       }
       const kept = candidates.filter((v) => groups.get(v)!.visitors >= k);
       for (const v of candidates) if (groups.get(v)!.visitors < k) folded.push(v);

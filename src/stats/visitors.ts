@@ -81,21 +81,20 @@ export class VisitorCounter {
   estimate(key: SketchKey): number {
     const kept = this.merged.get(`${key.dimension}\u0000${key.value}\u0000${this.fromDay}\u0000${this.toDay}`);
     if (kept !== undefined) return kept.estimate();
+    return this.scratchSketch(key).estimate();
+  }
+
+  /**
+   * The merged sketch of a key over the counter's whole range in the
+   * counter's one scratch sketch, not kept: valid until the next call here or
+   * to estimate() (a breakdown's rows are each needed once).
+   */
+  scratchSketch(key: SketchKey): HyperLogLog {
     const h = this.scratch ?? new HyperLogLog();
     this.scratch = h;
     h.clear();
     this.mergeDays(h, key, this.fromDay, this.toDay);
-    return h.estimate();
-  }
-
-  /**
-   * The merged sketch of a key over the counter's range in `into` (cleared
-   * first), not kept: for a breakdown's rows, each needed once.
-   */
-  sketchInto(into: HyperLogLog, key: SketchKey): HyperLogLog {
-    into.clear();
-    this.mergeDays(into, key, this.fromDay, this.toDay);
-    return into;
+    return h;
   }
 
   /** Merge a loaded key's stored sketches of UTC days [fromDay, toDay] into `h`. */
