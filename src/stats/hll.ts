@@ -201,15 +201,8 @@ export function unionEstimate(a: HyperLogLog, b: HyperLogLog): number {
   const ra = a.registers;
   const rb = b.registers;
   const hist = new Array<number>(HIST_SIZE).fill(0);
-  for (let i = 0; i < HLL_REGISTERS; i++) {
-    hist[Math.min(Math.max(ra[i]!, rb[i]!), HIST_SIZE - 1)]!++;
-  }
-  const nonZero = HLL_REGISTERS - hist[0]!;
-  if (nonZero === 0) return 0;
-  if (nonZero < HLL_REGISTERS) {
-    const lc = HLL_REGISTERS * Math.log(HLL_REGISTERS / (HLL_REGISTERS - nonZero));
-    if (lc <= LINEAR_COUNTING_THRESHOLD) return lc;
-  }
+  for (let i = 0; i < HLL_REGISTERS; i++) hist[Math.min(Math.max(ra[i]!, rb[i]!), HIST_SIZE - 1)]!++;
+  // The histogram's own empty-register count gives the same linear counting estimate() checks first.
   return estimateOfHistogram(hist);
 }
 
