@@ -5,6 +5,7 @@
  * the stats engine — sees only this shape. Nothing in it identifies a person:
  * no full IP, no raw User-Agent, no cookie, no query value outside the allow-list.
  */
+import { isoTimeMs } from './iso-time.js';
 
 export const EVENT_KINDS = ['pageview', 'download', 'asset', 'api', 'error', 'other'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -133,45 +134,6 @@ function rememberIfFrozen(o: object, valid: WeakSet<object>): void {
   for (const key of Object.keys(descriptors)) if (!('value' in (descriptors[key] as PropertyDescriptor))) return;
   valid.add(o);
 }
-/** Two digits at t[at], as a number; -1 when either is not a digit. */
-function twoDigits(t: string, at: number): number {
-  const a = t.charCodeAt(at) - 0x30;
-  const b = t.charCodeAt(at + 1) - 0x30;
-  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
-}
-
-/**
- * `YYYY-MM-DDTHH:MM:SS.mmmZ` with every field in range (month 01–12, day
- * 01–31, hour 00–23, minute and second 00–59), read from its character codes
- * (a regular expression cost twice as much for every event of a new second).
- */
-function isIsoTimeShape(t: string): boolean {
-  if (t.length !== 24) return false;
-  if (t.charCodeAt(4) !== 0x2d || t.charCodeAt(7) !== 0x2d || t.charCodeAt(10) !== 0x54) return false;
-  if (t.charCodeAt(13) !== 0x3a || t.charCodeAt(16) !== 0x3a || t.charCodeAt(19) !== 0x2e) return false;
-  if (t.charCodeAt(23) !== 0x5a) return false;
-  if (twoDigits(t, 0) < 0 || twoDigits(t, 2) < 0 || twoDigits(t, 20) < 0) return false;
-  const c = t.charCodeAt(22) - 0x30;
-  if (c < 0 || c > 9) return false;
-  const month = twoDigits(t, 5);
-  const day = twoDigits(t, 8);
-  const hour = twoDigits(t, 11);
-  const minute = twoDigits(t, 14);
-  const second = twoDigits(t, 17);
-  return (
-    month >= 1 &&
-    month <= 12 &&
-    day >= 1 &&
-    day <= 31 &&
-    hour >= 0 &&
-    hour <= 23 &&
-    minute >= 0 &&
-    minute <= 59 &&
-    second >= 0 &&
-    second <= 59
-  );
-}
-
 /**
  * True when `s` holds no C0 control, DEL, C1 control (incl. U+0085) or
  * U+2028/U+2029: none of them may sit inside a stored string. A plain loop:
@@ -191,17 +153,6 @@ function isOneOf(names: readonly string[], v: unknown): boolean {
   return false;
 }
 
-const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-/** The day exists in its month (leap years included); the pattern already checked the ranges. */
-function realDay(t: string): boolean {
-  const month = (t.charCodeAt(5) - 48) * 10 + (t.charCodeAt(6) - 48);
-  const day = (t.charCodeAt(8) - 48) * 10 + (t.charCodeAt(9) - 48);
-  if (day <= (DAYS_IN_MONTH[month - 1] as number) - (month === 2 ? 1 : 0)) return true;
-  if (month !== 2 || day !== 29) return false;
-  const year = Number(t.slice(0, 4));
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-}
-
 /** 'YYYY-MM-DDTHH:MM:SS.' of the last time found valid: events come in bursts of the same second. */
 let lastValidSecond = '';
 /** The last time string found valid: capture hands the same string to every event of one millisecond. */
@@ -213,7 +164,7 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
-/** isIsoTimeShape and realDay, skipped down to the milliseconds when the second is the one last found valid. */
+/** A valid event time (isoTimeMs), the check skipped down to the milliseconds when the second is the one last found valid. */
 function validTime(t: string): boolean {
   if (t === lastValidTime) return true;
   if (
@@ -228,7 +179,7 @@ function validTime(t: string): boolean {
     lastValidTime = t;
     return true;
   }
-  if (!isIsoTimeShape(t) || !realDay(t)) return false;
+  if (Number.isNaN(isoTimeMs(t))) return false;
   lastValidSecond = t.slice(0, 20);
   lastValidTime = t;
   return true;
@@ -260,7 +211,7 @@ function num(v: unknown, min: number, max: number, required: boolean, integer = 
 export function validateEvent(e: unknown): string | undefined {
   if (!isObject(e)) return 'event: not an object';
   if (typeof e.id !== 'string' || !isUuid(e.id)) return 'id: not a UUID';
-  // The shape bounds every field; realDay then rejects the impossible days (Feb 30).
+  // Every field in range and a day its month has (no Feb 30).
   if (typeof e.time !== 'string' || !validTime(e.time)) return 'time: not an ISO 8601 UTC timestamp with milliseconds';
   if (typeof e.site !== 'string' || e.site !== lastValidSite) {
     if (!str(e.site, EVENT_LIMITS.site, true)) return 'site: missing, too long or unsafe';
