@@ -70,6 +70,11 @@ const RUNS: HttpRun[] = [
   ...threeRounds('express-winston', 5_100, 7.6),
 ];
 
+/** A script's result as the runner records it, with the JSON it printed. */
+function scriptResult(script: string, json: unknown): ScriptResult {
+  return { script, args: [], code: 0, timedOut: false, elapsedMs: 1, figures: [], output: '', json };
+}
+
 function summaryOf(id: string, s: readonly HttpSummary[]): HttpSummary {
   const found = s.find((x) => x.id === id);
   if (!found) throw new Error(`no summary for ${id}`);
@@ -132,16 +137,7 @@ describe('httpBars', () => {
   const names = (bars: ReturnType<typeof httpBars>) => Object.fromEntries(bars.map((b) => [b.name, b.met]));
 
   it('judges every bar of the issue: ratio, p99, each peer, the hot path', () => {
-    const hot: ScriptResult = {
-      script: 'hot-path.ts',
-      args: [],
-      code: 0,
-      timedOut: false,
-      elapsedMs: 1,
-      figures: [],
-      output: '',
-      json: { perRequestUs: 2.06, budgetUs: 3 },
-    };
+    const hot = scriptResult('hot-path.ts', { perRequestUs: 2.06, budgetUs: 3 });
     const bars = names(httpBars(summarize(CONFIGS, RUNS), hot));
     expect(bars).toEqual({
       'Koa + privacy-log req/s vs bare Koa': false,
@@ -180,16 +176,7 @@ describe('httpBars', () => {
 });
 
 describe('scriptBars', () => {
-  const script = (json: unknown): ScriptResult => ({
-    script: 'ingest.ts',
-    args: [],
-    code: 0,
-    timedOut: false,
-    elapsedMs: 1,
-    figures: [],
-    output: '',
-    json,
-  });
+  const script = (json: unknown) => scriptResult('ingest.ts', json);
 
   it('reads a script’s own bar and the figure it was judged on', () => {
     const [said] = scriptBars([script({ bar: { pipelineEventsPerSec: 200_000, met: true, measured: '210k' } })]);
