@@ -34,8 +34,18 @@ export function handWritten(doc: string | undefined): string {
   return doc.slice(a + HAND_START.length, b).trim() || PLACEHOLDER;
 }
 
-function fence(text: string): string {
-  const body = text.replace(ANSI_SGR, '').trimEnd();
+/**
+ * A script's output as a terminal showed it, fenced: colour codes dropped, and
+ * of a line a progress counter rewrote with carriage returns, only what was
+ * written last.
+ */
+export function fence(text: string): string {
+  const body = text
+    .replace(ANSI_SGR, '')
+    .split('\n')
+    .map((line) => line.slice(line.lastIndexOf('\r', line.length - 2) + 1).replace(/\r$/, ''))
+    .join('\n')
+    .trimEnd();
   return ['```text', body.length ? body : '(no output)', '```'].join('\n');
 }
 

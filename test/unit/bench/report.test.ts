@@ -20,6 +20,7 @@ import { figureLines, lastJson } from '../../../bench/lib/scripts.js';
 import { median, round } from '../../../bench/lib/stats.js';
 import { formatHttpTable } from '../../../bench/lib/table.js';
 import {
+  fence,
   HAND_END,
   HAND_START,
   handWritten,
@@ -457,5 +458,13 @@ describe('CPU profiles', () => {
     expect(areaOf('writev')).toBe('Node: HTTP, sockets, streams, events');
     expect(areaOf('(garbage collector)')).toBe('garbage collection');
     expect(areaOf('(idle)')).toBe('idle');
+  });
+});
+
+describe('script output in the document', () => {
+  it('keeps what a progress counter wrote last on its line, without colour codes', () => {
+    const out = fence('\rgenerating: 1 / 3\rgenerating: 3 / 3\ndone in \u001b[32m2 s\u001b[0m\r\nlast\n');
+    expect(out).toBe('```text\ngenerating: 3 / 3\ndone in 2 s\nlast\n```');
+    expect(fence('')).toBe('```text\n(no output)\n```');
   });
 });
