@@ -43,7 +43,10 @@ export function fence(text: string): string {
   const body = text
     .replace(ANSI_SGR, '')
     .split('\n')
-    .map((line) => line.slice(line.lastIndexOf('\r', line.length - 2) + 1).replace(/\r$/, ''))
+    .map((line) => {
+      const l = line.endsWith('\r') ? line.slice(0, -1) : line;
+      return l.slice(l.lastIndexOf('\r') + 1);
+    })
     .join('\n')
     .trimEnd();
   return ['```text', body.length ? body : '(no output)', '```'].join('\n');
@@ -108,7 +111,7 @@ interface ServerAccount {
   pipeline: { accepted: number; delivered: number; dropped: number; spooled: number; invalid: number };
 }
 
-function accountOf(run: HttpRun): ServerAccount | undefined {
+export function accountOf(run: HttpRun): ServerAccount | undefined {
   const result = (run.exit as { result?: Partial<ServerAccount> } | undefined)?.result;
   return result?.capture && result.pipeline ? (result as ServerAccount) : undefined;
 }

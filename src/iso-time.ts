@@ -18,7 +18,8 @@ function digits(s: string, from: number, to: number): number {
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-const DAY_MS = 86_400_000;
+/** One UTC day, ms. */
+export const DAY_MS = 86_400_000;
 
 function isLeap(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;

@@ -7,7 +7,7 @@
  */
 
 import type { PrivacyEvent } from '../event.js';
-import { isoTimeMs } from '../iso-time.js';
+import { DAY_MS, isoTimeMs } from '../iso-time.js';
 import type { Property } from './query.js';
 
 /** Property → value for one event; `undefined` when the event has no such value. */
@@ -83,8 +83,7 @@ export function utcDay(ts: number): string {
   return new Date(ts).toISOString().slice(0, 10);
 }
 
-/** One UTC day, ms. */
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 
 /** Granularity of the time rollup: 15 minutes, which every modern UTC offset is a multiple of. */
 export const SLOT_MS = 15 * 60_000;

@@ -13,15 +13,19 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIGS } from '../../bench/lib/configs.js';
+import { tsxNode } from '../../bench/lib/proc.js';
 import type { BenchResults } from '../../bench/lib/results.js';
-import { lostSomething, renderBenchmarksDoc } from '../../scripts/write-benchmarks-doc.js';
+import { lastJson } from '../../bench/lib/scripts.js';
+import { accountOf, lostSomething, renderBenchmarksDoc } from '../../scripts/write-benchmarks-doc.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const work = mkdtempSync(join(tmpdir(), 'privacy-log-bench-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function tsx(args: string[], timeoutMs: number) {
-  return spawnSync(process.execPath, ['--import', 'tsx', ...args], {
+/** A bench script run as the runner runs it (Node with the tsx loader). */
+function tsx(script: string, args: string[], timeoutMs: number) {
+  const [node, ...argv] = tsxNode(script);
+  return spawnSync(node as string, [...argv, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: timeoutMs,
@@ -35,19 +39,8 @@ describe('npm run bench (one short round of every configuration)', () => {
 
   it('runs every configuration to the end and writes its results', () => {
     const r = tsx(
-      [
-        'bench/run.ts',
-        '--rounds',
-        '1',
-        '--duration',
-        '1',
-        '--warmup',
-        '1',
-        '--no-scripts',
-        '--no-hot-path',
-        '--out',
-        out,
-      ],
+      'bench/run.ts',
+      ['--rounds', '1', '--duration', '1', '--warmup', '1', '--no-scripts', '--no-hot-path', '--out', out],
       150_000,
     );
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
@@ -77,7 +70,8 @@ describe('npm run bench (one short round of every configuration)', () => {
       'koa-privacy-log-access-log',
     ]);
     for (const run of ours) {
-      const account = (run.exit as { result: Parameters<typeof lostSomething>[0] }).result;
+      const account = accountOf(run);
+      if (!account) throw new Error(`${run.config} printed no account on exit: ${JSON.stringify(run.exit)}`);
       // Warm-up, the sanity check and the measured run: at least what autocannon counted.
       expect(account.capture.requests, run.config).toBeGreaterThanOrEqual(run.requests);
       expect(lostSomething(account), `${run.config}: ${JSON.stringify(account)}`).toBe(false);
@@ -112,10 +106,9 @@ describe('npm run bench (one short round of every configuration)', () => {
 
 describe('bench/hot-path.ts', () => {
   it('reports the hot path per request and delivers every event it pushed', () => {
-    const r = tsx(['bench/hot-path.ts', '--json', '--iterations', '400', '--repeats', '3'], 120_000);
+    const r = tsx('bench/hot-path.ts', ['--json', '--iterations', '400', '--repeats', '3'], 120_000);
     expect(r.status, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n');
-    const j = JSON.parse(lines[lines.length - 1] as string) as {
+    const j = lastJson(r.stdout) as {
       budgetUs: number;
       perRequestUs: number;
       stages: { consentUs: number; captureUs: number; pushUs: number };
